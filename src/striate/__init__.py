@@ -1,0 +1,101 @@
+"""striate: a convolutional neural network library written from the math up on NumPy.
+
+    import striate as st
+    import striate.nn as nn
+    import striate.nn.functional as F
+
+Subpackages (`st.nn`, `st.optim`, `st.data`, `st.models`, `st.train`) and the heavier helpers
+(`st.save`, `st.load`, `st.summary`) load on first use, so `import striate` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from striate.autograd import Function, Tensor, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from striate.autograd.tensor import (
+    bool_,
+    double,
+    float16,
+    float32,
+    float64,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    uint8,
+)
+from striate.creation import (
+    arange,
+    as_tensor,
+    empty,
+    eye,
+    from_numpy,
+    full,
+    full_like,
+    linspace,
+    ones,
+    ones_like,
+    rand,
+    rand_like,
+    randint,
+    randn,
+    randn_like,
+    randperm,
+    tensor,
+    zeros,
+    zeros_like,
+)
+from striate.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
+from striate.ops.elementwise import abs, clamp, exp, log, maximum, minimum, sqrt, where
+from striate.ops.index import gather
+from striate.ops.linalg import matmul
+from striate.ops.reduce import amax, amin, argmax, argmin, max, mean, min, std, sum, var
+from striate.ops.shape import (
+    cat,
+    chunk,
+    flatten,
+    permute,
+    reshape,
+    split,
+    squeeze,
+    stack,
+    transpose,
+    unsqueeze,
+)
+from striate.random import initial_seed, manual_seed, seed
+
+float = float32  # noqa: A001 - torch.float
+bool = bool_  # noqa: A001 - torch.bool
+clip = clamp
+concat = cat
+
+__version__ = "0.1.0"
+
+_LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
+                 "viz", "cli", "bench", "utils"}
+_LAZY_ATTRS = {
+    "save": ("striate.io", "save"),
+    "load": ("striate.io", "load"),
+    "summary": ("striate.summary", "summary"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY_MODULES:
+        return importlib.import_module(f"striate.{name}")
+    if name in _LAZY_ATTRS:
+        module, attr = _LAZY_ATTRS[name]
+        return getattr(importlib.import_module(module), attr)
+    raise AttributeError(f"module 'striate' has no attribute {name!r}")
+
+
+def numel(t: Tensor) -> int:
+    return t.numel()
+
+
+def is_tensor(obj: Any) -> bool:
+    return isinstance(obj, Tensor)

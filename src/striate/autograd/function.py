@@ -1,0 +1,242 @@
+"""The computational graph: one `Function` node per operation, and the backward pass.
+
+Seed 003 draws backpropagation as a circuit of "gates". Each gate knows its *local*
+gradient; the chain rule multiplies it with the gradient flowing back from the output:
+
+    dL/dx = dL/dz * dz/dx
+
+A `Function` subclass is one gate. `forward(*arrays)` computes the output from NumPy arrays
+and keeps what the backward needs; `backward(grad)` receives dL/dz and returns dL/dx for each
+input (or None where no gradient is needed). `backward()` in this module walks the graph once,
+in reverse topological order, with a loop rather than recursion so a 150-layer ResNet never
+meets the recursion limit, and frees each node as soon as it has passed its gradient on.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+if TYPE_CHECKING:  # pragma: no cover
+    from striate.autograd.tensor import Tensor
+
+# Grad mode lives in a one-element list: reading `_GRAD_ENABLED[0]` is the cheapest global
+# check Python offers on the per-op hot path.
+_GRAD_ENABLED = [True]
+
+
+def is_grad_enabled() -> bool:
+    """True when operations record the graph (outside `st.no_grad()`)."""
+    return _GRAD_ENABLED[0]
+
+
+class set_grad_enabled:
+    """Context manager and decorator that switches graph recording on or off."""
+
+    def __init__(self, mode: bool) -> None:
+        self.mode = bool(mode)
+        self.prev = _GRAD_ENABLED[0]
+        _GRAD_ENABLED[0] = self.mode
+
+    def __enter__(self) -> set_grad_enabled:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GRAD_ENABLED[0] = self.prev
+
+
+class no_grad:
+    """`with st.no_grad():` records nothing; results do not require grad.
+
+    Usable as a decorator too, like `torch.no_grad()`.
+    """
+
+    def __enter__(self) -> no_grad:
+        self.prev = _GRAD_ENABLED[0]
+        _GRAD_ENABLED[0] = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GRAD_ENABLED[0] = self.prev
+
+    def __call__(self, fn):  # decorator form
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        return wrapper
+
+
+class enable_grad(no_grad):
+    """Re-enables recording inside a `no_grad` block."""
+
+    def __enter__(self) -> enable_grad:
+        self.prev = _GRAD_ENABLED[0]
+        _GRAD_ENABLED[0] = True
+        return self
+
+
+class Function:
+    """One node of the graph: a forward and its local backward, side by side.
+
+    Subclasses implement::
+
+        def forward(self, *arrays, **options) -> np.ndarray
+        def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]
+
+    `self.needs_input_grad` (a tuple of bools, one per tensor input, or None when nothing is
+    recorded) is set before `forward` runs, so a forward can skip saving what no backward
+    will use. `saves_inputs` lists the input positions whose *values* backward reads; if such
+    an input is modified in place between forward and backward, backward raises instead of
+    returning a wrong gradient.
+    """
+
+    saves_inputs: tuple[int, ...] = ()
+    needs_input_grad: tuple[bool, ...] | None = None
+
+    @classmethod
+    def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
+        fn = cls()
+        record = False
+        if _GRAD_ENABLED[0]:
+            for t in inputs:
+                if t.requires_grad:
+                    record = True
+                    break
+        if record:
+            fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
+        out = fn.forward(*[t._data for t in inputs], **options)
+        result = _make_tensor(out, record)
+        if record:
+            fn.parents = inputs
+            if cls.saves_inputs:
+                fn.versions = tuple([t._version for t in inputs])
+            result._ctx = fn
+        return result
+
+    def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:  # pragma: no cover
+        raise NotImplementedError(f"{type(self).__name__} must define backward()")
+
+    def _check_versions(self) -> None:
+        for i in self.saves_inputs:
+            t = self.parents[i]
+            if t._version != self.versions[i]:
+                raise RuntimeError(
+                    f"a tensor of shape {t.shape} that {type(self).__name__} saved for its "
+                    f"gradient was modified in place (version {self.versions[i]} -> "
+                    f"{t._version}) after the forward pass; the gradient would be wrong. "
+                    "Modify a copy (t.clone()) or do the in-place change after backward()."
+                )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__}Backward>"
+
+
+def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+    """Sum a gradient back to the shape of an input that NumPy broadcast.
+
+    Broadcasting copies an input along new or size-1 axes; the gradient of a copy is the
+    sum of the gradients of all its copies.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    axes = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if axes:
+        grad = grad.sum(axis=axes, keepdims=True)
+    return grad.reshape(shape)
+
+
+def _topological_order(root_fn: Function) -> list[Function]:
+    """Nodes reachable from `root_fn`, each after every node that consumes its output."""
+    post_order: list[Function] = []
+    visited: set[int] = set()
+    stack: list[tuple[Function, bool]] = [(root_fn, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            post_order.append(node)
+            continue
+        if id(node) in visited:
+            continue
+        visited.add(id(node))
+        stack.append((node, True))
+        parents = getattr(node, "parents", None)
+        if parents is None:
+            raise RuntimeError(
+                "trying to backward through the graph a second time: its saved values were "
+                "freed by the first backward(). Pass retain_graph=True to the first call if "
+                "you need to backward twice."
+            )
+        for p in parents:
+            ctx = p._ctx
+            if ctx is not None and id(ctx) not in visited:
+                stack.append((ctx, False))
+    post_order.reverse()
+    return post_order
+
+
+def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
+    if grad.dtype != leaf._data.dtype:
+        grad = grad.astype(leaf._data.dtype)
+    if leaf.grad is None:
+        # A backward may return the same array for several inputs (add returns its grad
+        # twice); a leaf owns its .grad, so it gets a copy.
+        leaf.grad = _make_tensor(np.array(grad, copy=True), False)
+    else:
+        leaf.grad._data = leaf.grad._data + grad
+    hooks = leaf._hooks
+    if hooks:
+        for hook in hooks:
+            hook(leaf)
+
+
+def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
+    """Backpropagate `grad` (dL/droot) to every leaf that requires grad."""
+    root_fn = root._ctx
+    if root_fn is None:
+        _accumulate_leaf(root, grad)
+        return
+    order = _topological_order(root_fn)
+    grads: dict[int, np.ndarray] = {id(root_fn): grad}
+    for node in order:
+        g = grads.pop(id(node), None)
+        if g is None:
+            continue
+        if node.saves_inputs:
+            node._check_versions()
+        in_grads = node.backward(g)
+        for parent, ig in zip(node.parents, in_grads):
+            if ig is None or not parent.requires_grad:
+                continue
+            ctx = parent._ctx
+            if ctx is None:
+                _accumulate_leaf(parent, ig)
+                continue
+            if ig.dtype != parent._data.dtype:
+                ig = ig.astype(parent._data.dtype)
+            key = id(ctx)
+            prev = grads.get(key)
+            grads[key] = ig if prev is None else prev + ig
+        if not retain_graph:
+            # Free what this node saved: the graph is used once, so memory does not grow
+            # over a training run.
+            node.__dict__.clear()
+
+
+def _make_tensor(array: np.ndarray, requires_grad: bool) -> Tensor:  # replaced below
+    raise RuntimeError("striate.autograd.tensor was not imported")
+
+
+def _bind_tensor_factory(factory) -> None:
+    global _make_tensor
+    _make_tensor = factory

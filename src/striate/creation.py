@@ -1,0 +1,118 @@
+"""Tensor factories: `st.tensor`, `st.zeros`, `st.randn`, ... with PyTorch's signatures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from striate.autograd.tensor import Tensor, _make, _resolve_dtype, _shape_args, float32
+from striate.random import default_generator
+
+
+def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of `data`; float data becomes float32 unless `dtype` says."""
+    return Tensor(data, dtype=dtype, requires_grad=requires_grad)
+
+
+def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+    if isinstance(data, Tensor) and (dtype is None or data.dtype == _resolve_dtype(dtype)):
+        return data
+    return Tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing `array`'s memory and keeping its dtype (as `torch.from_numpy`)."""
+    return _make(np.asarray(array), False)
+
+
+def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
+    t = _make(array, False)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def _dt(dtype: Any) -> np.dtype:
+    return _resolve_dtype(dtype) or float32
+
+
+def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(_shape_args(size), _dt(dtype)), requires_grad)
+
+
+def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(_shape_args(size), _dt(dtype)), requires_grad)
+
+
+def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.empty(_shape_args(size), _dt(dtype)), requires_grad)
+
+
+def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = np.asarray(fill_value).dtype
+        dtype = float32 if dtype.kind == "f" else (np.int64 if dtype.kind in "iu" else dtype)
+    return _new(np.full(_shape_args((size,)), fill_value, _resolve_dtype(dtype)), requires_grad)
+
+
+def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.zeros(t.shape, _resolve_dtype(dtype) or t.dtype), requires_grad)
+
+
+def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    return _new(np.ones(t.shape, _resolve_dtype(dtype) or t.dtype), requires_grad)
+
+
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None) -> Tensor:
+    return _new(np.full(t.shape, fill_value, _resolve_dtype(dtype) or t.dtype), False)
+
+
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
+           requires_grad: bool = False) -> Tensor:
+    """Values from start (inclusive) to end (exclusive); integers stay int64 like PyTorch."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        is_float = any(isinstance(v, float) for v in (start, end, step))
+        dtype = float32 if is_float else np.int64
+    return _new(np.arange(start, end, step, dtype=_resolve_dtype(dtype)), requires_grad)
+
+
+def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
+    return _new(np.linspace(start, end, steps, dtype=_dt(dtype)), False)
+
+
+def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
+    return _new(np.eye(n, m, dtype=_dt(dtype)), False)
+
+
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Standard normal samples from striate's global generator (see `st.manual_seed`)."""
+    dt = _dt(dtype)
+    return _new(default_generator().standard_normal(_shape_args(size), dtype=dt), requires_grad)
+
+
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+    """Uniform samples in [0, 1) from striate's global generator."""
+    dt = _dt(dtype)
+    return _new(default_generator().random(_shape_args(size), dtype=dt), requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
+    if high is None:
+        low, high = 0, low
+    arr = default_generator().integers(low, high, _shape_args((size,)))
+    return _new(arr.astype(_resolve_dtype(dtype) or np.int64), False)
+
+
+def randperm(n: int, dtype: Any = None) -> Tensor:
+    return _new(default_generator().permutation(n).astype(_resolve_dtype(dtype) or np.int64), False)
+
+
+def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
+    return randn(*t.shape, dtype=dtype or t.dtype)
+
+
+def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
+    return rand(*t.shape, dtype=dtype or t.dtype)

@@ -1,0 +1,78 @@
+"""Indexing: `t[index]` and `gather`. The gradient is scattered back to the picked places;
+an element picked twice receives both gradients (accumulated, never overwritten)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from striate.autograd.function import Function
+from striate.autograd.tensor import Tensor
+
+_BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
+
+
+def _to_numpy_index(index: Any) -> tuple[Any, bool]:
+    """Convert tensors inside an index to arrays; report whether the index is basic."""
+    parts = index if isinstance(index, tuple) else (index,)
+    out, basic = [], True
+    for p in parts:
+        if isinstance(p, Tensor):
+            p = p._data
+        elif isinstance(p, list):
+            p = np.asarray(p)
+        if not isinstance(p, _BASIC):
+            basic = False
+            if isinstance(p, np.ndarray) and p.dtype.kind not in "iub":
+                raise IndexError(f"tensors used as indices must be integer or bool, got {p.dtype}")
+        out.append(p)
+    return (tuple(out) if isinstance(index, tuple) else out[0]), basic
+
+
+class GetItem(Function):
+    """y = x[index]; dL/dx is zero except at the picked places, which receive dL/dy."""
+
+    def forward(self, x, index, basic):
+        self.shape, self.index, self.basic = x.shape, index, basic
+        out = x[index]
+        return out if isinstance(out, np.ndarray) else np.asarray(out)
+
+    def backward(self, g):
+        grad = np.zeros(self.shape, g.dtype)
+        if self.basic:  # a view: every element picked at most once
+            grad[self.index] = g
+        else:
+            np.add.at(grad, self.index, g)
+        return (grad,)
+
+
+def getitem(x: Tensor, index: Any) -> Tensor:
+    idx, basic = _to_numpy_index(index)
+    try:
+        return GetItem.apply(x, index=idx, basic=basic)
+    except IndexError as e:
+        raise IndexError(f"index {index!r} does not fit a tensor of shape {x.shape}: {e}") from None
+
+
+class Gather(Function):
+    """y[i][j] = x[i][index[i][j]] along `dim`; the gradient is added back at the same places."""
+
+    def forward(self, x, index, axis):
+        self.shape, self.index, self.axis = x.shape, index, axis
+        return np.take_along_axis(x, index, axis)
+
+    def backward(self, g):
+        grad = np.zeros(self.shape, g.dtype)
+        idx = [np.arange(n).reshape([-1 if k == i else 1 for k in range(g.ndim)])
+               for i, n in enumerate(self.index.shape)]
+        idx[self.axis] = self.index
+        np.add.at(grad, tuple(idx), g)
+        return (grad,)
+
+
+def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.ndim != x.ndim:
+        raise ValueError(f"gather: index has {idx.ndim} dims but input has {x.ndim}")
+    return Gather.apply(x, index=idx.astype(np.int64, copy=False), axis=dim % x.ndim)

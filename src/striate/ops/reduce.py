@@ -1,0 +1,202 @@
+"""Reductions: sum, mean, max/min, var, argmax.
+
+A sum copies its gradient back to every element it summed; a mean does the same divided by
+the count; max is seed 003's *max gate*, a gradient router: only the winning element gets it.
+"""
+
+from __future__ import annotations
+
+from collections import namedtuple
+from typing import Any
+
+import numpy as np
+
+from striate.autograd.function import Function
+from striate.autograd.tensor import Tensor, _make
+
+MaxMin = namedtuple("MaxMin", ["values", "indices"])
+
+
+def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
+    """`dim` as a sorted tuple of non-negative axes (None means all)."""
+    if dim is None:
+        return None
+    dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
+    out = []
+    for d in dims:
+        lim = ndim if ndim > 0 else 1
+        if not -lim <= d < lim:
+            raise IndexError(
+                f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
+                f"(expected -{lim} <= dim < {lim})"
+            )
+        out.append(d % lim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def _expand_back(g: np.ndarray, shape: tuple[int, ...], axes, keepdim: bool) -> np.ndarray:
+    """Re-insert reduced axes into g so that it broadcasts against the input."""
+    if axes is None:
+        return g.reshape((1,) * len(shape)) if shape else g
+    if not keepdim and shape:
+        g = np.expand_dims(g, axes)
+    return g
+
+
+class Sum(Function):
+    """z = sum_i x_i;  dz/dx_i = 1 (the gradient is copied to every summed element)."""
+
+    def forward(self, x, axes, keepdim):
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        return np.asarray(x.sum(axis=axes, keepdims=keepdim))
+
+    def backward(self, g):
+        g = _expand_back(g, self.shape, self.axes, self.keepdim)
+        return (np.broadcast_to(g, self.shape),)
+
+
+class Mean(Function):
+    """z = (1/N) sum_i x_i;  dz/dx_i = 1/N."""
+
+    def forward(self, x, axes, keepdim):
+        self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
+        n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+        self.n = n
+        return np.asarray(x.mean(axis=axes, keepdims=keepdim), dtype=x.dtype)
+
+    def backward(self, g):
+        g = _expand_back(g, self.shape, self.axes, self.keepdim)
+        return (np.broadcast_to(g / np.asarray(self.n, g.dtype), self.shape),)
+
+
+class Extreme(Function):
+    """Full max/min (or amax/amin over axes): the gradient is shared evenly between ties."""
+
+    saves_inputs = (0,)
+
+    def forward(self, x, axes, keepdim, largest):
+        if x.size == 0:
+            raise ValueError("max()/min() of an empty tensor has no value; give a non-empty input")
+        self.x, self.axes, self.keepdim = x, axes, keepdim
+        red = np.max if largest else np.min
+        self.out_keep = red(x, axis=axes, keepdims=True)
+        return np.asarray(red(x, axis=axes, keepdims=keepdim))
+
+    def backward(self, g):
+        x = self.x
+        mask = (x == self.out_keep).astype(g.dtype)
+        count = mask.sum(axis=self.axes, keepdims=True)
+        g = _expand_back(g, x.shape, self.axes, self.keepdim)
+        return (g * mask / count,)
+
+
+class TakeAlong(Function):
+    """Pick x[..., idx, ...] along one axis (max/min with dim): the gradient goes to idx only."""
+
+    def forward(self, x, idx, axis):
+        self.shape, self.idx, self.axis = x.shape, idx, axis
+        return np.take_along_axis(x, idx, axis)
+
+    def backward(self, g):
+        out = np.zeros(self.shape, g.dtype)
+        np.put_along_axis(out, self.idx, g, self.axis)
+        return (out,)
+
+
+class Var(Function):
+    """v = sum (x - mean)^2 / (N - correction);  dv/dx_i = 2 (x_i - mean) / (N - correction)."""
+
+    def forward(self, x, axes, keepdim, correction):
+        n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
+        self.axes, self.keepdim, self.shape = axes, keepdim, x.shape
+        self.centered = x - x.mean(axis=axes, keepdims=True)
+        self.denom = n - correction if n > correction else 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = (self.centered ** 2).sum(axis=axes, keepdims=keepdim) / x.dtype.type(self.denom)
+        return np.asarray(out, dtype=x.dtype)
+
+    def backward(self, g):
+        g = _expand_back(g, self.shape, self.axes, self.keepdim)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (g * (2 * self.centered) / g.dtype.type(self.denom),)
+
+
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    return Sum.apply(x, axes=normalize_dims(dim, x.ndim, "sum"), keepdim=keepdim)
+
+
+def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    if x.dtype.kind != "f":
+        raise TypeError(f"mean() needs a floating point tensor, got {x.dtype}; use .float() first")
+    return Mean.apply(x, axes=normalize_dims(dim, x.ndim, "mean"), keepdim=keepdim)
+
+
+def _extreme_dim(x: Tensor, dim: Any, keepdim: bool, largest: bool):
+    (axis,) = normalize_dims(dim, x.ndim, "max" if largest else "min")
+    if x.shape and x.shape[axis] == 0:
+        raise ValueError(f"max/min over dimension {axis} of size 0 has no value")
+    data = x._data.reshape(1) if x.ndim == 0 else x._data
+    idx = (np.argmax if largest else np.argmin)(data, axis=axis, keepdims=True)
+    values = TakeAlong.apply(x if x.ndim else x.reshape(1), idx=idx, axis=axis)
+    if not keepdim:
+        values = values.squeeze(axis) if x.ndim else values.reshape(())
+        idx = np.squeeze(idx, axis) if x.ndim else idx.reshape(())
+    return MaxMin(values, _make(idx.astype(np.int64), False))
+
+
+def max(x: Tensor, dim: Any = None, keepdim: bool = False):  # noqa: A001
+    """Largest element; with `dim`, a (values, indices) pair like `torch.max`."""
+    if dim is None:
+        return Extreme.apply(x, axes=None, keepdim=False, largest=True)
+    return _extreme_dim(x, dim, keepdim, True)
+
+
+def min(x: Tensor, dim: Any = None, keepdim: bool = False):  # noqa: A001
+    """Smallest element; with `dim`, a (values, indices) pair like `torch.min`."""
+    if dim is None:
+        return Extreme.apply(x, axes=None, keepdim=False, largest=False)
+    return _extreme_dim(x, dim, keepdim, False)
+
+
+def amax(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return Extreme.apply(x, axes=normalize_dims(dim, x.ndim, "amax"), keepdim=keepdim, largest=True)
+
+
+def amin(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+    return Extreme.apply(x, axes=normalize_dims(dim, x.ndim, "amin"), keepdim=keepdim, largest=False)
+
+
+def var(x: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False,
+        correction: int | None = None) -> Tensor:
+    """Variance with Bessel's correction by default (divide by N - 1), like `torch.var`."""
+    if correction is None:
+        correction = 1 if unbiased else 0
+    return Var.apply(x, axes=normalize_dims(dim, x.ndim, "var"), keepdim=keepdim,
+                     correction=correction)
+
+
+def std(x: Tensor, dim: Any = None, unbiased: bool = True, keepdim: bool = False,
+        correction: int | None = None) -> Tensor:
+    return var(x, dim, unbiased, keepdim, correction).sqrt()
+
+
+def _arg(x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
+    fn = np.argmax if largest else np.argmin
+    if x.numel() == 0:
+        raise ValueError("argmax()/argmin() of an empty tensor has no answer")
+    if dim is None:
+        out = np.asarray(fn(x._data))
+        if keepdim:
+            out = out.reshape((1,) * x.ndim)
+    else:
+        (axis,) = normalize_dims(dim, x.ndim, "argmax")
+        out = fn(x._data, axis=axis, keepdims=keepdim) if x.ndim else np.asarray(0)
+    return _make(np.asarray(out, dtype=np.int64), False)
+
+
+def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _arg(x, dim, keepdim, True)
+
+
+def argmin(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:
+    return _arg(x, dim, keepdim, False)
