@@ -69,7 +69,8 @@ def resnet18_cifar(nn):
             self.relu = nn.ReLU()
             self.shortcut = nn.Sequential()
             if stride != 1 or cin != cout:
-                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
+                                              nn.BatchNorm2d(cout))
 
         def forward(self, x):
             out = self.relu(self.bn1(self.conv1(x)))
@@ -195,8 +196,7 @@ def bench_ops(runs: int = 7) -> list[dict[str, Any]]:
         rows.append({"op": name, "striate_ms": 1e3 * t["striate"], "torch_ms": 1e3 * t["torch"],
                      "ratio": t["torch"] / t["striate"]})
 
-    for (n, c, h, k, co, pad) in [(64, 1, 28, 5, 6, 0), (64, 6, 12, 5, 16, 0), (64, 3, 32, 3, 32, 1),
-                                  (64, 32, 16, 3, 64, 1)]:
+    def conv_rows(n, c, h, k, co, pad):
         x = rng.standard_normal((n, c, h, h)).astype(np.float32)
         wt = rng.standard_normal((co, c, k, k)).astype(np.float32)
         sx, sw = st.from_numpy(x).requires_grad_(), st.from_numpy(wt).requires_grad_()
@@ -204,12 +204,13 @@ def bench_ops(runs: int = 7) -> list[dict[str, Any]]:
         label = f"conv2d {n}x{c}x{h}x{h} * {co}x{c}x{k}x{k} pad {pad}"
         with st.no_grad(), torch.no_grad():
             add(label + " fwd", lambda: F.conv2d(sx, sw, padding=pad), lambda: tf.conv2d(tx, tw, padding=pad))
-        so, to = F.conv2d(sx, sw, padding=pad), tf.conv2d(tx, tw, padding=pad)
-        g = rng.standard_normal(so.shape).astype(np.float32)
-        add(label + " fwd+bwd",
-            lambda: (F.conv2d(sx, sw, padding=pad) * st.from_numpy(g)).sum().backward(),
-            lambda: (tf.conv2d(tx, tw, padding=pad) * torch.from_numpy(g)).sum().backward())
-        del so, to
+        g = rng.standard_normal(F.conv2d(sx, sw, padding=pad).shape).astype(np.float32)
+        sg, tg = st.from_numpy(g), torch.from_numpy(g)
+        add(label + " fwd+bwd", lambda: (F.conv2d(sx, sw, padding=pad) * sg).sum().backward(),
+            lambda: (tf.conv2d(tx, tw, padding=pad) * tg).sum().backward())
+
+    for shape in [(64, 1, 28, 5, 6, 0), (64, 6, 12, 5, 16, 0), (64, 3, 32, 3, 32, 1), (64, 32, 16, 3, 64, 1)]:
+        conv_rows(*shape)
     x = rng.standard_normal((64, 32, 32, 32)).astype(np.float32)
     sx, tx = st.from_numpy(x).requires_grad_(), torch.from_numpy(x).requires_grad_()
     add("max_pool2d 64x32x32x32 k2 fwd+bwd", lambda: F.max_pool2d(sx, 2).sum().backward(),
@@ -300,8 +301,9 @@ def markdown(result: dict[str, Any]) -> str:
              "|---|---|---|---|---|---|---|---|"]
     for r in result["networks"]:
         lines.append(f"| {r['workload']} | {r['batch']} | {r['train_striate_img_s']:.0f} | "
-                     f"{r['train_torch_img_s']:.0f} | {r['train_ratio']:.2f} | {r['infer_striate_img_s']:.0f} | "
-                     f"{r['infer_torch_img_s']:.0f} | {r['infer_ratio']:.2f} |")
+                     f"{r['train_torch_img_s']:.0f} | {r['train_ratio']:.2f} | "
+                     f"{r['infer_striate_img_s']:.0f} | {r['infer_torch_img_s']:.0f} | "
+                     f"{r['infer_ratio']:.2f} |")
     lines += ["", "| op | striate ms | PyTorch ms | ratio |", "|---|---|---|---|"]
     for r in result["ops"]:
         lines.append(f"| {r['op']} | {r['striate_ms']:.2f} | {r['torch_ms']:.2f} | {r['ratio']:.2f} |")
