@@ -86,6 +86,9 @@ class Softmax(Function):
     dL/dx = y * (g - sum(g * y))."""
 
     def forward(self, x, axis):
+        if x.size == 0:
+            self.out, self.axis = x.copy(), axis
+            return self.out
         z = np.exp(x - x.max(axis=axis, keepdims=True))
         z /= z.sum(axis=axis, keepdims=True)
         self.out, self.axis = z, axis
@@ -98,6 +101,8 @@ class Softmax(Function):
 
 def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
     """log y_i = x_i - max - log sum_j e^{x_j - max}."""
+    if x.size == 0:
+        return x.copy()
     z = x - x.max(axis=axis, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 

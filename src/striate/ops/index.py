@@ -56,10 +56,16 @@ def getitem(x: Tensor, index: Any) -> Tensor:
 
 
 class Gather(Function):
-    """y[i][j] = x[i][index[i][j]] along `dim`; the gradient is added back at the same places."""
+    """y[i][j] = x[i][index[i][j]] along `dim`; the gradient is added back at the same places.
+
+    As in PyTorch, `index` may be smaller than x along every dimension except `dim`: only the
+    leading part of x is read there.
+    """
 
     def forward(self, x, index, axis):
         self.shape, self.index, self.axis = x.shape, index, axis
+        if index.shape[:axis] + index.shape[axis + 1:] != x.shape[:axis] + x.shape[axis + 1:]:
+            x = x[tuple(slice(None) if d == axis else slice(0, n) for d, n in enumerate(index.shape))]
         return np.take_along_axis(x, index, axis)
 
     def backward(self, g):
@@ -72,7 +78,32 @@ class Gather(Function):
 
 
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
+    """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (and likewise for other dims), as
+    `torch.gather`; index is an integer tensor with x's number of dimensions."""
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"gather: index must be an integer tensor, got {idx.dtype}")
     if idx.ndim != x.ndim:
-        raise ValueError(f"gather: index has {idx.ndim} dims but input has {x.ndim}")
-    return Gather.apply(x, index=idx.astype(np.int64, copy=False), axis=dim % x.ndim)
+        raise ValueError(
+            f"gather: index has {idx.ndim} dimensions (shape {idx.shape}) but input has {x.ndim} "
+            f"(shape {x.shape}); they must be equal"
+        )
+    ndim = x.ndim if x.ndim else 1
+    if not -ndim <= dim < ndim:
+        raise IndexError(f"gather: dim {dim} is out of range for a tensor of shape {x.shape}")
+    axis = dim % ndim
+    if x.ndim == 0:
+        x, idx = x.reshape(1), idx.reshape(1)
+        return gather(x, 0, idx).reshape(())
+    for d in range(x.ndim):
+        if d != axis and idx.shape[d] > x.shape[d]:
+            raise ValueError(
+                f"gather: index shape {idx.shape} is larger than input shape {x.shape} in "
+                f"dimension {d}; only dimension {axis} (dim) may be larger"
+            )
+    if idx.size and (idx.min() < 0 or idx.max() >= x.shape[axis]):
+        raise IndexError(
+            f"gather: index values must be in [0, {x.shape[axis]}) for dimension {axis} of input "
+            f"shape {x.shape}; got values from {idx.min()} to {idx.max()}"
+        )
+    return Gather.apply(x, index=idx.astype(np.int64, copy=False), axis=axis)

@@ -28,11 +28,12 @@ class MatMul(Function):
         x, y = self.x, self.y
         x2 = x[None, :] if x.ndim == 1 else x
         y2 = y[:, None] if y.ndim == 1 else y
+        # re-insert the axes NumPy squeezed out of the result (y's last, then x's second-to-last)
         g2 = g
-        if x.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
         if y.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
+            g2 = g2[..., None]
+        if x.ndim == 1:
+            g2 = g2[..., None, :]
         gx = gy = None
         if nx:
             gx = unbroadcast(g2 @ np.swapaxes(y2, -1, -2), x2.shape).reshape(x.shape)

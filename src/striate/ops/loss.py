@@ -23,17 +23,27 @@ def _check_reduction(reduction: str) -> None:
 
 
 def _reduce(loss: np.ndarray, reduction: str, denom: Any) -> np.ndarray:
+    """The per-sample losses, their sum, or their sum / denom (nan when denom is 0, as PyTorch:
+    e.g. every target ignored)."""
     if reduction == "none":
         return loss
     total = loss.sum(dtype=loss.dtype)
-    return np.asarray(total / denom if reduction == "mean" else total, dtype=loss.dtype)
+    if reduction == "sum":
+        return np.asarray(total, dtype=loss.dtype)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.asarray(total / denom, dtype=loss.dtype)
 
 
 def _reduced_grad(g: np.ndarray, reduction: str, denom: Any, shape) -> np.ndarray:
-    """dL/dloss_i for each sample: g itself (none), g (sum) or g / denom (mean)."""
+    """dL/dloss_i for each sample: g itself (none), g (sum) or g / denom (mean).
+
+    A mean over nothing (denom 0: every target ignored) passes no gradient, as in PyTorch.
+    """
     if reduction == "none":
         return g.reshape(shape)
-    return np.broadcast_to(g / denom if reduction == "mean" else g, shape)
+    if reduction == "mean":
+        g = g / denom if denom else np.zeros_like(g)
+    return np.broadcast_to(g, shape)
 
 
 def _classes_last(x: np.ndarray) -> np.ndarray:
@@ -98,7 +108,10 @@ class CrossEntropy(Function):
 class SoftTargetCrossEntropy(Function):
     """Cross-entropy against class probabilities t (smoothed: t' = (1 - e) t + e / C):
 
-        loss_i = -sum_c w_c t'_ic log p_ic,   dloss_i/dz_i = p_i sum_c w_c t'_ic - w t'_i
+        loss_i = -sum_c w_c t'_ic log p_ic
+        dloss_i/dz_i = p_i sum_c w_c t'_ic - w t'_i,   dloss_i/dt_ic = -(1 - e) w_c log p_ic
+
+    The mean divides by the number of predictions N * d1 * ... (not by the weights), as PyTorch.
     """
 
     def forward(self, z, t, weight, reduction, smoothing):
@@ -110,17 +123,26 @@ class SoftTargetCrossEntropy(Function):
         wt = trow if weight is None else trow * weight
         logp = log_softmax_array(rows, 1)
         loss = -(wt * logp).sum(axis=1)
-        self.saved = (logp, wt, shape, reduction)
+        denom = rows.shape[0]
+        self.saved = (logp, wt, weight, shape, reduction, smoothing, denom)
         out_shape = (shape[0],) + shape[2:] if len(shape) > 1 else ()
-        return _reduce(loss.reshape(out_shape), reduction, shape[0] if len(shape) > 1 else 1)
+        return _reduce(loss.reshape(out_shape), reduction, denom)
 
     def backward(self, g):
-        logp, wt, shape, reduction = self.saved
+        logp, wt, weight, shape, reduction, smoothing, denom = self.saved
         n = logp.shape[0]
-        grad = np.exp(logp) * wt.sum(axis=1, keepdims=True) - wt
-        denom = shape[0] if len(shape) > 1 else 1
-        grad *= _reduced_grad(g, reduction, denom, (n,)).reshape(n, 1)
-        return (_classes_back(grad.astype(logp.dtype, copy=False), shape), None)
+        gi = _reduced_grad(g, reduction, denom, (n,)).reshape(n, 1)
+        nz, nt = self.needs_input_grad
+        gz = gt = None
+        if nz:
+            grad = (np.exp(logp) * wt.sum(axis=1, keepdims=True) - wt) * gi
+            gz = _classes_back(grad.astype(logp.dtype, copy=False), shape)
+        if nt:
+            dt = -logp * gi if weight is None else -(logp * weight) * gi
+            if smoothing:
+                dt = dt * (1 - smoothing)
+            gt = _classes_back(dt.astype(logp.dtype, copy=False), shape)
+        return gz, gt
 
 
 def _class_target(input: Tensor, target: Any, op: str) -> np.ndarray:  # noqa: A002

@@ -18,20 +18,27 @@ MaxMin = namedtuple("MaxMin", ["values", "indices"])
 
 
 def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
-    """`dim` as a sorted tuple of non-negative axes (None means all)."""
+    """`dim` as a sorted tuple of non-negative axes (None means all).
+
+    A 0-d tensor accepts dim 0 or -1, as in PyTorch, and has no axis to reduce: ().
+    """
     if dim is None:
         return None
     dims = (dim,) if isinstance(dim, (int, np.integer)) else tuple(dim)
     out = []
+    lim = ndim if ndim > 0 else 1
     for d in dims:
-        lim = ndim if ndim > 0 else 1
+        if not isinstance(d, (int, np.integer)):
+            raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
         if not -lim <= d < lim:
             raise IndexError(
                 f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
-                f"(expected -{lim} <= dim < {lim})"
+                f"(expected {-lim} <= dim < {lim})"
             )
-        out.append(d % lim if ndim else 0)
-    return tuple(sorted(set(out)))
+        out.append(d % lim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dimension {dim} appears more than once in the list of dims")
+    return tuple(sorted(out)) if ndim else ()
 
 
 def _expand_back(g: np.ndarray, shape: tuple[int, ...], axes, keepdim: bool) -> np.ndarray:
@@ -62,7 +69,9 @@ class Mean(Function):
         self.shape, self.axes, self.keepdim = x.shape, axes, keepdim
         n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
         self.n = n
-        return np.asarray(x.mean(axis=axes, keepdims=keepdim), dtype=x.dtype)
+        # sum / n (NumPy's mean does the same pairwise sum); an empty mean is nan, as in PyTorch
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(x.sum(axis=axes, keepdims=keepdim) / x.dtype.type(n), dtype=x.dtype)
 
     def backward(self, g):
         g = _expand_back(g, self.shape, self.axes, self.keepdim)
@@ -75,8 +84,11 @@ class Extreme(Function):
     saves_inputs = (0,)
 
     def forward(self, x, axes, keepdim, largest):
-        if x.size == 0:
-            raise ValueError("max()/min() of an empty tensor has no value; give a non-empty input")
+        if x.size == 0 and (axes is None or any(x.shape[a] == 0 for a in axes)):
+            raise ValueError(
+                f"max()/min() over an empty dimension of a tensor of shape {x.shape} has no value; "
+                "give a non-empty input or reduce over a non-empty dimension"
+            )
         self.x, self.axes, self.keepdim = x, axes, keepdim
         red = np.max if largest else np.min
         self.out_keep = red(x, axis=axes, keepdims=True)
@@ -95,9 +107,13 @@ class TakeAlong(Function):
 
     def forward(self, x, idx, axis):
         self.shape, self.idx, self.axis = x.shape, idx, axis
+        if idx is None:  # 0-d input: the value itself
+            return x.copy()
         return np.take_along_axis(x, idx, axis)
 
     def backward(self, g):
+        if self.idx is None:
+            return (g,)
         out = np.zeros(self.shape, g.dtype)
         np.put_along_axis(out, self.idx, g, self.axis)
         return (out,)
@@ -132,16 +148,24 @@ def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
 
 
 def _extreme_dim(x: Tensor, dim: Any, keepdim: bool, largest: bool):
-    (axis,) = normalize_dims(dim, x.ndim, "max" if largest else "min")
-    if x.shape and x.shape[axis] == 0:
-        raise ValueError(f"max/min over dimension {axis} of size 0 has no value")
-    data = x._data.reshape(1) if x.ndim == 0 else x._data
-    idx = (np.argmax if largest else np.argmin)(data, axis=axis, keepdims=True)
-    values = TakeAlong.apply(x if x.ndim else x.reshape(1), idx=idx, axis=axis)
+    op = "max" if largest else "min"
+    if not isinstance(dim, (int, np.integer)):
+        raise TypeError(f"{op}(dim=...) takes one int dimension, got {dim!r}; use amax/amin for several")
+    normalize_dims(dim, x.ndim, op)
+    if x.ndim == 0:  # a 0-d tensor is its own max, at index 0, and stays 0-d (keepdim or not)
+        return MaxMin(TakeAlong.apply(x, idx=None, axis=None), _make(np.zeros((), np.int64), False))
+    axis = int(dim) % x.ndim
+    if x.shape[axis] == 0:
+        raise ValueError(
+            f"{op}(dim={dim}) of a tensor of shape {x.shape}: dimension {axis} has size 0, so there "
+            "is no value"
+        )
+    idx = (np.argmax if largest else np.argmin)(x._data, axis=axis, keepdims=True)
+    values = TakeAlong.apply(x, idx=idx, axis=axis)
     if not keepdim:
-        values = values.squeeze(axis) if x.ndim else values.reshape(())
-        idx = np.squeeze(idx, axis) if x.ndim else idx.reshape(())
-    return MaxMin(values, _make(idx.astype(np.int64), False))
+        values = values.squeeze(axis)
+        idx = np.squeeze(idx, axis)
+    return MaxMin(values, _make(idx.astype(np.int64, copy=False), False))
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool = False):  # noqa: A001
@@ -189,8 +213,10 @@ def _arg(x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
         if keepdim:
             out = out.reshape((1,) * x.ndim)
     else:
-        (axis,) = normalize_dims(dim, x.ndim, "argmax")
-        out = fn(x._data, axis=axis, keepdims=keepdim) if x.ndim else np.asarray(0)
+        if not isinstance(dim, (int, np.integer)):
+            raise TypeError(f"argmax/argmin take one int dimension, got {dim!r}")
+        normalize_dims(dim, x.ndim, "argmax" if largest else "argmin")
+        out = fn(x._data, axis=int(dim) % x.ndim, keepdims=keepdim) if x.ndim else np.asarray(0)
     return _make(np.asarray(out, dtype=np.int64), False)
 
 
