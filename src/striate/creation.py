@@ -33,27 +33,35 @@ def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
+def _size(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
+    """`f(2, 3)` or `f((2, 3))` as a shape; negative sizes get a clear error."""
+    shape = _shape_args(size)
+    if any(s < 0 for s in shape):
+        raise ValueError(f"{op}: sizes must be non-negative, got {shape}")
+    return shape
+
+
 def _dt(dtype: Any) -> np.dtype:
     return _resolve_dtype(dtype) or float32
 
 
 def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.zeros(_shape_args(size), _dt(dtype)), requires_grad)
+    return _new(np.zeros(_size(size, "zeros"), _dt(dtype)), requires_grad)
 
 
 def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.ones(_shape_args(size), _dt(dtype)), requires_grad)
+    return _new(np.ones(_size(size, "ones"), _dt(dtype)), requires_grad)
 
 
 def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    return _new(np.empty(_shape_args(size), _dt(dtype)), requires_grad)
+    return _new(np.empty(_size(size, "empty"), _dt(dtype)), requires_grad)
 
 
 def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = np.asarray(fill_value).dtype
         dtype = float32 if dtype.kind == "f" else (np.int64 if dtype.kind in "iu" else dtype)
-    return _new(np.full(_shape_args((size,)), fill_value, _resolve_dtype(dtype)), requires_grad)
+    return _new(np.full(_size((size,), "full"), fill_value, _resolve_dtype(dtype)), requires_grad)
 
 
 def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -90,19 +98,19 @@ def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
 def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Standard normal samples from striate's global generator (see `st.manual_seed`)."""
     dt = _dt(dtype)
-    return _new(default_generator().standard_normal(_shape_args(size), dtype=dt), requires_grad)
+    return _new(default_generator().standard_normal(_size(size, "randn"), dtype=dt), requires_grad)
 
 
 def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
     """Uniform samples in [0, 1) from striate's global generator."""
     dt = _dt(dtype)
-    return _new(default_generator().random(_shape_args(size), dtype=dt), requires_grad)
+    return _new(default_generator().random(_size(size, "rand"), dtype=dt), requires_grad)
 
 
 def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
     if high is None:
         low, high = 0, low
-    arr = default_generator().integers(low, high, _shape_args((size,)))
+    arr = default_generator().integers(low, high, _size((size,), "randint"))
     return _new(arr.astype(_resolve_dtype(dtype) or np.int64), False)
 
 

@@ -14,6 +14,9 @@ meets the recursion limit, and frees each node as soon as it has passed its grad
 
 from __future__ import annotations
 
+import functools
+import weakref
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -31,8 +34,21 @@ def is_grad_enabled() -> bool:
     return _GRAD_ENABLED[0]
 
 
+def _decorate(manager_factory: Callable[[], Any], fn: Callable) -> Callable:
+    """`fn` wrapped so that each call runs inside a fresh context manager."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with manager_factory():
+            return fn(*args, **kwargs)
+
+    return wrapper
+
+
 class set_grad_enabled:
-    """Context manager and decorator that switches graph recording on or off."""
+    """Switch graph recording on or off: as a plain call (`st.set_grad_enabled(False)`, takes
+    effect at once), as a context manager (restores the previous mode on exit) or as a
+    decorator (the mode holds during each call), like `torch.set_grad_enabled`."""
 
     def __init__(self, mode: bool) -> None:
         self.mode = bool(mode)
@@ -45,39 +61,44 @@ class set_grad_enabled:
     def __exit__(self, *exc: object) -> None:
         _GRAD_ENABLED[0] = self.prev
 
+    def __call__(self, fn: Callable) -> Callable:
+        _GRAD_ENABLED[0] = self.prev  # decorating must not switch the mode for the caller
+        mode = self.mode
+        return _decorate(lambda: set_grad_enabled(mode), fn)
+
 
 class no_grad:
     """`with st.no_grad():` records nothing; results do not require grad.
 
-    Usable as a decorator too, like `torch.no_grad()`.
+    Usable as a decorator too, with or without parentheses (`@st.no_grad()` or
+    `@st.no_grad`), like `torch.no_grad`.
     """
+
+    _mode = False
+
+    def __new__(cls, fn: Callable | None = None) -> Any:
+        if fn is None:
+            return super().__new__(cls)
+        if not callable(fn):
+            raise TypeError(f"{cls.__name__}() takes no arguments (or a function to decorate), got {fn!r}")
+        return _decorate(cls, fn)
 
     def __enter__(self) -> no_grad:
         self.prev = _GRAD_ENABLED[0]
-        _GRAD_ENABLED[0] = False
+        _GRAD_ENABLED[0] = self._mode
         return self
 
     def __exit__(self, *exc: object) -> None:
         _GRAD_ENABLED[0] = self.prev
 
-    def __call__(self, fn):  # decorator form
-        import functools
-
-        @functools.wraps(fn)
-        def wrapper(*args, **kwargs):
-            with no_grad():
-                return fn(*args, **kwargs)
-
-        return wrapper
+    def __call__(self, fn: Callable) -> Callable:  # decorator form: @st.no_grad()
+        return _decorate(type(self), fn)
 
 
 class enable_grad(no_grad):
-    """Re-enables recording inside a `no_grad` block."""
+    """Re-enables recording inside a `no_grad` block (context manager or decorator)."""
 
-    def __enter__(self) -> enable_grad:
-        self.prev = _GRAD_ENABLED[0]
-        _GRAD_ENABLED[0] = True
-        return self
+    _mode = True
 
 
 class Function:
@@ -90,12 +111,14 @@ class Function:
 
     `self.needs_input_grad` (a tuple of bools, one per tensor input, or None when nothing is
     recorded) is set before `forward` runs, so a forward can skip saving what no backward
-    will use. `saves_inputs` lists the input positions whose *values* backward reads; if such
-    an input is modified in place between forward and backward, backward raises instead of
-    returning a wrong gradient.
+    will use. `saves_inputs` lists the input positions whose *values* backward reads, and
+    `saves_output = True` says backward reads the output's values (sigmoid, exp, softmax); if
+    such a tensor is modified in place between forward and backward, backward raises instead
+    of returning a wrong gradient.
     """
 
     saves_inputs: tuple[int, ...] = ()
+    saves_output: bool = False
     needs_input_grad: tuple[bool, ...] | None = None
 
     @classmethod
@@ -103,18 +126,26 @@ class Function:
         fn = cls()
         record = False
         if _GRAD_ENABLED[0]:
-            for t in inputs:
-                if t.requires_grad:
-                    record = True
-                    break
+            try:
+                for t in inputs:
+                    if t.requires_grad:
+                        record = True
+                        break
+            except AttributeError:
+                raise _not_tensor_error(cls, inputs) from None
         if record:
             fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
-        out = fn.forward(*[t._data for t in inputs], **options)
-        result = _make_tensor(out, record)
+        try:
+            arrays = [t._data for t in inputs]
+        except AttributeError:
+            raise _not_tensor_error(cls, inputs) from None
+        result = _make_tensor(fn.forward(*arrays, **options), record)
         if record:
             fn.parents = inputs
             if cls.saves_inputs:
                 fn.versions = tuple([t._version for t in inputs])
+            if cls.saves_output:
+                fn.output_ref = weakref.ref(result)
             result._ctx = fn
         return result
 
@@ -134,9 +165,25 @@ class Function:
                     f"{t._version}) after the forward pass; the gradient would be wrong. "
                     "Modify a copy (t.clone()) or do the in-place change after backward()."
                 )
+        if self.saves_output:
+            out = self.output_ref()
+            if out is not None and out._version != 0:
+                raise RuntimeError(
+                    f"the output (shape {out.shape}) of {type(self).__name__}, which its gradient "
+                    f"needs, was modified in place (version 0 -> {out._version}) after the forward "
+                    "pass; the gradient would be wrong. Modify a copy (t.clone()) instead."
+                )
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+def _not_tensor_error(cls: type, inputs: tuple) -> TypeError:
+    kinds = ", ".join(type(t).__name__ for t in inputs)
+    return TypeError(
+        f"{cls.__name__}.apply takes Tensors as positional arguments (got {kinds}); wrap arrays "
+        "with st.tensor(...) and pass every other setting as a keyword option"
+    )
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -212,7 +259,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
         g = grads.pop(id(node), None)
         if g is None:
             continue
-        if node.saves_inputs:
+        if node.saves_inputs or node.saves_output:
             node._check_versions()
         in_grads = node.backward(g)
         for parent, ig in zip(node.parents, in_grads):

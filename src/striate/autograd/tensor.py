@@ -51,7 +51,13 @@ def _default_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
         data = data._data
     elif isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
         data = [d._data if isinstance(d, Tensor) else d for d in data]
-    arr = np.asarray(data)
+    try:
+        arr = np.asarray(data)
+    except ValueError as e:
+        raise ValueError(
+            f"cannot make a tensor from nested sequences of unequal lengths (a ragged list): {e}. "
+            "Every row must have the same length."
+        ) from None
     if dtype is not None:
         return np.array(arr, dtype=dtype, copy=True)
     kind = arr.dtype.kind
@@ -263,6 +269,12 @@ class Tensor:
 
     def _set(self, array: np.ndarray) -> Tensor:
         self._inplace_check()
+        if not self._data.flags.writeable:
+            raise RuntimeError(
+                f"in-place change of a tensor of shape {self.shape} whose memory is a broadcast view "
+                "(made by expand or a broadcast) or read-only: several elements share one memory "
+                "location. clone() it first."
+            )
         self._data[...] = array
         self._version += 1
         return self
@@ -317,6 +329,11 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._inplace_check()
+        if not self._data.flags.writeable:
+            raise RuntimeError(
+                f"item assignment into a tensor of shape {self.shape} whose memory is a broadcast "
+                "view (made by expand) or read-only; clone() it first"
+            )
         self._data[_unwrap_index(index)] = _unwrap(value)
         self._version += 1
 
@@ -632,7 +649,14 @@ def _shape_args(shape: Sequence[Any]) -> tuple[int, ...]:
         shape[0], Tensor
     ):
         shape = tuple(shape[0])
-    return tuple(int(s) for s in shape)
+    out = []
+    for s in shape:
+        if isinstance(s, Tensor):
+            s = s.item()
+        if not isinstance(s, (int, np.integer)) or isinstance(s, bool):
+            raise TypeError(f"sizes must be integers, got {s!r} in {tuple(shape)}")
+        out.append(int(s))
+    return tuple(out)
 
 
 from striate.ops import activation as _act  # noqa: E402  (ops import Tensor: bind after it)

@@ -14,6 +14,8 @@ from striate.autograd.tensor import Tensor
 class ReLU(Function):
     """relu(x) = max(0, x);  d/dx = 1 where x > 0, else 0."""
 
+    saves_output = True
+
     def forward(self, x):
         out = np.maximum(x, 0)
         self.out = out
@@ -40,6 +42,7 @@ class ELU(Function):
     """elu(x) = x if x > 0 else a (e^x - 1);  d/dx = 1 or a e^x = elu(x) + a."""
 
     saves_inputs = (0,)
+    saves_output = True
 
     def forward(self, x, alpha):
         self.x, self.alpha = x, x.dtype.type(alpha)
@@ -60,6 +63,8 @@ def stable_sigmoid(x: np.ndarray) -> np.ndarray:
 class Sigmoid(Function):
     """s(x) = 1 / (1 + e^-x);  ds/dx = s (1 - s)."""
 
+    saves_output = True
+
     def forward(self, x):
         self.out = stable_sigmoid(x)
         return self.out
@@ -71,6 +76,8 @@ class Sigmoid(Function):
 
 class Tanh(Function):
     """t = tanh(x);  dt/dx = 1 - t^2."""
+
+    saves_output = True
 
     def forward(self, x):
         self.out = np.tanh(x)
@@ -84,6 +91,8 @@ class Tanh(Function):
 class Softmax(Function):
     """y_i = e^{x_i} / sum_j e^{x_j} (shifted by max x for stability);
     dL/dx = y * (g - sum(g * y))."""
+
+    saves_output = True
 
     def forward(self, x, axis):
         if x.size == 0:
@@ -109,6 +118,8 @@ def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
 
 class LogSoftmax(Function):
     """log_softmax(x)_i = x_i - log sum_j e^{x_j};  dL/dx = g - softmax(x) * sum(g)."""
+
+    saves_output = True
 
     def forward(self, x, axis):
         self.out, self.axis = log_softmax_array(x, axis), axis

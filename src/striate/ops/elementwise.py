@@ -39,9 +39,23 @@ def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ValueError:
     )
 
 
+def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
+    """PyTorch's type promotion where it differs from NumPy's: a float tensor combined with an
+    integer or bool tensor keeps the float dtype (NumPy would give float64 for float32 + int64).
+    Integer tensors never require grad, so the cast happens outside the graph."""
+    ka, kb = a._data.dtype.kind, b._data.dtype.kind
+    if ka == "f" and kb != "f":
+        b = _make(b._data.astype(a._data.dtype), False)
+    elif kb == "f" and ka != "f":
+        a = _make(a._data.astype(b._data.dtype), False)
+    return a, b
+
+
 def _binary(fn_cls: type[Function], name: str, a: Tensor, b: Any) -> Tensor:
     if not isinstance(b, Tensor):
         b = as_tensor(b, a)
+    if a._data.dtype is not b._data.dtype:
+        a, b = _promote(a, b)
     try:
         return fn_cls.apply(a, b)
     except ValueError as e:
@@ -131,6 +145,7 @@ class Pow(Function):
     """z = x^y;  dz/dx = y x^(y-1), dz/dy = x^y ln x (0 where x = 0 and y >= 0, as PyTorch)."""
 
     saves_inputs = (0, 1)
+    saves_output = True
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -164,6 +179,8 @@ class Neg(Function):
 class Exp(Function):
     """z = e^x;  dz/dx = e^x = z."""
 
+    saves_output = True
+
     def forward(self, x):
         self.out = np.exp(x)
         return self.out
@@ -187,6 +204,8 @@ class Log(Function):
 
 class Sqrt(Function):
     """z = sqrt(x);  dz/dx = 1 / (2 sqrt(x))."""
+
+    saves_output = True
 
     def forward(self, x):
         self.out = np.sqrt(x)
@@ -292,6 +311,11 @@ def mul(x: Tensor, y: Any) -> Tensor:
 
 
 def div(x: Tensor, y: Any) -> Tensor:
+    """True division; integer / integer gives float32, as in PyTorch (not NumPy's float64)."""
+    if not isinstance(y, Tensor):
+        y = as_tensor(y, x)
+    if x._data.dtype.kind != "f" and y._data.dtype.kind != "f":
+        x = _make(x._data.astype(np.float32), False)
     return _binary(Div, "div", x, y)
 
 
@@ -343,4 +367,13 @@ def where(condition: Any, x: Any, y: Any) -> Tensor:
     if not isinstance(x, Tensor):
         x = as_tensor(x, y) if isinstance(y, Tensor) else Tensor(x)
     y = as_tensor(y, x)
+    if x._data.dtype is not y._data.dtype:
+        x, y = _promote(x, y)
+    try:
+        np.broadcast_shapes(cond.shape, x.shape, y.shape)
+    except ValueError:
+        raise ValueError(
+            f"where: condition {cond.shape}, x {x.shape} and y {y.shape} cannot be broadcast "
+            "together (trailing dimensions must be equal or 1)"
+        ) from None
     return Where.apply(x, y, cond=cond.astype(bool, copy=False))

@@ -268,6 +268,8 @@ class BCEWithLogits(Function):
         dloss/dx = w [ s(x) (q t + 1 - t) - q t ],   dloss/dt = w [ -q log s(x) + log(1 - s(x)) ]
     """
 
+    saves_inputs = (0, 1)
+
     def forward(self, x, t, weight, pos_weight, reduction):
         log1p_exp_neg = np.logaddexp(0, -x)  # log(1 + e^-x) = -log s(x)
         q = 1 if pos_weight is None else pos_weight

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from typing import Any
 
 import numpy as np
@@ -237,10 +238,23 @@ def stack(tensors, dim: int = 0) -> Tensor:
 
 
 def split(x: Tensor, split_size: Any, dim: int = 0) -> list[Tensor]:
+    """Pieces of `split_size` along `dim` (the last may be smaller), or pieces of the listed
+    sizes, like `torch.split`; each piece is a view whose gradient flows back to its slice."""
     axis = _dim(dim, x.ndim, "split")
     n = x.shape[axis]
-    sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else []) \
-        if isinstance(split_size, int) else list(split_size)
+    if isinstance(split_size, (int, np.integer)):
+        if split_size <= 0:
+            raise ValueError(f"split: split_size must be a positive integer, got {split_size}")
+        sizes = [split_size] * (n // split_size) + ([n % split_size] if n % split_size else [])
+        if n == 0:
+            sizes = [0]
+    else:
+        sizes = [int(s) for s in split_size]
+        if any(s < 0 for s in sizes) or builtins.sum(sizes) != n:
+            raise ValueError(
+                f"split: sizes {sizes} must be non-negative and add up to {n}, the size of "
+                f"dimension {axis} of the tensor of shape {x.shape}"
+            )
     out, start = [], 0
     for s in sizes:
         idx = [slice(None)] * x.ndim
@@ -251,5 +265,8 @@ def split(x: Tensor, split_size: Any, dim: int = 0) -> list[Tensor]:
 
 
 def chunk(x: Tensor, chunks: int, dim: int = 0) -> list[Tensor]:
+    """At most `chunks` pieces of ceil(n / chunks) along `dim`, like `torch.chunk`."""
+    if not isinstance(chunks, (int, np.integer)) or chunks <= 0:
+        raise ValueError(f"chunk: chunks must be a positive integer, got {chunks!r}")
     n = x.shape[_dim(dim, x.ndim, "chunk")]
     return split(x, max(1, -(-n // chunks)), dim)
