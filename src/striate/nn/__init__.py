@@ -1,5 +1,17 @@
-"""Neural-network building blocks (modules are added by the modules issue)."""
+"""Neural-network building blocks, named as in `torch.nn`.
 
-from striate.nn import functional
+    import striate.nn as nn
+    import striate.nn.functional as F
 
-__all__ = ["functional"]
+`nn.Module` and `nn.Parameter` (module.py, parameter.py), the layers (layers/, one file per
+family), weight initialisation (`nn.init`), gradient clipping (`nn.utils`) and the stateless
+functions (`nn.functional`).
+"""
+
+from striate.nn import functional, init, utils
+from striate.nn.layers import *  # noqa: F403 - the layer classes, listed in layers.__all__
+from striate.nn.layers import __all__ as _layer_names
+from striate.nn.module import Module, RemovableHandle
+from striate.nn.parameter import Parameter
+
+__all__ = ["Module", "Parameter", "RemovableHandle", "functional", "init", "utils", *_layer_names]

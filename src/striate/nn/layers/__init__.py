@@ -1,0 +1,47 @@
+"""The layer modules, one file per family, re-exported by name (and again from `striate.nn`)."""
+
+from striate.nn.layers.activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from striate.nn.layers.container import ModuleDict, ModuleList, Sequential
+from striate.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
+from striate.nn.layers.dropout import Dropout, Dropout2d
+from striate.nn.layers.flatten import Flatten, Unflatten
+from striate.nn.layers.linear import Identity, Linear
+from striate.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from striate.nn.layers.maxout import Maxout
+from striate.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
+from striate.nn.layers.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, LPPool2d, MaxPool2d
+
+__all__ = [
+    "ELU",
+    "AdaptiveAvgPool2d",
+    "AdaptiveMaxPool2d",
+    "AvgPool2d",
+    "BCEWithLogitsLoss",
+    "BatchNorm1d",
+    "BatchNorm2d",
+    "Conv1d",
+    "Conv2d",
+    "ConvTranspose2d",
+    "CrossEntropyLoss",
+    "Dropout",
+    "Dropout2d",
+    "Flatten",
+    "Identity",
+    "LPPool2d",
+    "LeakyReLU",
+    "Linear",
+    "LocalResponseNorm",
+    "LogSoftmax",
+    "MSELoss",
+    "MaxPool2d",
+    "Maxout",
+    "ModuleDict",
+    "ModuleList",
+    "NLLLoss",
+    "ReLU",
+    "Sequential",
+    "Sigmoid",
+    "Softmax",
+    "Tanh",
+    "Unflatten",
+]

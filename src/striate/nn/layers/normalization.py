@@ -1,0 +1,133 @@
+"""Normalization layers: `BatchNorm1d`, `BatchNorm2d`, `LocalResponseNorm`.
+
+Batch normalization (Ioffe & Szegedy 2015), per channel c over the batch (and spatial) axes:
+
+    x_hat = (x - mu_B) / sqrt(var_B + eps),    y = gamma x_hat + beta
+
+In training mode mu_B and var_B are the batch's statistics (biased variance), and the running
+estimates used at test time are updated as
+
+    running = (1 - momentum) running + momentum * batch_stat      (unbiased variance here)
+
+With `momentum=None` the running estimates are the cumulative average over all batches seen
+(factor 1 / num_batches_tracked). gamma (`weight`) starts at 1 and beta (`bias`) at 0.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+import striate.nn.functional as F
+from striate.autograd.tensor import Tensor, _make
+from striate.creation import empty
+from striate.nn import init
+from striate.nn.layers.linear import check_device, check_positive_int
+from striate.nn.module import Module
+from striate.nn.parameter import Parameter
+
+
+class _BatchNorm(Module):
+    _expected_dims: tuple[int, ...] = ()
+
+    def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
+                 affine: bool = True, track_running_stats: bool = True, device: Any = None,
+                 dtype: Any = None) -> None:
+        super().__init__()
+        check_device(device)
+        check_positive_int(num_features, "num_features", type(self).__name__)
+        if momentum is not None and not 0.0 <= momentum <= 1.0:
+            raise ValueError(f"{type(self).__name__}: momentum must be in [0, 1] or None, got {momentum}")
+        self.num_features = num_features
+        self.eps = eps
+        self.momentum = momentum
+        self.affine = affine
+        self.track_running_stats = track_running_stats
+        if affine:
+            self.weight = Parameter(empty(num_features, dtype=dtype))
+            self.bias = Parameter(empty(num_features, dtype=dtype))
+        else:
+            self.register_parameter("weight", None)
+            self.register_parameter("bias", None)
+        if track_running_stats:
+            self.register_buffer("running_mean", empty(num_features, dtype=dtype))
+            self.register_buffer("running_var", empty(num_features, dtype=dtype))
+            self.register_buffer("num_batches_tracked", _make(np.zeros((), np.int64), False))
+        else:
+            self.register_buffer("running_mean", None)
+            self.register_buffer("running_var", None)
+            self.register_buffer("num_batches_tracked", None)
+        self.reset_parameters()
+
+    def reset_running_stats(self) -> None:
+        if self.track_running_stats:
+            init.zeros_(self.running_mean)
+            init.ones_(self.running_var)
+            self.num_batches_tracked._data[...] = 0
+
+    def reset_parameters(self) -> None:
+        self.reset_running_stats()
+        if self.affine:
+            init.ones_(self.weight)
+            init.zeros_(self.bias)
+
+    def _check_input_dim(self, input: Tensor) -> None:
+        if input.ndim not in self._expected_dims:
+            wanted = " or ".join(f"{d}D" for d in self._expected_dims)
+            raise ValueError(f"{type(self).__name__}: expected {wanted} input (got {input.ndim}D input)")
+        if input.shape[1] != self.num_features:
+            raise ValueError(
+                f"{type(self).__name__}({self.num_features}): input of shape {tuple(input.shape)} has "
+                f"{input.shape[1]} channels at dim 1; expected {self.num_features}"
+            )
+
+    def forward(self, input: Tensor) -> Tensor:
+        self._check_input_dim(input)
+        factor = 0.0 if self.momentum is None else self.momentum
+        if self.training and self.track_running_stats:
+            self.num_batches_tracked._data += 1
+            if self.momentum is None:
+                factor = 1.0 / float(self.num_batches_tracked._data)
+        # batch statistics in training, or when there are no running estimates to use
+        use_batch_stats = self.training or self.running_mean is None
+        track = not self.training or self.track_running_stats
+        return F.batch_norm(input, self.running_mean if track else None, self.running_var if track else None,
+                            self.weight, self.bias, use_batch_stats, factor, self.eps)
+
+    def extra_repr(self) -> str:
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"track_running_stats={self.track_running_stats}")
+
+
+class BatchNorm1d(_BatchNorm):
+    """Batch normalization of (N, C) or (N, C, L) inputs, per feature/channel C."""
+
+    _expected_dims = (2, 3)
+
+
+class BatchNorm2d(_BatchNorm):
+    """Batch normalization of (N, C, H, W) inputs, per channel over N, H and W."""
+
+    _expected_dims = (4,)
+
+
+class LocalResponseNorm(Module):
+    """Local response normalization across channels (AlexNet, Krizhevsky et al. 2012):
+
+        b_c = a_c / (k + alpha / n * sum_{c' within n/2 of c} a_{c'}^2)^beta
+    """
+
+    def __init__(self, size: int, alpha: float = 1e-4, beta: float = 0.75, k: float = 1.0) -> None:
+        super().__init__()
+        check_positive_int(size, "size", "LocalResponseNorm")
+        self.size = size
+        self.alpha = alpha
+        self.beta = beta
+        self.k = k
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.local_response_norm(input, self.size, self.alpha, self.beta, self.k)
+
+    def extra_repr(self) -> str:
+        return f"{self.size}, alpha={self.alpha}, beta={self.beta}, k={self.k}"
