@@ -4,12 +4,25 @@ Each name is re-exported from the module in `striate.ops` where its forward and 
 """
 
 from striate.ops.activation import elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from striate.ops.conv import conv1d, conv2d, conv_transpose2d
+from striate.ops.dropout import dropout, dropout2d
 from striate.ops.linalg import linear
 from striate.ops.loss import (
     binary_cross_entropy_with_logits,
     cross_entropy,
     mse_loss,
     nll_loss,
+)
+from striate.ops.norm import batch_norm, local_response_norm
+from striate.ops.pad import pad
+from striate.ops.pool import (
+    adaptive_avg_pool2d,
+    adaptive_max_pool2d,
+    avg_pool1d,
+    avg_pool2d,
+    lp_pool2d,
+    max_pool1d,
+    max_pool2d,
 )
 
 __all__ = [
@@ -25,4 +38,20 @@ __all__ = [
     "sigmoid",
     "softmax",
     "tanh",
+    # convolution, pooling, normalization (striate.ops.conv/pool/pad/dropout/norm)
+    "adaptive_avg_pool2d",
+    "adaptive_max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "batch_norm",
+    "conv1d",
+    "conv2d",
+    "conv_transpose2d",
+    "dropout",
+    "dropout2d",
+    "local_response_norm",
+    "lp_pool2d",
+    "max_pool1d",
+    "max_pool2d",
+    "pad",
 ]

@@ -1,0 +1,65 @@
+"""Hot loops behind one dispatcher: a NumPy reference twin and a Numba-compiled fast path.
+
+`striate.config.get_kernels()` picks the twin on every call ("numba" by default, "numpy" via
+STRIATE_KERNELS=numpy or `st.config.set_kernels`). Both twins are tested against each other
+and against PyTorch on the same sweep, so either gives the same answer.
+
+    im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow)   (C, N, Hp, Wp) -> (C, kh, kw, N, OH, OW)
+    col2im(col, hp, wp, sh, sw, dh, dw)           its adjoint (sums overlapping patches)
+    window_max(x, hstart, hend, wstart, wend, kh, kw, dh, dw) -> (max, flat argmax)
+    window_max_backward(g, argmax, h, w)          routes each gradient to its argmax
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+
+from striate import config
+from striate.kernels import reference
+
+_compiled: list[ModuleType] = []
+
+
+def _fast() -> ModuleType:
+    """The Numba module, imported (and its cached machine code loaded) on first use."""
+    if not _compiled:
+        try:
+            from striate.kernels import compiled
+        except ImportError as exc:  # pragma: no cover - numba is a run-time dependency
+            raise ImportError(
+                f"the Numba kernels could not be loaded ({exc}); install numba, or run on the "
+                "NumPy kernels with STRIATE_KERNELS=numpy / st.config.set_kernels('numpy')"
+            ) from exc
+        _compiled.append(compiled)
+    return _compiled[0]
+
+
+def _impl() -> ModuleType:
+    return reference if config._state["kernels"] == "numpy" else _fast()
+
+
+def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int,
+           oh: int, ow: int) -> np.ndarray:
+    """col[c, i, j, n, y, x] = xp[c, n, y*sh + i*dh, x*sw + j*dw]."""
+    return _impl().im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow)
+
+
+def col2im(col: np.ndarray, hp: int, wp: int, sh: int, sw: int, dh: int, dw: int) -> np.ndarray:
+    """xp[c, n, y*sh + i*dh, x*sw + j*dw] += col[c, i, j, n, y, x], into zeros (C, N, hp, wp)."""
+    return _impl().col2im(np.ascontiguousarray(col), hp, wp, sh, sw, dh, dw)
+
+
+def window_max(x: np.ndarray, hstart: np.ndarray, hend: np.ndarray, wstart: np.ndarray,
+               wend: np.ndarray, kh: int, kw: int, dh: int, dw: int) -> tuple[np.ndarray, np.ndarray]:
+    """Max of each window of the planes x (B, H, W) and its flat index y*W + x in the plane."""
+    return _impl().window_max(x, hstart, hend, wstart, wend, kh, kw, dh, dw)
+
+
+def window_max_backward(g: np.ndarray, where: np.ndarray, h: int, w: int) -> np.ndarray:
+    """Gradient of window_max: g[b, oy, ox] is added at plane b, flat index where[b, oy, ox]."""
+    return _impl().window_max_backward(np.ascontiguousarray(g), np.ascontiguousarray(where), h, w)
+
+
+__all__ = ["col2im", "im2col", "window_max", "window_max_backward"]

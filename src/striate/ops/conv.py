@@ -1,0 +1,369 @@
+"""Convolution (seed 001's cross-correlation) as im2col + one matrix product, and its backward.
+
+Seed 001 slides a filter over the image and takes a dot product at every position; seed 002
+sizes the result:
+
+    output = (W - F + 2P) / S + 1        (floored, as PyTorch does; with dilation D the
+                                          filter spans D*(F - 1) + 1 pixels)
+
+im2col copies every receptive field into a column, so the whole layer is one matrix product
+(Y = W_mat @ col). The backward is built from the same pieces:
+
+    dL/dW = dL/dY @ col^T        dL/dX = col2im(W_mat^T @ dL/dY)        dL/db = sum(dL/dY)
+
+Groups split the channels into G independent convolutions, done as one batched product over a
+leading G axis (depthwise conv is G = C). The transposed convolution runs the same kernels with
+the roles swapped: its forward is conv's input-gradient (col2im) and its backward uses im2col.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from striate import kernels
+from striate.autograd.function import Function
+from striate.autograd.tensor import Tensor
+
+IntOrPair = int | Sequence[int]
+
+
+# ---------------------------------------------------------------------------- argument helpers
+def _tuple(value: Any, n: int, what: str, op: str) -> tuple[int, ...]:
+    """An int or a length-n sequence of ints, as an n-tuple (PyTorch's _pair / _single)."""
+    if isinstance(value, (int, np.integer)):
+        return (int(value),) * n
+    try:
+        items = tuple(int(v) for v in value)
+    except TypeError:
+        raise TypeError(f"{op}: {what} must be an int or a tuple of {n} ints, got {value!r}") from None
+    if len(items) == 1:
+        return items * n
+    if len(items) != n:
+        raise ValueError(f"{op}: {what} must have {n} values (one per spatial dimension), got {value!r}")
+    return items
+
+
+def _positive(values: tuple[int, ...], what: str, op: str) -> tuple[int, ...]:
+    if any(v <= 0 for v in values):
+        raise ValueError(f"{op}: {what} must be positive, got {values}; use {what}=1 for the default")
+    return values
+
+
+def _conv_padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ...],
+                  stride: tuple[int, ...], op: str) -> tuple[tuple[int, int], ...]:
+    """(before, after) padding per spatial dimension from an int, a tuple, 'valid' or 'same'.
+
+    'same' pads a total of D*(F - 1) per dimension; when that is odd PyTorch puts the extra
+    pixel after (right/bottom), and so do we.
+    """
+    n = len(kernel)
+    if isinstance(padding, str):
+        if padding == "valid":
+            return ((0, 0),) * n
+        if padding == "same":
+            if any(s != 1 for s in stride):
+                raise ValueError(
+                    f"{op}: padding='same' is not supported for strided convolutions (stride={stride}); "
+                    "use stride=1 or give the padding as numbers"
+                )
+            out = []
+            for k, d in zip(kernel, dilation):
+                total = d * (k - 1)
+                out.append((total // 2, total - total // 2))
+            return tuple(out)
+        raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+    pads = _tuple(padding, n, "padding", op)
+    if any(p < 0 for p in pads):
+        raise ValueError(f"{op}: padding must be non-negative, got {pads}; crop with F.pad(x, negative pads)")
+    return tuple((p, p) for p in pads)
+
+
+def _channels_first_padded(x: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
+    """x (N, C, H, W) as (C, N, H + top + bottom, W + left + right) with zeros around it."""
+    xt = x.transpose(1, 0, 2, 3)
+    top, bottom, left, right = pads
+    if not (top or bottom or left or right):
+        return xt
+    C, N, H, W = xt.shape
+    xp = np.zeros((C, N, H + top + bottom, W + left + right), x.dtype)
+    xp[:, :, top:top + H, left:left + W] = xt
+    return xp
+
+
+def _batch_last(a: np.ndarray, N: int) -> np.ndarray:
+    """(C, N, H, W) channel-major result back to PyTorch's (N, C, H, W), contiguous."""
+    return np.ascontiguousarray(a.transpose(1, 0, 2, 3))
+
+
+def _check_tensor(t: Any, what: str, op: str) -> None:
+    if not isinstance(t, Tensor):
+        raise TypeError(f"{op}: {what} must be a striate Tensor, got {type(t).__name__}")
+
+
+# ---------------------------------------------------------------------------- Functions
+class ConvNd(Function):
+    """Y[n, o] = sum_c sum_ij W[o, c, i, j] X[n, c, S*y + D*i - P, S*x + D*j - P] + b[o].
+
+    Forward: col = im2col(pad(X)); Y = W_mat @ col (+ b). One batched matmul over groups.
+    Backward: dW = dY @ col^T; dX = col2im(W_mat^T @ dY); db = sum of dY over n, y, x.
+    Handles 1-D convolution by viewing (N, C, L) as (N, C, 1, L).
+    """
+
+    saves_inputs = (0, 1)
+
+    def forward(self, x, w, b=None, *, stride, pads, dilation, groups):
+        self.x_shape, self.w_shape = x.shape, w.shape
+        if x.ndim == 3:  # conv1d: a 2-D convolution over a height-1 image
+            x, w = x[:, :, None, :], w[:, :, None, :]
+        N, C, H, W = x.shape
+        O, Cg, kh, kw = w.shape
+        sh, sw = stride
+        dh, dw = dilation
+        top, bottom, left, right = pads
+        Hp, Wp = H + top + bottom, W + left + right
+        OH = (Hp - dh * (kh - 1) - 1) // sh + 1
+        OW = (Wp - dw * (kw - 1) - 1) // sw + 1
+        G = groups
+        col = kernels.im2col(_channels_first_padded(x, pads), kh, kw, sh, sw, dh, dw, OH, OW)
+        colm = col.reshape(G, Cg * kh * kw, N * OH * OW)
+        wm = w.reshape(G, O // G, Cg * kh * kw)
+        y = np.matmul(wm, colm).reshape(O, N, OH, OW)
+        if b is not None:
+            y += b[:, None, None, None]
+        needs = self.needs_input_grad
+        if needs is not None:
+            self.geometry = (N, C, H, W, OH, OW, Hp, Wp)
+            self.options = (kh, kw, sh, sw, dh, dw, pads, G)
+            self.colm = colm if needs[1] else None
+            self.wm = wm if needs[0] else None
+        out = _batch_last(y, N)
+        return out if len(self.x_shape) == 4 else out.reshape(N, O, OW)
+
+    def backward(self, g):
+        N, C, H, W, OH, OW, Hp, Wp = self.geometry
+        kh, kw, sh, sw, dh, dw, (top, _, left, _), G = self.options
+        O = self.w_shape[0]
+        needs = self.needs_input_grad
+        g = g.reshape(N, O, OH, OW)
+        gm = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(G, O // G, N * OH * OW)
+        gx = gw = None
+        if needs[0]:
+            gcol = np.matmul(self.wm.transpose(0, 2, 1), gm)
+            gxp = kernels.col2im(gcol.reshape(C, kh, kw, N, OH, OW), Hp, Wp, sh, sw, dh, dw)
+            gx = _batch_last(gxp[:, :, top:top + H, left:left + W], N).reshape(self.x_shape)
+        if needs[1]:
+            gw = np.matmul(gm, self.colm.transpose(0, 2, 1)).reshape(self.w_shape)
+        if len(needs) == 2:
+            return gx, gw
+        gb = g.sum(axis=(0, 2, 3)) if needs[2] else None
+        return gx, gw, gb
+
+
+class ConvTranspose2d(Function):
+    """The adjoint of conv2d: each input pixel scatters W-weighted copies into the output.
+
+    Output size: (H - 1) * S - 2P + D * (F - 1) + output_padding + 1.
+    Forward: col = W_mat^T @ X; Y = crop(col2im(col)) (+ b), i.e. conv2d's input gradient.
+    Backward: col = im2col(pad(dY)); dX = W_mat @ col; dW = X @ col^T; db = sum(dY).
+    """
+
+    saves_inputs = (0, 1)
+
+    def forward(self, x, w, b=None, *, stride, padding, output_padding, groups, dilation):
+        N, Cin, H, W = x.shape
+        _, Cog, kh, kw = w.shape
+        sh, sw = stride
+        ph, pw = padding
+        dh, dw = dilation
+        G = groups
+        OH = (H - 1) * sh - 2 * ph + dh * (kh - 1) + output_padding[0] + 1
+        OW = (W - 1) * sw - 2 * pw + dw * (kw - 1) + output_padding[1] + 1
+        Cout = Cog * G
+        xm = np.ascontiguousarray(x.transpose(1, 0, 2, 3)).reshape(G, Cin // G, N * H * W)
+        wm = w.reshape(G, Cin // G, Cog * kh * kw)
+        col = np.matmul(wm.transpose(0, 2, 1), xm).reshape(Cout, kh, kw, N, H, W)
+        full = kernels.col2im(col, OH + 2 * ph, OW + 2 * pw, sh, sw, dh, dw)
+        y = full[:, :, ph:ph + OH, pw:pw + OW]
+        if b is not None:
+            y = y + b[:, None, None, None]
+        needs = self.needs_input_grad
+        if needs is not None:
+            self.geometry = (N, Cin, H, W, OH, OW, Cout)
+            self.options = (kh, kw, sh, sw, ph, pw, dh, dw, G)
+            self.w_shape = w.shape
+            self.xm = xm if needs[1] else None
+            self.wm = wm if needs[0] else None
+        return _batch_last(y, N)
+
+    def backward(self, g):
+        N, Cin, H, W, OH, OW, Cout = self.geometry
+        kh, kw, sh, sw, ph, pw, dh, dw, G = self.options
+        needs = self.needs_input_grad
+        col = kernels.im2col(_channels_first_padded(g, (ph, ph, pw, pw)), kh, kw, sh, sw, dh, dw, H, W)
+        colm = col.reshape(G, (Cout // G) * kh * kw, N * H * W)
+        gx = gw = None
+        if needs[0]:
+            gx = _batch_last(np.matmul(self.wm, colm).reshape(Cin, N, H, W), N)
+        if needs[1]:
+            gw = np.matmul(self.xm, colm.transpose(0, 2, 1)).reshape(self.w_shape)
+        if len(needs) == 2:
+            return gx, gw
+        gb = g.sum(axis=(0, 2, 3)) if needs[2] else None
+        return gx, gw, gb
+
+
+# ---------------------------------------------------------------------------- public functions
+def _check_common(x: Tensor, weight: Tensor, bias: Tensor | None, dims: int, op: str) -> bool:
+    """Validate ranks and dtypes; True when x has no batch dimension."""
+    _check_tensor(x, "input", op)
+    _check_tensor(weight, "weight", op)
+    if weight.ndim != dims + 2:
+        raise ValueError(
+            f"{op}: weight must have {dims + 2} dimensions (out_channels, in_channels/groups, "
+            f"{'kH, kW' if dims == 2 else 'kL'}), got shape {weight.shape}"
+        )
+    if x.ndim not in (dims + 1, dims + 2):
+        layout = "(N, C, H, W) or (C, H, W)" if dims == 2 else "(N, C, L) or (C, L)"
+        raise ValueError(f"{op}: expected a {dims + 2}-D input {layout}, got shape {x.shape}")
+    if x.dtype != weight.dtype or x.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: input ({x.dtype}) and weight ({weight.dtype}) must be the same floating dtype; "
+            "convert one with .float() or .double()"
+        )
+    if bias is not None:
+        _check_tensor(bias, "bias", op)
+        if bias.dtype != x.dtype:
+            raise TypeError(f"{op}: bias dtype {bias.dtype} differs from input dtype {x.dtype}")
+    return x.ndim == dims + 1
+
+
+def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
+          groups: int, dims: int, op: str) -> Tensor:
+    unbatched = _check_common(x, weight, bias, dims, op)
+    if unbatched:
+        x = x.unsqueeze(0)
+    kernel = tuple(weight.shape[2:])
+    stride_t = _positive(_tuple(stride, dims, "stride", op), "stride", op)
+    dilation_t = _positive(_tuple(dilation, dims, "dilation", op), "dilation", op)
+    pads = _conv_padding(padding, kernel, dilation_t, stride_t, op)
+    groups = int(groups)
+    C = x.shape[1]
+    O, Cg = weight.shape[:2]
+    if groups <= 0:
+        raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
+    if C % groups or O % groups:
+        raise ValueError(
+            f"{op}: groups={groups} must divide both in_channels ({C}) and out_channels ({O}) "
+            f"(weight shape {weight.shape})"
+        )
+    if Cg * groups != C:
+        raise ValueError(
+            f"{op}: input has {C} channels but weight expects {Cg * groups} (weight shape "
+            f"{weight.shape}, groups={groups}); the weight's dimension 1 must be in_channels/groups"
+        )
+    if bias is not None and bias.shape != (O,):
+        raise ValueError(f"{op}: bias must have shape ({O},) (one per output channel), got {bias.shape}")
+    names = ("height", "width") if dims == 2 else ("length",)
+    for axis, (n, k, d, (p0, p1), name) in enumerate(zip(x.shape[2:], kernel, dilation_t, pads, names)):
+        span = d * (k - 1) + 1
+        if span > n + p0 + p1:
+            what = f"kernel {k}" if d == 1 else f"dilated kernel {span} ({k} taps, dilation {d})"
+            raise ValueError(
+                f"{op}: {what} > padded input {n + p0 + p1} along {name} (input {n}, padding "
+                f"{p0}+{p1}, axis {axis + 2} of shape {tuple(x.shape)}); use a smaller kernel or "
+                "dilation, or more padding"
+            )
+    if dims == 1:
+        stride_t, dilation_t = (1,) + stride_t, (1,) + dilation_t
+        flat_pads = (0, 0) + pads[0]
+    else:
+        flat_pads = pads[0] + pads[1]
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    out = ConvNd.apply(*inputs, stride=stride_t, pads=flat_pads, dilation=dilation_t, groups=groups)
+    return out.squeeze(0) if unbatched else out
+
+
+def conv2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
+    """2-D cross-correlation of an (N, C, H, W) input with (O, C/groups, kH, kW) filters.
+
+    Output height (width likewise), floored as in PyTorch:
+
+        OH = (H + 2P - D*(kH - 1) - 1) / S + 1          (seed 002: (W - F + 2P)/S + 1)
+
+    `padding` is an int, a pair, 'valid' (no padding) or 'same' (output size = input size;
+    stride 1 only; an odd total padding puts the extra pixel at the bottom/right).
+
+    >>> import striate as st, striate.nn.functional as F
+    >>> x = st.tensor([[[[0, 0, 0], [0, 1, 0], [0, 0, 0.]]]])
+    >>> F.conv2d(x, st.ones(1, 1, 2, 2)).shape
+    (1, 1, 2, 2)
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 2, "conv2d")
+
+
+def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+           padding: IntOrPair | str = 0, dilation: IntOrPair = 1, groups: int = 1) -> Tensor:
+    """1-D cross-correlation of an (N, C, L) input with (O, C/groups, k) filters.
+
+    OL = (L + 2P - D*(k - 1) - 1) / S + 1; padding as in conv2d ('valid', 'same', int).
+    """
+    return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
+
+
+def conv_transpose2d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: IntOrPair = 1,
+                     padding: IntOrPair = 0, output_padding: IntOrPair = 0, groups: int = 1,
+                     dilation: IntOrPair = 1) -> Tensor:
+    """Transposed 2-D convolution ("deconvolution", U-Net's up-convolution).
+
+    weight has shape (C_in, C_out/groups, kH, kW). Output height (width likewise):
+
+        OH = (H - 1)*S - 2P + D*(kH - 1) + output_padding + 1
+
+    It is the gradient of conv2d with respect to its input, so conv2d with the same
+    stride/padding maps the output size back to H.
+    """
+    op = "conv_transpose2d"
+    unbatched = _check_common(input, weight, bias, 2, op)
+    x = input.unsqueeze(0) if unbatched else input
+    stride_t = _positive(_tuple(stride, 2, "stride", op), "stride", op)
+    dilation_t = _positive(_tuple(dilation, 2, "dilation", op), "dilation", op)
+    if isinstance(padding, str):
+        raise ValueError(f"{op}: padding must be an int or a pair, got {padding!r} ('same' needs conv2d)")
+    pad_t = _tuple(padding, 2, "padding", op)
+    out_pad = _tuple(output_padding, 2, "output_padding", op)
+    if any(p < 0 for p in pad_t + out_pad):
+        raise ValueError(f"{op}: padding {pad_t} and output_padding {out_pad} must be non-negative")
+    for op_, s, d in zip(out_pad, stride_t, dilation_t):
+        if op_ >= s and op_ >= d:
+            raise ValueError(
+                f"{op}: output_padding {out_pad} must be smaller than either stride {stride_t} or "
+                f"dilation {dilation_t}"
+            )
+    groups = int(groups)
+    Cin = x.shape[1]
+    if groups <= 0 or weight.shape[0] % groups:
+        raise ValueError(f"{op}: groups={groups} must be positive and divide in_channels ({weight.shape[0]})")
+    if weight.shape[0] != Cin:
+        raise ValueError(
+            f"{op}: input has {Cin} channels but weight expects {weight.shape[0]} (weight shape "
+            f"{weight.shape}: (in_channels, out_channels/groups, kH, kW))"
+        )
+    Cout = weight.shape[1] * groups
+    if bias is not None and bias.shape != (Cout,):
+        raise ValueError(f"{op}: bias must have shape ({Cout},) (one per output channel), got {bias.shape}")
+    sizes = []
+    for n, k, s, p, d, o in zip(x.shape[2:], weight.shape[2:], stride_t, pad_t, dilation_t, out_pad):
+        sizes.append((n - 1) * s - 2 * p + d * (k - 1) + o + 1)
+    if min(sizes) <= 0:
+        raise ValueError(
+            f"{op}: output size {tuple(sizes)} is not positive for input {tuple(x.shape)}; "
+            f"padding {pad_t} is too large for kernel {tuple(weight.shape[2:])} and stride {stride_t}"
+        )
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    out = ConvTranspose2d.apply(*inputs, stride=stride_t, padding=pad_t, output_padding=out_pad,
+                                groups=groups, dilation=dilation_t)
+    return out.squeeze(0) if unbatched else out
