@@ -1,0 +1,99 @@
+"""The lectures' architectures, built from `striate.nn` modules.
+
+    st.models.lenet5(variant="classic" | "modern")   LeCun et al. 1998 / seed 002's PyTorch LeNet
+    st.models.mnist_convnet()                        seed 002's two-layer MNIST ConvNet
+    st.models.alexnet()                              seed 003's single-tower AlexNet (227x227x3)
+    st.models.vgg11/13/16/19(batch_norm=False)       torchvision layout and keys
+    st.models.googlenet(aux_logits=False)            Inception v1, torchvision layout and keys
+    st.models.resnet18/34/50(cifar=False)            torchvision layout and keys; resnet18_cifar
+    st.models.unet(in_channels=1, num_classes=2)     U-Net with padded convolutions
+    st.models.convnetjs_cifar()                      ConvNetJS's CIFAR-10 demo
+
+`get_model(name, **kwargs)` builds one by name, `list_models()` names them and
+`default_input_size(name)` gives the (C, H, W) each was designed for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from striate.models.alexnet import AlexNet, alexnet
+from striate.models.convnetjs import ConvNetJSCifar, convnetjs_cifar
+from striate.models.googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
+from striate.models.layers import rbf_loss
+from striate.models.lenet import LeNet, LeNet5, lenet5
+from striate.models.mnist_convnet import ConvNet, mnist_convnet
+from striate.models.resnet import ResNet, resnet18, resnet18_cifar, resnet34, resnet50
+from striate.models.unet import UNet, unet
+from striate.models.vgg import (
+    VGG,
+    vgg11,
+    vgg11_bn,
+    vgg13,
+    vgg13_bn,
+    vgg16,
+    vgg16_bn,
+    vgg19,
+    vgg19_bn,
+)
+
+__all__ = [
+    "VGG", "AlexNet", "ConvNet", "ConvNetJSCifar", "GoogLeNet", "GoogLeNetOutputs", "LeNet", "LeNet5",
+    "ResNet", "UNet", "alexnet", "convnetjs_cifar", "default_input_size", "get_model", "googlenet", "lenet5",
+    "list_models", "mnist_convnet", "rbf_loss", "resnet18", "resnet18_cifar", "resnet34", "resnet50", "unet",
+    "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
+]
+
+# name -> (factory, (H, W) it was designed for, default input channels)
+_REGISTRY: dict[str, tuple[Callable[..., Any], tuple[int, int], int]] = {
+    "lenet5": (lenet5, (32, 32), 1),
+    "mnist_convnet": (mnist_convnet, (28, 28), 1),
+    "alexnet": (alexnet, (227, 227), 3),
+    "vgg11": (vgg11, (224, 224), 3),
+    "vgg11_bn": (vgg11_bn, (224, 224), 3),
+    "vgg13": (vgg13, (224, 224), 3),
+    "vgg13_bn": (vgg13_bn, (224, 224), 3),
+    "vgg16": (vgg16, (224, 224), 3),
+    "vgg16_bn": (vgg16_bn, (224, 224), 3),
+    "vgg19": (vgg19, (224, 224), 3),
+    "vgg19_bn": (vgg19_bn, (224, 224), 3),
+    "googlenet": (googlenet, (224, 224), 3),
+    "resnet18": (resnet18, (224, 224), 3),
+    "resnet34": (resnet34, (224, 224), 3),
+    "resnet50": (resnet50, (224, 224), 3),
+    "resnet18_cifar": (resnet18_cifar, (32, 32), 3),
+    # the padded U-Net takes any multiple of 16; 128x128 keeps `striate summary unet` quick
+    "unet": (unet, (128, 128), 1),
+    "convnetjs_cifar": (convnetjs_cifar, (32, 32), 3),
+}
+
+
+def list_models() -> list[str]:
+    """The names `get_model` accepts."""
+    return sorted(_REGISTRY)
+
+
+def _entry(name: str) -> tuple[Callable[..., Any], tuple[int, int], int]:
+    key = name.lower().replace("-", "_")
+    if key not in _REGISTRY:
+        raise ValueError(f"unknown model {name!r}; choose one of: {', '.join(list_models())}")
+    return _REGISTRY[key]
+
+
+def get_model(name: str, **kwargs: Any) -> Any:
+    """Build a model by name, e.g. get_model("lenet5", variant="modern", num_classes=10).
+
+    Keyword arguments go to the model's function (num_classes, in_channels, and the model's own
+    options such as variant, batch_norm, cifar, aux_logits, base, depth)."""
+    factory, _, _ = _entry(name)
+    try:
+        return factory(**kwargs)
+    except TypeError as e:
+        raise ValueError(f"get_model({name!r}): {e}") from None
+
+
+def default_input_size(name: str, **kwargs: Any) -> tuple[int, int, int]:
+    """One example's (C, H, W) the model was designed for (in_channels from kwargs if given)."""
+    _, (h, w), channels = _entry(name)
+    return (int(kwargs.get("in_channels", channels)), h, w)

@@ -1,0 +1,48 @@
+"""Seed 002's MNIST ConvNet ("Now let's develop it with PyTorch"):
+
+    28x28x1 -> Conv 5x5 pad 2 (16) + BatchNorm + ReLU -> 28x28x16 -> MaxPool 2 -> 14x14x16
+            -> Conv 5x5 pad 2 (32) + BatchNorm + ReLU -> 14x14x32 -> MaxPool 2 -> 7x7x32
+            -> Linear(7*7*32, 10)
+
+Attribute names layer1 / layer2 / fc are the slide's, so the slide's state_dict loads as is.
+"""
+
+from __future__ import annotations
+
+import striate.nn as nn
+from striate.autograd.tensor import Tensor
+
+__all__ = ["ConvNet", "mnist_convnet"]
+
+
+def _block(in_channels: int, out_channels: int) -> nn.Sequential:
+    return nn.Sequential(
+        nn.Conv2d(in_channels, out_channels, kernel_size=5, stride=1, padding=2),
+        nn.BatchNorm2d(out_channels),
+        nn.ReLU(),
+        nn.MaxPool2d(kernel_size=2, stride=2),
+    )
+
+
+class ConvNet(nn.Module):
+    """Two Conv-BatchNorm-ReLU-MaxPool blocks (16 and 32 channels) and one fully connected layer."""
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
+        super().__init__()
+        self.layer1 = _block(in_channels, 16)
+        self.layer2 = _block(16, 32)
+        self.fc = nn.Linear(7 * 7 * 32, num_classes)
+
+    def forward(self, x: Tensor) -> Tensor:
+        out = self.layer1(x)
+        out = self.layer2(out)
+        if out.shape[1:] != (32, 7, 7):
+            raise ValueError(f"ConvNet expects 28x28 inputs (7x7x32 before fc), got {tuple(x.shape)} -> "
+                             f"{tuple(out.shape)}")
+        out = out.reshape(out.shape[0], -1)
+        return self.fc(out)
+
+
+def mnist_convnet(num_classes: int = 10, in_channels: int = 1) -> ConvNet:
+    """Seed 002's two-layer ConvNet for 28x28 MNIST digits."""
+    return ConvNet(num_classes=num_classes, in_channels=in_channels)
