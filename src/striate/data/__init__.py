@@ -1,0 +1,30 @@
+"""`st.data`: the lectures' datasets, a batching DataLoader, and augmentation transforms.
+
+    import striate as st
+    from striate.data import DataLoader, datasets, transforms
+
+    train = datasets.FashionMNIST(train=True, transform=transforms.RandomCrop(28, padding=2))
+    loader = DataLoader(train, batch_size=64, shuffle=True, seed=0)
+"""
+
+from striate.data import datasets, transforms
+from striate.data.datasets import (
+    CIFAR10,
+    MNIST,
+    ArrayDataset,
+    Digits,
+    FashionMNIST,
+    ImageFolder,
+    Subset,
+    cifar10,
+    digits,
+    fashion_mnist,
+    mnist,
+    random_split,
+    train_val_split,
+)
+from striate.data.loader import DataLoader
+
+__all__ = ["ArrayDataset", "CIFAR10", "DataLoader", "Digits", "FashionMNIST", "ImageFolder", "MNIST",
+           "Subset", "cifar10", "datasets", "digits", "fashion_mnist", "mnist", "random_split",
+           "train_val_split", "transforms"]

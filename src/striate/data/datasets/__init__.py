@@ -1,0 +1,26 @@
+"""Datasets with torchvision's conventions: `ds[i] -> (image CxHxW float32, label)`,
+`len(ds)`, `ds.data`, `ds.targets`, `ds.classes`; plus `get_batch` / `arrays` for speed.
+
+See `striate.data.datasets.base` for where files are looked for and how downloads are checked.
+"""
+
+from striate.data.datasets.base import (
+    ArrayDataset,
+    ChecksumError,
+    DataFileError,
+    DatasetNotFoundError,
+    DownloadError,
+    cache_dir,
+    search_dirs,
+)
+from striate.data.datasets.cifar import CIFAR10, cifar10
+from striate.data.datasets.digits import Digits, digits
+from striate.data.datasets.image_folder import ImageFolder
+from striate.data.datasets.mnist import MNIST, FashionMNIST, fashion_mnist, mnist
+from striate.data.datasets.safepickle import UnsafePickleError
+from striate.data.datasets.split import Subset, random_split, train_val_split
+
+__all__ = ["ArrayDataset", "CIFAR10", "ChecksumError", "DataFileError", "DatasetNotFoundError", "Digits",
+           "DownloadError", "FashionMNIST", "ImageFolder", "MNIST", "Subset", "UnsafePickleError",
+           "cache_dir", "cifar10", "digits", "fashion_mnist", "mnist", "random_split", "search_dirs",
+           "train_val_split"]
