@@ -11,6 +11,7 @@ where its forward and backward live side by side.
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -170,7 +171,7 @@ class Tensor:
         return self._data.reshape(()).item()
 
     def __float__(self) -> float:
-        return float(self.item())
+        return builtins.float(self.item())  # the module's `float` is st.float32
 
     def __int__(self) -> int:
         return int(self.item())
