@@ -1,0 +1,92 @@
+"""Adam (Kingma & Ba 2015) and AdamW (Loshchilov & Hutter 2019), as `torch.optim.Adam/AdamW`."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+
+from striate.optim.optimizer import (
+    Optimizer,
+    check_non_negative,
+    check_unit_interval,
+    lerp_,
+    step_counter,
+    zeros_state,
+)
+
+
+class Adam(Optimizer):
+    """Adam: momentum on the gradient, RMSProp scaling, both bias-corrected. At step t:
+
+        g <- g + weight_decay * p            (Adam: L2 penalty in the gradient)
+        p <- p * (1 - lr * weight_decay)     (AdamW instead: decoupled weight decay)
+        v <- beta1 v + (1 - beta1) g          first moment
+        a <- beta2 a + (1 - beta2) g^2        second moment
+        a_max <- max(a_max, a)               (amsgrad: use a_max in place of a below)
+        p <- p - lr / (1 - beta1^t) * v / (sqrt(a) / sqrt(1 - beta2^t) + eps)
+
+    This is seed 000's algorithm exactly: v~ = v / (1 - beta1^t), a~ = a / (1 - beta2^t),
+    theta <- theta - lr / (sqrt(a~) + nu) * v~, with nu = eps added after the square root and
+    after the bias correction (seed 001's slide writes the same update with nu = 0).
+    """
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
+                 maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
+        check_non_negative(lr, "learning rate")
+        check_non_negative(eps, "epsilon value")
+        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+            raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
+        check_unit_interval(betas[0], "beta parameter at index 0")
+        check_unit_interval(betas[1], "beta parameter at index 1")
+        check_non_negative(weight_decay, "weight_decay value")
+        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                    "amsgrad": amsgrad, "maximize": maximize,
+                    "decoupled_weight_decay": decoupled_weight_decay}
+        super().__init__(params, defaults)
+
+    def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
+        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        if not state:
+            state["step"] = step_counter()
+            state["exp_avg"] = zeros_state(p)
+            state["exp_avg_sq"] = zeros_state(p)
+            if group["amsgrad"]:
+                state["max_exp_avg_sq"] = zeros_state(p)
+        state["step"]._data += 1
+        t = float(state["step"]._data)
+        if group["maximize"]:
+            g = -g
+        if weight_decay != 0:
+            if group["decoupled_weight_decay"]:
+                p *= 1 - lr * weight_decay
+            else:
+                g = g + weight_decay * p
+        v, a = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        lerp_(v, g, 1 - beta1)
+        a *= beta2
+        a += (1 - beta2) * g * g
+        step_size = lr / (1 - beta1**t)
+        bias_correction2_sqrt = math.sqrt(1 - beta2**t)
+        if group["amsgrad"]:
+            a_max = state["max_exp_avg_sq"]._data
+            np.maximum(a_max, a, out=a_max)
+            a = a_max
+        denom = np.sqrt(a)
+        denom /= bias_correction2_sqrt
+        denom += group["eps"]
+        p += -step_size * (v / denom)
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (default 1e-2): p <- p (1 - lr wd) before the Adam step,
+    instead of adding wd p to the gradient (where the adaptive scaling would shrink it)."""
+
+    def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
+                 eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
+                 maximize: bool = False) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                         decoupled_weight_decay=True)
