@@ -16,13 +16,12 @@ from striate.data.datasets import (
     FashionMNIST,
     ImageFolder,
     Subset,
-    cifar10,
-    digits,
-    fashion_mnist,
-    mnist,
     random_split,
     train_val_split,
 )
+from striate.data.datasets.cifar import cifar10
+from striate.data.datasets.digits import digits
+from striate.data.datasets.mnist import fashion_mnist, mnist
 from striate.data.loader import DataLoader
 
 __all__ = ["ArrayDataset", "CIFAR10", "DataLoader", "Digits", "FashionMNIST", "ImageFolder", "MNIST",

@@ -13,14 +13,15 @@ from striate.data.datasets.base import (
     cache_dir,
     search_dirs,
 )
-from striate.data.datasets.cifar import CIFAR10, cifar10
-from striate.data.datasets.digits import Digits, digits
+from striate.data.datasets.cifar import CIFAR10
+from striate.data.datasets.digits import Digits
 from striate.data.datasets.image_folder import ImageFolder
-from striate.data.datasets.mnist import MNIST, FashionMNIST, fashion_mnist, mnist
+from striate.data.datasets.mnist import MNIST, FashionMNIST
 from striate.data.datasets.safepickle import UnsafePickleError
 from striate.data.datasets.split import Subset, random_split, train_val_split
 
+# The lowercase helpers (digits(), mnist(), ...) live in `striate.data`: here `digits` and
+# `mnist` are the submodules.
 __all__ = ["ArrayDataset", "CIFAR10", "ChecksumError", "DataFileError", "DatasetNotFoundError", "Digits",
            "DownloadError", "FashionMNIST", "ImageFolder", "MNIST", "Subset", "UnsafePickleError",
-           "cache_dir", "cifar10", "digits", "fashion_mnist", "mnist", "random_split", "search_dirs",
-           "train_val_split"]
+           "cache_dir", "random_split", "search_dirs", "train_val_split"]
