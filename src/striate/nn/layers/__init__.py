@@ -9,12 +9,21 @@ from striate.nn.layers.linear import Identity, Linear
 from striate.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from striate.nn.layers.maxout import Maxout
 from striate.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
-from striate.nn.layers.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d, LPPool2d, MaxPool2d
+from striate.nn.layers.pooling import (
+    AdaptiveAvgPool2d,
+    AdaptiveMaxPool2d,
+    AvgPool1d,
+    AvgPool2d,
+    LPPool2d,
+    MaxPool1d,
+    MaxPool2d,
+)
 
 __all__ = [
     "ELU",
     "AdaptiveAvgPool2d",
     "AdaptiveMaxPool2d",
+    "AvgPool1d",
     "AvgPool2d",
     "BCEWithLogitsLoss",
     "BatchNorm1d",
@@ -33,6 +42,7 @@ __all__ = [
     "LocalResponseNorm",
     "LogSoftmax",
     "MSELoss",
+    "MaxPool1d",
     "MaxPool2d",
     "Maxout",
     "ModuleDict",

@@ -1,4 +1,5 @@
-"""Pooling layers: `MaxPool2d`, `AvgPool2d`, `LPPool2d`, `AdaptiveAvgPool2d`, `AdaptiveMaxPool2d`.
+"""Pooling layers: `MaxPool2d`, `AvgPool2d`, `LPPool2d`, `AdaptiveAvgPool2d`, `AdaptiveMaxPool2d`,
+and the 1-D `MaxPool1d`, `AvgPool1d`.
 
 Pooling summarises each F x F window (stride S) of every channel separately: max pooling keeps
 the strongest activation, average pooling the mean, LP pooling (sum x^p)^(1/p). It has no
@@ -57,18 +58,19 @@ class AvgPool2d(Module):
     are left out of the count. `stride` defaults to `kernel_size`."""
 
     def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
-                 count_include_pad: bool = True) -> None:
+                 count_include_pad: bool = True, divisor_override: int | None = None) -> None:
         super().__init__()
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
         self.ceil_mode = ceil_mode
         self.count_include_pad = count_include_pad
+        self.divisor_override = divisor_override
 
     def forward(self, input: Tensor) -> Tensor:
         _check_4d(self, input)
         return F.avg_pool2d(input, self.kernel_size, self.stride, self.padding, self.ceil_mode,
-                            self.count_include_pad)
+                            self.count_include_pad, self.divisor_override)
 
     def extra_repr(self) -> str:
         return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
@@ -126,3 +128,39 @@ class AdaptiveMaxPool2d(Module):
 
     def extra_repr(self) -> str:
         return f"output_size={self.output_size}"
+
+
+def _single(value: Any) -> tuple[int, ...]:
+    return tuple(value) if isinstance(value, (tuple, list)) else (value,)
+
+
+class MaxPool1d(MaxPool2d):
+    """Max pooling over (N, C, L): out[n, c, i] = max of the window of length F at S i - P."""
+
+    def forward(self, input: Tensor) -> Any:
+        if input.ndim not in (2, 3):
+            raise ValueError(f"MaxPool1d: expected (N, C, L) or (C, L) input, got {tuple(input.shape)}")
+        return F.max_pool1d(input, self.kernel_size, self.stride, self.padding, self.dilation,
+                            ceil_mode=self.ceil_mode, return_indices=self.return_indices)
+
+
+class AvgPool1d(Module):
+    """Average pooling over (N, C, L); settings are kept as 1-tuples, as PyTorch prints them."""
+
+    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0, ceil_mode: bool = False,
+                 count_include_pad: bool = True) -> None:
+        super().__init__()
+        self.kernel_size = _single(kernel_size)
+        self.stride = _single(stride if stride is not None else kernel_size)
+        self.padding = _single(padding)
+        self.ceil_mode = ceil_mode
+        self.count_include_pad = count_include_pad
+
+    def forward(self, input: Tensor) -> Tensor:
+        if input.ndim not in (2, 3):
+            raise ValueError(f"AvgPool1d: expected (N, C, L) or (C, L) input, got {tuple(input.shape)}")
+        return F.avg_pool1d(input, self.kernel_size[0], self.stride[0], self.padding[0], self.ceil_mode,
+                            self.count_include_pad)
+
+    def extra_repr(self) -> str:
+        return f"kernel_size={self.kernel_size}, stride={self.stride}, padding={self.padding}"
