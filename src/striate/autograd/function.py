@@ -120,6 +120,7 @@ class Function:
     saves_inputs: tuple[int, ...] = ()
     saves_output: bool = False
     needs_input_grad: tuple[bool, ...] | None = None
+    parents: tuple[Tensor, ...] | None = None  # the input tensors, while the graph is alive
 
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
@@ -139,7 +140,10 @@ class Function:
             arrays = [t._data for t in inputs]
         except AttributeError:
             raise _not_tensor_error(cls, inputs) from None
-        result = _make_tensor(fn.forward(*arrays, **options), record)
+        out = fn.forward(*arrays, **options)
+        if out.__class__ is not np.ndarray:  # NumPy turns 0-d results into scalars
+            out = np.asarray(out)
+        result = _make_tensor(out, record)
         if record:
             fn.parents = inputs
             if cls.saves_inputs:
@@ -203,33 +207,51 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
     return grad.reshape(shape)
 
 
-def _topological_order(root_fn: Function) -> list[Function]:
-    """Nodes reachable from `root_fn`, each after every node that consumes its output."""
-    post_order: list[Function] = []
-    visited: set[int] = set()
-    stack: list[tuple[Function, bool]] = [(root_fn, False)]
+_FREED_GRAPH_MESSAGE = (
+    "trying to backward through the graph a second time: its saved values were freed by the "
+    "first backward(). Pass retain_graph=True to the first call if you need to backward twice."
+)
+
+
+def _consumer_counts(root_fn: Function) -> dict[Function, int]:
+    """For every node reachable from `root_fn`, how many edges of the graph consume its output.
+
+    One iterative pass over the graph (no recursion, so depth is unlimited); a node whose saved
+    values were freed by an earlier backward raises here, before any gradient is written.
+    """
+    counts = {root_fn: 0}
+    stack = [root_fn]
+    pop, push = stack.pop, stack.append
     while stack:
-        node, expanded = stack.pop()
-        if expanded:
-            post_order.append(node)
-            continue
-        if id(node) in visited:
-            continue
-        visited.add(id(node))
-        stack.append((node, True))
-        parents = getattr(node, "parents", None)
+        parents = pop().parents
         if parents is None:
-            raise RuntimeError(
-                "trying to backward through the graph a second time: its saved values were "
-                "freed by the first backward(). Pass retain_graph=True to the first call if "
-                "you need to backward twice."
-            )
+            raise RuntimeError(_FREED_GRAPH_MESSAGE)
         for p in parents:
             ctx = p._ctx
-            if ctx is not None and id(ctx) not in visited:
-                stack.append((ctx, False))
-    post_order.reverse()
-    return post_order
+            if ctx is not None:
+                if ctx in counts:
+                    counts[ctx] += 1
+                else:
+                    counts[ctx] = 1
+                    push(ctx)
+    return counts
+
+
+def _topological_order(root_fn: Function) -> list[Function]:
+    """Nodes reachable from `root_fn`, each after every node that consumes its output (Kahn's
+    algorithm on the consumer counts; `run_backward` walks the same order as it goes)."""
+    counts = _consumer_counts(root_fn)
+    order, ready = [], [root_fn]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for p in node.parents:
+            ctx = p._ctx
+            if ctx is not None:
+                counts[ctx] -= 1
+                if not counts[ctx]:
+                    ready.append(ctx)
+    return order
 
 
 def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
@@ -248,32 +270,48 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
 
 
 def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
-    """Backpropagate `grad` (dL/droot) to every leaf that requires grad."""
+    """Backpropagate `grad` (dL/droot) to every leaf that requires grad.
+
+    Kahn's algorithm: a node runs its backward once every consumer of its output has passed its
+    gradient back (the gradients of all paths summed: dL/dx = sum over consumers), so each node
+    runs once and its summed gradient is dropped right after. Unless `retain_graph`, each node
+    also drops what it saved as soon as it is done, so the graph's memory is returned during the
+    backward pass itself.
+    """
     root_fn = root._ctx
     if root_fn is None:
         _accumulate_leaf(root, grad)
         return
-    order = _topological_order(root_fn)
-    grads: dict[int, np.ndarray] = {id(root_fn): grad}
-    for node in order:
-        g = grads.pop(id(node), None)
-        if g is None:
-            continue
-        if node.saves_inputs or node.saves_output:
-            node._check_versions()
-        in_grads = node.backward(g)
-        for parent, ig in zip(node.parents, in_grads):
-            if ig is None or not parent.requires_grad:
-                continue
+    counts = _consumer_counts(root_fn)
+    grads = {root_fn: grad}
+    ready = [root_fn]
+    pop, push = ready.pop, ready.append
+    while ready:
+        node = pop()
+        g = grads.pop(node, None)
+        parents = node.parents
+        if g is None:  # no gradient reached this node: only release its inputs' counts
+            in_grads = (None,) * len(parents)
+        else:
+            if node.saves_inputs or node.saves_output:
+                node._check_versions()
+            in_grads = node.backward(g)
+        for parent, ig in zip(parents, in_grads):
             ctx = parent._ctx
             if ctx is None:
-                _accumulate_leaf(parent, ig)
+                if ig is not None and parent.requires_grad:
+                    _accumulate_leaf(parent, ig)
                 continue
-            if ig.dtype != parent._data.dtype:
-                ig = ig.astype(parent._data.dtype)
-            key = id(ctx)
-            prev = grads.get(key)
-            grads[key] = ig if prev is None else prev + ig
+            if ig is not None:
+                dtype = parent._data.dtype
+                if ig.dtype is not dtype and ig.dtype != dtype:
+                    ig = ig.astype(dtype)
+                prev = grads.get(ctx)
+                grads[ctx] = ig if prev is None else prev + ig
+            left = counts[ctx] - 1
+            counts[ctx] = left
+            if not left:
+                push(ctx)
         if not retain_graph:
             # Free what this node saved: the graph is used once, so memory does not grow
             # over a training run.
