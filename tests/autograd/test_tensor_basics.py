@@ -163,3 +163,12 @@ def test_max_min_with_dim_return_named_values_and_indices() -> None:
     assert r.values.tolist() == [[1.0, 0.0, 2.0]] and r.indices.tolist() == [[0, 1, 0]]
     assert x.max().item() == 7.0 and x.argmax().item() == 3
     assert x.max(st.tensor(3.0)).tolist() == [[3.0, 5.0, 3.0], [7.0, 3.0, 7.0]]  # elementwise form
+
+
+def test_zero_dim_results_are_arrays_and_support_in_place() -> None:
+    a = st.tensor(1.0, requires_grad=True)
+    c = a + st.tensor(2.0)  # NumPy returns a scalar for 0-d + 0-d; the tensor still holds an array
+    assert isinstance(c.numpy(), np.ndarray) and c.shape == ()
+    d = c.detach()
+    d.add_(1)
+    assert d.item() == 4.0 and c.item() == 4.0  # detach shares memory
