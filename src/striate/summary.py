@@ -168,11 +168,15 @@ def conv_output_size(W: int, F: int, S: int = 1, P: int = 0, D: int = 1, *, ceil
         message = (f"{head}: ceil_mode keeps a partial last window that hangs {_plural(over, axis)} over "
                    "the edge")
     elif unseen == 1:
-        message = f"{head}: the last {axis} of the input is never seen"
+        verb = "are" if " and " in axis else "is"
+        message = f"{head}: the last {axis} of the input {verb} never seen"
     elif unseen > 1:
         message = f"{head}: the last {unseen} {axis}s of the input are never seen"
     else:
-        which = f"padded {axis} is" if uncovered == 1 else f"{uncovered} padded {axis}s are"
+        if uncovered == 1:
+            which = f"padded {axis} {'are' if ' and ' in axis else 'is'}"
+        else:
+            which = f"{uncovered} padded {axis}s are"
         message = f"{head}: only padding is skipped (the last {which} never used); no input is lost"
     return OutputSize(W, F, S, P, D, bool(ceil_mode), exact, int(size), fits, int(unseen), message)
 
@@ -366,20 +370,19 @@ def _conv_geometry(module: Any, in_shape: tuple[int, ...], out_shape: tuple[int,
     d = _tuple_attr(module, "dilation", n, 1)
     if isinstance(p[0], str):  # 'valid' or 'same' (stride 1): recover the padding from the shapes
         p = tuple(0 if p[0] == "valid" else (d[i] * (k[i] - 1)) // 2 for i in range(n))
-    axes = []
+    axes = [(k[i], s[i], p[i], d[i]) for i in range(n)]
     warnings, notes = [], []
     ceil_mode = bool(getattr(module, "ceil_mode", False))
-    for i in range(n):
-        axes.append((k[i], s[i], p[i], d[i]))
-        if transposed:
-            continue
-        axis = "row" if (n == 2 and i == 0) else "column"
+    square = n == 2 and in_shape[1] == in_shape[2] and len(set(axes)) == 1
+    for i in ([] if transposed else range(1 if square else n)):
+        axis = "row and column" if square else ("row" if (n == 2 and i == 0) else "column")
         try:
             o = conv_output_size(in_shape[1 + i], k[i], s[i], p[i], d[i], ceil_mode=ceil_mode, axis=axis)
         except (ValueError, TypeError):
             continue
         if not o.fits:
-            (notes if ceil_mode else warnings).append(o.message)
+            # losing real input is a warning; dropping only padding, or ceil_mode's partial window, a note
+            (warnings if o.unseen and not ceil_mode else notes).append(o.message)
     warning = f"{name}: " + "; ".join(dict.fromkeys(warnings)) if warnings else None
     note = "; ".join(dict.fromkeys(notes)) if notes else None
     return axes, warning, note
@@ -557,11 +560,10 @@ class Summary:
         header = ("Layer (type)", "Output Shape", "Param #", "Connections", "MACs", "RF", "Jump")
         lines_data = []
         for r in self.rows:
-            label = "  " * r.depth + f"{r.name} ({r.type})"
+            label = f"{r.name} ({r.type})"
             if r.warning:
                 label += " [!]"
-            params = "(shared)" if r.shared and r.params == 0 and r.non_trainable_params == 0 and (
-                r.buffers) else f"{r.params:,}"
+            params = "(shared)" if r.shared else f"{r.params:,}"
             if r.non_trainable_params:
                 params += f" +{r.non_trainable_params:,} frozen"
             lines_data.append((label, str(list(r.output_shape)), params, f"{r.connections:,}",
@@ -722,11 +724,14 @@ class _Tracker:
                 buffers = sum(b.numel() for b in _buffers(module))
             row = LayerRow(name, type(module).__name__, in_shape, out_shape, params, nontrain, buffers,
                            connections, macs, rf, jump, self.prefix_depth.get(name, 0), warning, note,
-                           shared=not first)
+                           shared=not first and any(True for _ in module.parameters(recurse=False)))
             self.rows.append(row)
             if warning:
                 self.warnings.append(warning)
             geom_out = _Geometry(rf, jump, out_shape)
+            if rf is not None and jump is not None and len(out_shape) - 1 != len(rf):
+                # flattened but not yet mixed (Flatten, Dropout): remember the spatial layout
+                geom_out = _Geometry(rf, jump, geom_in.shape)
             for o in outputs:
                 if hasattr(o, "_data"):
                     self.geometry[id(o)] = geom_out
@@ -762,6 +767,20 @@ class _Tracker:
             # a fully connected unit sees the whole volume in front of it
             return _full_rf(geom), None, None, None
         return geom.rf, geom.jump, None, None
+
+
+def _remove_hook(handle: Any) -> None:
+    try:
+        handle.remove()
+    except TypeError:
+        # striate.nn's RemovableHandle (at the time of writing) calls set.pop(id) on its second
+        # registry after it has already removed the hook from the first (the hook dict); the hook
+        # is gone, only the bookkeeping set raised.
+        for registry in getattr(handle, "_registries", ()):
+            if isinstance(registry, set):
+                registry.discard(handle.id)
+            else:
+                registry.pop(handle.id, None)
 
 
 def _buffers(module: Any) -> list[Any]:
@@ -816,7 +835,7 @@ def summary(model: Any, input_size: Sequence[int] | int, *, dtype: Any = None,
                 ) from e
     finally:
         for h in handles:
-            h.remove()
+            _remove_hook(h)
         for m, mode in modes:
             m.training = mode
     outputs = out if isinstance(out, (tuple, list)) else (out,)
