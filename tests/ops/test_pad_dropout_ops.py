@@ -73,15 +73,15 @@ def test_pad_bad_inputs():
     ):
         F.pad(x, (3, 3, 0, 0), mode="reflect")
     with pytest.raises(ValueError, match="wraps around more than once"):
-        F.pad(x, (4, 0), mode="circular")
+        F.pad(x, (4, 0, 0, 0), mode="circular")
     with pytest.raises(ValueError, match=r"needs a 3-D or 4-D input, got shape \(3,\)"):
         F.pad(st.randn(3), (1, 1, 1, 1), mode="replicate")
     with pytest.raises(ValueError, match="mode must be 'constant', 'reflect'"):
         F.pad(x, (1, 1), mode="symmetric")
     with pytest.raises(ValueError, match="takes no fill value"):
-        F.pad(x, (1, 1), mode="reflect", value=2.0)
+        F.pad(x, (1, 1, 0, 0), mode="reflect", value=2.0)
     with pytest.raises(ValueError, match="must be >= 0"):
-        F.pad(x, (-1, 1), mode="replicate")
+        F.pad(x, (-1, 1, 0, 0), mode="replicate")
     with pytest.raises(ValueError, match="crops more than"):
         F.pad(x, (-2, -2))
 
