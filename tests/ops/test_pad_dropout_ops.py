@@ -74,8 +74,8 @@ def test_pad_bad_inputs():
         F.pad(x, (3, 3, 0, 0), mode="reflect")
     with pytest.raises(ValueError, match="wraps around more than once"):
         F.pad(x, (4, 0, 0, 0), mode="circular")
-    with pytest.raises(ValueError, match=r"needs a 3-D or 4-D input, got shape \(3,\)"):
-        F.pad(st.randn(3), (1, 1, 1, 1), mode="replicate")
+    with pytest.raises(ValueError, match=r"needs a 3-D or 4-D input, got shape \(3, 3\)"):
+        F.pad(st.randn(3, 3), (1, 1, 1, 1), mode="replicate")
     with pytest.raises(ValueError, match="mode must be 'constant', 'reflect'"):
         F.pad(x, (1, 1), mode="symmetric")
     with pytest.raises(ValueError, match="takes no fill value"):
