@@ -1,0 +1,169 @@
+"""The two kernel twins (NumPy reference, Numba compiled) give the same answers, and the
+switches around them (STRIATE_KERNELS, set_kernels, use_kernels, threads) behave."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import striate as st
+from striate.kernels import compiled, reference
+
+
+def _geometries(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    out = []
+    while len(out) < n:
+        C, N = int(rng.integers(1, 6)), int(rng.integers(1, 4))
+        kh, kw = (int(v) for v in rng.integers(1, 6, 2))
+        sh, sw = (int(v) for v in rng.integers(1, 5, 2))
+        dh, dw = (int(v) for v in rng.integers(1, 4, 2))
+        hp, wp = (int(v) for v in rng.integers(1, 20, 2))
+        oh, ow = (hp - dh * (kh - 1) - 1) // sh + 1, (wp - dw * (kw - 1) - 1) // sw + 1
+        if oh >= 1 and ow >= 1:
+            out.append((C, N, hp, wp, kh, kw, sh, sw, dh, dw, oh, ow))
+    return out
+
+
+@pytest.mark.parametrize("geometry", _geometries(25, seed=1), ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_im2col_col2im_twins(geometry, dtype):
+    C, N, hp, wp, kh, kw, sh, sw, dh, dw, oh, ow = geometry
+    rng = np.random.default_rng(0)
+    xp = (
+        rng.standard_normal((N, C, hp, wp)).astype(dtype).transpose(1, 0, 2, 3)
+    )  # a strided view, as conv uses
+    col_ref = reference.im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow)
+    col_fast = compiled.im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow)
+    assert col_ref.dtype == col_fast.dtype == dtype
+    np.testing.assert_array_equal(col_ref, col_fast)
+    # col2im is im2col's adjoint: <im2col(x), c> == <x, col2im(c)>, and the twins agree bit for bit
+    c = rng.standard_normal(col_ref.shape).astype(dtype)
+    back_ref = reference.col2im(c, hp, wp, sh, sw, dh, dw)
+    back_fast = compiled.col2im(c, hp, wp, sh, sw, dh, dw)
+    np.testing.assert_array_equal(back_ref, back_fast)
+    assert back_ref.dtype == dtype
+    lhs = float((col_ref.astype(np.float64) * c).sum())
+    rhs = float((xp.astype(np.float64) * back_ref).sum())
+    assert abs(lhs - rhs) <= 1e-4 * (1 + abs(lhs))
+
+
+def _window_cases(n: int, seed: int):
+    rng = np.random.default_rng(seed)
+    cases = []
+    for i in range(n):
+        H, W = (int(v) for v in rng.integers(1, 16, 2))
+        if i % 3 == 2:  # adaptive windows: [floor(iH/O), ceil((i+1)H/O))
+            oh, ow = (int(v) for v in rng.integers(1, 9, 2))
+            ih, iw = np.arange(oh), np.arange(ow)
+            hs, he = ih * H // oh, -((-(ih + 1) * H) // oh)
+            ws, we = iw * W // ow, -((-(iw + 1) * W) // ow)
+            cases.append((H, W, hs, he, ws, we, int((he - hs).max()), int((we - ws).max()), 1, 1))
+        else:  # max_pool windows with padding / stride / dilation
+            kh, kw = (int(v) for v in rng.integers(1, 5, 2))
+            sh, sw = (int(v) for v in rng.integers(1, 4, 2))
+            dh, dw = (int(v) for v in rng.integers(1, 3, 2))
+            ph, pw = int(rng.integers(0, kh // 2 + 1)), int(rng.integers(0, kw // 2 + 1))
+            oh = max(1, (H + 2 * ph - dh * (kh - 1) - 1) // sh + 1)
+            ow = max(1, (W + 2 * pw - dw * (kw - 1) - 1) // sw + 1)
+            hs, ws = np.arange(oh) * sh - ph, np.arange(ow) * sw - pw
+            cases.append((H, W, hs, np.full(oh, H), ws, np.full(ow, W), kh, kw, dh, dw))
+    return cases
+
+
+@pytest.mark.parametrize(
+    "case", _window_cases(30, seed=2), ids=lambda c: f"{c[0]}x{c[1]}_k{c[6]}x{c[7]}_d{c[8]}{c[9]}"
+)
+@pytest.mark.parametrize("ties", [False, True])
+def test_window_max_twins(case, ties):
+    H, W, hs, he, ws, we, kh, kw, dh, dw = case
+    rng = np.random.default_rng(4)
+    x = (rng.integers(-2, 3, (5, H, W)) if ties else rng.standard_normal((5, H, W))).astype(np.float32)
+    x[0, 0, 0] = np.nan  # NaN propagates identically
+    args = (
+        x,
+        hs.astype(np.int64),
+        he.astype(np.int64),
+        ws.astype(np.int64),
+        we.astype(np.int64),
+        kh,
+        kw,
+        dh,
+        dw,
+    )
+    m_ref, i_ref = reference.window_max(*args)
+    m_fast, i_fast = compiled.window_max(*args)
+    np.testing.assert_array_equal(m_ref, m_fast)
+    np.testing.assert_array_equal(i_ref, i_fast)
+    g = rng.standard_normal(m_ref.shape).astype(np.float32)
+    b_ref = reference.window_max_backward(g, i_ref, H, W)
+    b_fast = compiled.window_max_backward(g, i_fast, H, W)
+    np.testing.assert_allclose(b_ref, b_fast, rtol=1e-6, atol=1e-6)
+    assert b_ref.dtype == b_fast.dtype == np.float32
+    np.testing.assert_allclose(
+        b_ref.sum(), g[i_ref >= 0].sum(), rtol=1e-4, atol=1e-4
+    )  # nothing lost or doubled
+
+
+def test_switches():
+    assert st.config.get_kernels() in ("numba", "numpy")
+    before = st.config.get_kernels()
+    with st.config.use_kernels("numpy"):
+        assert st.config.get_kernels() == "numpy"
+        with st.config.use_kernels("numba"):
+            assert st.config.get_kernels() == "numba"
+        assert st.config.get_kernels() == "numpy"
+    assert st.config.get_kernels() == before
+    with pytest.raises(ValueError, match="unknown kernel set 'cuda'; use one of numba, numpy"):
+        st.config.set_kernels("cuda")
+
+
+def test_thread_control():
+    st.config.set_num_threads(1)
+    try:
+        assert st.config.get_num_threads() == 1
+        from threadpoolctl import threadpool_info
+
+        assert all(i["num_threads"] == 1 for i in threadpool_info() if i["user_api"] == "blas")
+    finally:
+        st.config._state["limiter"].restore_original_limits()
+        st.config._state["threads"] = None
+    with pytest.raises(ValueError, match="n >= 1"):
+        st.config.set_num_threads(0)
+
+
+def _run(code: str, **env) -> str:
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    full_env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""), **env)
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=full_env, timeout=300
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+def test_env_var_import_is_lazy_and_numba_cache_is_on_disk():
+    code = (
+        "import sys, striate as st, striate.nn.functional as F\n"
+        "print(st.config.get_kernels(), 'numba' in sys.modules)\n"
+        "F.max_pool2d(st.randn(1, 1, 4, 4), 2)\n"
+        "print('numba' in sys.modules)\n"
+    )
+    assert _run(code, STRIATE_KERNELS="numpy") == "numpy False\nFalse"
+    assert _run(code, STRIATE_KERNELS="numba") == "numba False\nTrue"  # loaded only when a kernel ran
+    cache = Path(compiled.__file__).parent / "__pycache__"
+    index_files = list(cache.glob("compiled.window_max*.nbi"))
+    assert index_files, f"no Numba cache index in {cache}"
+    bad = subprocess.run(
+        [sys.executable, "-c", "import striate.config"],
+        capture_output=True,
+        text=True,
+        env=dict(os.environ, STRIATE_KERNELS="gpu"),
+        timeout=120,
+    )
+    assert bad.returncode != 0 and "STRIATE_KERNELS='gpu' is not a kernel set" in bad.stderr
