@@ -263,7 +263,7 @@ SHAPE_OPS = [
     ("transpose(-1,0)", (2, 3, 4), lambda x: x.transpose(-1, 0)),
     ("transpose 1-d", (3,), lambda x: x.transpose(0, -1)),
     ("t()", (3, 4), lambda x: x.t()),
-    ("T", (2, 3, 4), lambda x: x.T),
+    ("T", (3, 4), lambda x: x.T),
     ("permute", (2, 3, 4), lambda x: x.permute(2, 0, 1)),
     ("permute tuple neg", (2, 3, 4), lambda x: x.permute((-1, 1, 0))),
     ("squeeze", (1, 3, 1, 4), lambda x: x.squeeze()),
