@@ -39,7 +39,10 @@ class RemovableHandle:
 
     def remove(self) -> None:
         for registry in self._registries:
-            registry.pop(self.id, None)
+            if isinstance(registry, set):
+                registry.discard(self.id)
+            else:
+                registry.pop(self.id, None)
 
     def __enter__(self) -> RemovableHandle:
         return self
@@ -84,6 +87,14 @@ def _as_array(value: Any, key: str) -> np.ndarray:
     if arr.dtype.kind not in "fiub":
         raise TypeError(f"load_state_dict: the value for {key!r} has dtype {arr.dtype}, not a number type")
     return arr
+
+
+def _is_dtype_name(name: str) -> bool:
+    try:
+        np.dtype(name)
+    except TypeError:
+        return False
+    return True
 
 
 class Module:
@@ -436,7 +447,7 @@ class Module:
         if kwargs:
             raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
         for arg in args:
-            if isinstance(arg, str) and arg in ("cpu",) or arg is None:
+            if isinstance(arg, str) and not _is_dtype_name(arg):
                 device = arg
             elif isinstance(arg, Tensor):
                 dtype = arg.dtype

@@ -10,7 +10,8 @@ estimates used at test time are updated as
     running = (1 - momentum) running + momentum * batch_stat      (unbiased variance here)
 
 With `momentum=None` the running estimates are the cumulative average over all batches seen
-(factor 1 / num_batches_tracked). gamma (`weight`) starts at 1 and beta (`bias`) at 0.
+(factor 1 / num_batches_tracked). gamma (`weight`) starts at 1 and beta (`bias`) at 0;
+`affine=False` drops both, `bias=False` (keyword) only beta.
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, device: Any = None,
-                 dtype: Any = None) -> None:
+                 dtype: Any = None, *, bias: bool = True) -> None:
         super().__init__()
         check_device(device)
         check_positive_int(num_features, "num_features", type(self).__name__)
@@ -46,7 +47,10 @@ class _BatchNorm(Module):
         self.track_running_stats = track_running_stats
         if affine:
             self.weight = Parameter(empty(num_features, dtype=dtype))
-            self.bias = Parameter(empty(num_features, dtype=dtype))
+            if bias:
+                self.bias = Parameter(empty(num_features, dtype=dtype))
+            else:
+                self.register_parameter("bias", None)
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
@@ -68,8 +72,9 @@ class _BatchNorm(Module):
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
-        if self.affine:
+        if self.weight is not None:
             init.ones_(self.weight)
+        if self.bias is not None:
             init.zeros_(self.bias)
 
     def _check_input_dim(self, input: Tensor) -> None:
@@ -97,7 +102,7 @@ class _BatchNorm(Module):
 
     def extra_repr(self) -> str:
         return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"track_running_stats={self.track_running_stats}")
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
