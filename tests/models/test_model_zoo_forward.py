@@ -2,7 +2,8 @@
 layout, and one forward + backward pass on a small batch.
 
 Sizes: LeNet-5, the MNIST ConvNet, ConvNetJS and AlexNet run at the size they were designed for
-(AlexNet: 227x227, one image, about a second). VGG runs at 32x32 (its AdaptiveAvgPool2d((7, 7))
+(AlexNet: 227x227, one image, about a second). VGG (vgg11_bn: plain VGG is the same code without
+the BatchNorm layers) runs at 32x32 (its AdaptiveAvgPool2d((7, 7))
 makes every layer and the full 25088-4096-4096 classifier run; a 224x224 forward alone takes
 several seconds on NumPy), GoogLeNet and ResNet at 64x64, U-Net with base=16 at 32x32: the
 architecture and parameters are unchanged, only the images are smaller.
@@ -87,7 +88,6 @@ ZOO = [
     ("mnist_convnet", {}, (2, 1, 28, 28), (2, 10)),
     ("convnetjs_cifar", {}, (2, 3, 32, 32), (2, 10)),
     ("alexnet", {"num_classes": 10}, (1, 3, 227, 227), (1, 10)),
-    ("vgg11", {"num_classes": 10}, (1, 3, 32, 32), (1, 10)),
     ("vgg11_bn", {"num_classes": 10}, (2, 3, 32, 32), (2, 10)),
     ("googlenet", {"num_classes": 10}, (2, 3, 64, 64), (2, 10)),
     ("resnet18", {"num_classes": 10}, (2, 3, 64, 64), (2, 10)),
