@@ -769,20 +769,6 @@ class _Tracker:
         return geom.rf, geom.jump, None, None
 
 
-def _remove_hook(handle: Any) -> None:
-    try:
-        handle.remove()
-    except TypeError:
-        # striate.nn's RemovableHandle (at the time of writing) calls set.pop(id) on its second
-        # registry after it has already removed the hook from the first (the hook dict); the hook
-        # is gone, only the bookkeeping set raised.
-        for registry in getattr(handle, "_registries", ()):
-            if isinstance(registry, set):
-                registry.discard(handle.id)
-            else:
-                registry.pop(handle.id, None)
-
-
 def _buffers(module: Any) -> list[Any]:
     try:
         return list(module.buffers(recurse=False))
@@ -835,7 +821,7 @@ def summary(model: Any, input_size: Sequence[int] | int, *, dtype: Any = None,
                 ) from e
     finally:
         for h in handles:
-            _remove_hook(h)
+            h.remove()
         for m, mode in modes:
             m.training = mode
     outputs = out if isinstance(out, (tuple, list)) else (out,)
