@@ -60,7 +60,8 @@ class _Encoder:
             name = f"{name}#{n}"
         self.keepalive.append(arr)
         self.name_of[id(arr)] = name
-        self.arrays[name] = np.ascontiguousarray(arr)
+        # (np.ascontiguousarray would turn a 0-d array into shape (1,))
+        self.arrays[name] = arr if arr.flags.c_contiguous else np.array(arr, order="C")
         return name
 
     def encode(self, obj: Any, path: str) -> Any:
