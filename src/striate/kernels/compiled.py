@@ -1,5 +1,9 @@
 """Numba-compiled twins of `reference.py` (same layouts, same answers, one pass each).
 
+im2col has no compiled twin on purpose: it is a loop NumPy does vectorize (kh*kw strided-slice
+copies), and a Numba version measured ~3.5x slower than those copies (112 ms vs 31 ms for a
+CIFAR 32->32 3x3 layer at batch 64), so both kernel sets use `reference.im2col`.
+
 Imported only when a Numba kernel first runs (so `import striate` does not load Numba).
 `cache=True` keeps the machine code on disk next to this file, so later processes skip
 compilation. The loops are serial on purpose: BLAS owns the threads (see `striate.config`).
@@ -12,32 +16,25 @@ from numba import njit
 
 
 @njit(cache=True, nogil=True)
-def im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow):
-    C, N = xp.shape[0], xp.shape[1]
-    col = np.empty((C, kh, kw, N, oh, ow), xp.dtype)
-    for c in range(C):
-        for i in range(kh):
-            for j in range(kw):
-                for n in range(N):
-                    for y in range(oh):
-                        r = y * sh + i * dh
-                        for x in range(ow):
-                            col[c, i, j, n, y, x] = xp[c, n, r, x * sw + j * dw]
-    return col
-
-
-@njit(cache=True, nogil=True)
 def col2im(col, hp, wp, sh, sw, dh, dw):
     C, kh, kw, N, oh, ow = col.shape
     xp = np.zeros((C, N, hp, wp), col.dtype)
     for c in range(C):
         for i in range(kh):
             for j in range(kw):
+                offset = j * dw
                 for n in range(N):
+                    plane = xp[c, n]
+                    patches = col[c, i, j, n]
                     for y in range(oh):
-                        r = y * sh + i * dh
-                        for x in range(ow):
-                            xp[c, n, r, x * sw + j * dw] += col[c, i, j, n, y, x]
+                        row = plane[y * sh + i * dh]
+                        src = patches[y]
+                        if sw == 1:  # unit stride: a contiguous run the compiler vectorizes
+                            for x in range(ow):
+                                row[offset + x] += src[x]
+                        else:
+                            for x in range(ow):
+                                row[offset + x * sw] += src[x]
     return xp
 
 
