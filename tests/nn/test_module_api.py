@@ -399,3 +399,24 @@ def test_get_submodule_and_parameter():
     assert s.get_buffer("features.1.running_mean") is s.features[1].running_mean
     with pytest.raises(AttributeError, match="no submodule `nope`"):
         s.get_submodule("features.nope")
+
+
+def test_hook_order_prepend_and_with_kwargs():
+    class Scale(nn.Module):
+        def forward(self, x, factor=1.0):
+            return x * factor
+
+    m = Scale()
+    order = []
+    m.register_forward_hook(lambda mod, args, out: order.append("second"))
+    m.register_forward_hook(lambda mod, args, out: order.append("first"), prepend=True)
+
+    def double_factor(mod, args, kwargs):
+        return args, {"factor": kwargs.get("factor", 1.0) * 2}
+
+    m.register_forward_pre_hook(double_factor, with_kwargs=True)
+    seen = {}
+    m.register_forward_hook(lambda mod, args, kwargs, out: seen.update(kwargs), with_kwargs=True)
+    out = m(st.ones(2), factor=3.0)
+    np.testing.assert_array_equal(out.numpy(), [6.0, 6.0])
+    assert order == ["first", "second"] and seen == {"factor": 6.0}
