@@ -232,3 +232,26 @@ def test_array_dataset_checks():
     u8 = ArrayDataset(np.full((2, 4, 4, 3), 255, np.uint8), [0, 1], channels_last=True)
     x, y = u8.arrays()
     assert x.shape == (2, 3, 4, 4) and x.dtype == np.float32 and np.all(x == 1.0)
+
+
+def test_unbatchable_compose_still_draws_from_the_loaders_generator():
+    mixed = T.Compose([T.Lambda(lambda im: im + 1.0), T.GaussianNoise(0.5)])   # Lambda: not batched
+    assert not mixed.batched
+    runs = []
+    for global_seed in (1, 2):
+        st.manual_seed(global_seed)
+        loader = DataLoader(_dataset(transform=mixed), batch_size=4, shuffle=True, seed=3)
+        runs.append(np.concatenate([x.numpy() for x, _ in loader]))
+    np.testing.assert_array_equal(runs[0], runs[1])
+
+
+def test_generic_datasets_are_read_in_the_calling_thread():
+    seen = set()
+
+    class Recording(_ItemsOnly):
+        def __getitem__(self, i):
+            seen.add(threading.get_ident())
+            return super().__getitem__(i)
+
+    list(DataLoader(Recording(_dataset()), batch_size=4, prefetch=True))
+    assert seen == {threading.get_ident()}

@@ -183,7 +183,10 @@ def transform_batch(transform: Callable | None, x: np.ndarray, rng: np.random.Ge
         return x
     if getattr(transform, "batched", False):
         return np.asarray(transform(x, rng=rng))
-    out = [np.asarray(_as_array(transform(img))) for img in x]
+    # striate's transform classes (Compose, Lambda, ...) take `rng` even when they cannot batch,
+    # so their random draws still come from the loader's per-batch generator.
+    takes_rng = hasattr(transform, "batched")
+    out = [np.asarray(_as_array(transform(img, rng=rng) if takes_rng else transform(img))) for img in x]
     shapes = {o.shape for o in out}
     if len(shapes) > 1:
         raise ValueError(f"the transform returned images of different shapes {sorted(shapes)}; "
