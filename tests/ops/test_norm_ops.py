@@ -151,7 +151,9 @@ def test_batch_norm_two_values_per_channel():
     for dtype in (np.float32, np.float64):
         xs, ws, bs = (st.from_numpy(a.astype(dtype)).requires_grad_() for a in (x, w, b))
         xt, wt, bt = (torch.tensor(a.astype(dtype), requires_grad=True) for a in (x, w, b))
-        (F.batch_norm(xs, None, None, ws, bs, training=True) * st.from_numpy(g.astype(dtype))).sum().backward()
+        (
+            F.batch_norm(xs, None, None, ws, bs, training=True) * st.from_numpy(g.astype(dtype))
+        ).sum().backward()
         (
             TF.batch_norm(xt, None, None, wt, bt, training=True) * torch.tensor(g.astype(dtype))
         ).sum().backward()
