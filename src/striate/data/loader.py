@@ -20,9 +20,10 @@ Speed. A dataset with `get_batch(indices, rng)` (every striate dataset and Subse
 by fancy-indexing its arrays, with the transform applied to the whole batch; any other dataset
 (only `__len__` and `__getitem__`) is read item by item and stacked. `prefetch=True` (default)
 prepares the next batch of a `get_batch` dataset in a background thread while the current one
-trains (NumPy releases the GIL while it copies, converts and transforms, so that work overlaps
-the training step; measured: it pays for heavy augmentation such as ElasticDistortion, and is
-neutral for cheap crops and flips, whose whole Fashion-MNIST epoch costs ~0.3 s anyway).
+trains (NumPy releases the GIL while it copies, converts and transforms, so that work can
+overlap the training step when a core is free). Measured on a busy 2-core machine: neutral for
+cheap crops and flips (a whole augmented Fashion-MNIST epoch costs ~0.3 s of loading anyway),
+and between neutral and 1.7x faster with ElasticDistortion, depending on whether a core was free.
 Generic datasets are always read in the calling thread: their `__getitem__` may not be
 thread-safe, and a custom transform drawing from a global generator would otherwise make the
 order of draws depend on thread timing. (For the same reason, a custom `transform` function
