@@ -21,27 +21,33 @@ EXIT_INTERRUPTED = 130
 
 
 def _train_parser(sub) -> None:
+    from striate.train.runs import RunConfig
+
+    d = RunConfig()  # one place for the defaults
     p = sub.add_parser("train", help="train a model and print its test accuracy",
                        description="Train a model from the zoo on a dataset; writes a run folder "
                                    "(config, checkpoints, history, result) and ends by printing "
-                                   "'test accuracy: NN.N%%'.")
+                                   "'test accuracy: NN.N%'.")
     p.add_argument("--model", default="lenet5", help="model name from st.models (default lenet5)")
     p.add_argument("--variant", default="modern", choices=["modern", "classic"],
                    help="LeNet-5 variant: modern (ReLU, max-pool) or classic (1998) (default modern)")
     p.add_argument("--dataset", default="digits",
                    help="digits (embedded, default), mnist, fashion_mnist, cifar10")
     p.add_argument("--data-root", default=None, help="folder holding the dataset files")
-    p.add_argument("--epochs", type=int, default=15, help="passes over the training set (default 15)")
-    p.add_argument("--batch-size", type=int, default=32, help="mini-batch size (default 32)")
-    p.add_argument("--optimizer", default="sgd",
-                   help="sgd, adam, adamw, rmsprop, adagrad, adadelta (default sgd)")
-    p.add_argument("--lr", type=float, default=0.05, help="learning rate (default 0.05)")
-    p.add_argument("--momentum", type=float, default=0.9, help="SGD/RMSprop momentum (default 0.9)")
+    p.add_argument("--epochs", type=int, default=d.epochs,
+                   help=f"passes over the training set (default {d.epochs})")
+    p.add_argument("--batch-size", type=int, default=d.batch_size,
+                   help=f"mini-batch size (default {d.batch_size})")
+    p.add_argument("--optimizer", default=d.optimizer,
+                   help=f"sgd, adam, adamw, rmsprop, adagrad, adadelta (default {d.optimizer})")
+    p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
+    p.add_argument("--momentum", type=float, default=d.momentum,
+                   help=f"SGD/RMSprop momentum (default {d.momentum})")
     p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (default 0)")
     p.add_argument("--scheduler", default="none",
                    help="learning-rate schedule: none, step, cosine, plateau, onecycle (default none)")
-    p.add_argument("--val-fraction", type=float, default=0.1,
-                   help="fraction of the training set held out for validation (default 0.1)")
+    p.add_argument("--val-fraction", type=float, default=d.val_fraction,
+                   help=f"fraction of the training set held out for validation (default {d.val_fraction})")
     p.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without validation improvement (0: off)")
     p.add_argument("--augment", action="store_true", help="random shifts of up to 2 px (ConvNetJS)")

@@ -34,10 +34,10 @@ class RunConfig:
     variant: str = "modern"
     dataset: str = "digits"
     data_root: str | None = None
-    epochs: int = 15
+    epochs: int = 20
     batch_size: int = 32
-    optimizer: str = "sgd"
-    lr: float = 0.05
+    optimizer: str = "adam"
+    lr: float = 0.001
     momentum: float = 0.9
     weight_decay: float = 0.0
     scheduler: str = "none"
