@@ -176,7 +176,7 @@ def test_abandoned_iteration_stops_its_thread():
     deadline = time.monotonic() + 5
     while threading.active_count() > before and time.monotonic() < deadline:
         time.sleep(0.02)
-    assert threading.active_count() == before
+    assert threading.active_count() <= before
     assert loader.epoch == 0 and loader.state_dict()["batches_done"] == 3
     assert np.array_equal(_ids(next(iter(loader))[0]), [0, 1])   # a new pass starts the epoch again
 
