@@ -50,7 +50,12 @@ def _train_parser(sub) -> None:
                    help=f"fraction of the training set held out for validation (default {d.val_fraction})")
     p.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
                    help="stop after PATIENCE epochs without validation improvement (0: off)")
-    p.add_argument("--augment", action="store_true", help="random shifts of up to 2 px (ConvNetJS)")
+    p.add_argument("--width", type=int, default=d.width,
+                   help="channel multiplier for models that take one (mnist_convnet; default 1)")
+    p.add_argument("--dropout", type=float, default=d.dropout,
+                   help="dropout before the classifier for models that take it (default 0)")
+    p.add_argument("--augment", action="store_true",
+                   help="random shifts of up to 2 px (ConvNetJS), plus mirroring for clothes/objects")
     p.add_argument("--jitter", type=float, default=0.0, help="std of Gaussian input noise (default 0)")
     p.add_argument("--clip-grad", type=float, default=None, help="clip the global gradient norm")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -101,7 +106,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
             momentum=args.momentum, weight_decay=args.weight_decay, scheduler=args.scheduler,
             val_fraction=args.val_fraction, early_stopping=args.early_stopping, augment=args.augment,
-            jitter=args.jitter, clip_grad=args.clip_grad, seed=args.seed)
+            jitter=args.jitter, clip_grad=args.clip_grad, seed=args.seed, width=args.width,
+            dropout=args.dropout)
         folder = runs.new_run_folder(args.out, cfg)
     trainer = runs.make_trainer(cfg, folder, progress=not args.quiet)
     cfg.save(folder)

@@ -203,3 +203,16 @@ def test_registry():
     assert models.default_input_size("mnist_convnet", in_channels=3) == (3, 28, 28)
     assert models.get_model("resnet18", cifar=True, num_classes=3).fc.weight.shape == (3, 512)
     assert st.models.lenet5 is models.lenet5
+
+
+def test_mnist_convnet_width_and_dropout_options():
+    import striate as st
+
+    base = st.models.mnist_convnet()
+    wide = st.models.mnist_convnet(width=2, dropout=0.3)
+    assert list(wide.state_dict()) == list(base.state_dict())  # the slide's keys either way
+    assert wide.layer1[0].weight.shape == (32, 1, 5, 5) and wide.fc.weight.shape == (10, 7 * 7 * 64)
+    out = wide(st.randn(2, 1, 28, 28))
+    assert out.shape == (2, 10)
+    with pytest.raises(ValueError, match="width"):
+        st.models.mnist_convnet(width=0)

@@ -25,24 +25,38 @@ def _block(in_channels: int, out_channels: int) -> nn.Sequential:
 
 
 class ConvNet(nn.Module):
-    """Two Conv-BatchNorm-ReLU-MaxPool blocks (16 and 32 channels) and one fully connected layer."""
+    """Two Conv-BatchNorm-ReLU-MaxPool blocks (16 and 32 channels) and one fully connected layer.
 
-    def __init__(self, num_classes: int = 10, in_channels: int = 1) -> None:
+    `width` multiplies both channel counts (2 gives 32 and 64: "a slightly larger net"); with
+    `dropout` > 0 a Dropout sits before `fc` (attribute `drop`, no parameters, so the slide's
+    state_dict keys are unchanged). The defaults are the slide's network exactly.
+    """
+
+    def __init__(self, num_classes: int = 10, in_channels: int = 1, width: int = 1,
+                 dropout: float = 0.0) -> None:
         super().__init__()
-        self.layer1 = _block(in_channels, 16)
-        self.layer2 = _block(16, 32)
-        self.fc = nn.Linear(7 * 7 * 32, num_classes)
+        if width < 1:
+            raise ValueError(f"width must be a positive integer, got {width}")
+        c1, c2 = 16 * width, 32 * width
+        self.layer1 = _block(in_channels, c1)
+        self.layer2 = _block(c1, c2)
+        self.channels = c2
+        self.drop = nn.Dropout(dropout) if dropout else None
+        self.fc = nn.Linear(7 * 7 * c2, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
         out = self.layer1(x)
         out = self.layer2(out)
-        if out.shape[1:] != (32, 7, 7):
-            raise ValueError(f"ConvNet expects 28x28 inputs (7x7x32 before fc), got {tuple(x.shape)} -> "
-                             f"{tuple(out.shape)}")
+        if out.shape[1:] != (self.channels, 7, 7):
+            raise ValueError(f"ConvNet expects 28x28 inputs (7x7x{self.channels} before fc), got "
+                             f"{tuple(x.shape)} -> {tuple(out.shape)}")
         out = out.reshape(out.shape[0], -1)
+        if self.drop is not None:
+            out = self.drop(out)
         return self.fc(out)
 
 
-def mnist_convnet(num_classes: int = 10, in_channels: int = 1) -> ConvNet:
-    """Seed 002's two-layer ConvNet for 28x28 MNIST digits."""
-    return ConvNet(num_classes=num_classes, in_channels=in_channels)
+def mnist_convnet(num_classes: int = 10, in_channels: int = 1, width: int = 1,
+                  dropout: float = 0.0) -> ConvNet:
+    """Seed 002's two-layer ConvNet for 28x28 MNIST digits (width/dropout: see ConvNet)."""
+    return ConvNet(num_classes=num_classes, in_channels=in_channels, width=width, dropout=dropout)

@@ -26,6 +26,9 @@ MODEL_INPUT_SIDE = {"lenet5": 32, "mnist_convnet": 28, "convnetjs_cifar": 32, "r
                     "resnet18": 32, "resnet34": 32, "resnet50": 32}
 
 
+MIRROR_SAFE = {"fashion_mnist", "fashion-mnist", "cifar10"}
+
+
 @dataclass
 class RunConfig:
     """Every option of a training run, saved as config.json."""
@@ -48,6 +51,7 @@ class RunConfig:
     clip_grad: float | None = None
     seed: int = 0
     width: int = 1
+    dropout: float = 0.0
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     input_side: int = 0
@@ -133,6 +137,10 @@ def build_model(cfg: RunConfig):
     kwargs: dict[str, Any] = {"num_classes": cfg.num_classes, "in_channels": cfg.in_channels}
     if cfg.model == "lenet5":
         kwargs["variant"] = cfg.variant
+    if cfg.width != 1:
+        kwargs["width"] = cfg.width
+    if cfg.dropout:
+        kwargs["dropout"] = cfg.dropout
     return models.get_model(cfg.model, **kwargs)
 
 
@@ -197,7 +205,11 @@ def make_trainer(cfg: RunConfig, folder: Path, progress: bool = True):
     if cfg.augment:
         from striate.data import transforms as T
 
+        # ConvNetJS's shifts of up to 2 px; mirror images too where a mirrored item is still
+        # the same class (clothes, CIFAR objects; not digits)
         transform = T.RandomCrop(cfg.input_side, padding=2, seed=cfg.seed)
+        if cfg.dataset in MIRROR_SAFE:
+            transform = T.Compose([transform, T.RandomHorizontalFlip(seed=cfg.seed + 1)])
     train_loader = DataLoader(ArrayDataset(xt, yt, transform=transform), batch_size=cfg.batch_size,
                               shuffle=True, seed=cfg.seed)
     val_loader = DataLoader(ArrayDataset(*val), batch_size=256) if val is not None else None
