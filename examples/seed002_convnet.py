@@ -11,10 +11,9 @@ per class) print the loss falling:
     python examples/seed002_convnet.py
 """
 
-import numpy as np
-
 import striate as st
 import striate.nn as nn
+from _demo import digits_like_batch, train_steps
 
 
 # Convolutional neural network (two convolutional layers)
@@ -42,35 +41,11 @@ class ConvNet(nn.Module):
         return out
 
 
-def digits_like_batch(batch_size: int, channels: int, size: int, num_classes: int = 10,
-                      seed: int = 0) -> tuple[st.Tensor, st.Tensor]:
-    """A learnable stand-in for a batch of digits: class k is a fixed random blob image plus noise."""
-    rng = np.random.default_rng(seed)
-    templates = rng.random((num_classes, channels, size, size)) > 0.7
-    labels = np.arange(batch_size) % num_classes
-    images = templates[labels] + 0.3 * rng.standard_normal((batch_size, channels, size, size))
-    return st.tensor(images.astype(np.float32)), st.tensor(labels)
-
-
 def main(steps: int = 10, batch_size: int = 32, lr: float = 1e-3, verbose: bool = True) -> list[float]:
     """Train the slide's ConvNet for `steps` steps of Adam on one batch; return the losses."""
     st.manual_seed(0)
-    model = ConvNet(num_classes=10)
-    criterion = nn.CrossEntropyLoss()
-    optimizer = st.optim.Adam(model.parameters(), lr=lr)
     images, labels = digits_like_batch(batch_size, channels=1, size=28)
-    model.train()
-    losses = []
-    for step in range(steps):
-        outputs = model(images)
-        loss = criterion(outputs, labels)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if verbose:
-            print(f"step {step + 1:2d}/{steps}  loss {loss.item():.4f}")
-    return losses
+    return train_steps(ConvNet(num_classes=10), images, labels, steps, lr, verbose)
 
 
 if __name__ == "__main__":

@@ -1,10 +1,9 @@
 '''LeNet in PyTorch.'''
 
-import numpy as np
-
 import striate as st
 import striate.nn as nn
 import striate.nn.functional as F
+from _demo import digits_like_batch, train_steps
 
 # Seed 002's "LeNet In PyTorch" slide, running on striate. The slide's docstring and class are
 # kept as written; the imports changed (`import torch.nn as nn` -> `import striate.nn as nn`,
@@ -40,33 +39,11 @@ class LeNet(nn.Module):
         return out
 
 
-def digits_like_batch(batch_size: int, channels: int, size: int, num_classes: int = 10,
-                      seed: int = 0) -> tuple[st.Tensor, st.Tensor]:
-    """A learnable stand-in for a batch of digits: class k is a fixed random blob image plus noise."""
-    rng = np.random.default_rng(seed)
-    templates = rng.random((num_classes, channels, size, size)) > 0.7
-    labels = np.arange(batch_size) % num_classes
-    images = templates[labels] + 0.3 * rng.standard_normal((batch_size, channels, size, size))
-    return st.tensor(images.astype(np.float32)), st.tensor(labels)
-
-
 def main(steps: int = 10, batch_size: int = 32, lr: float = 3e-3, verbose: bool = True) -> list[float]:
     """Train the slide's LeNet for `steps` steps of Adam on one batch; return the losses."""
     st.manual_seed(0)
-    net = LeNet()
-    criterion = nn.CrossEntropyLoss()
-    optimizer = st.optim.Adam(net.parameters(), lr=lr)
     images, labels = digits_like_batch(batch_size, channels=3, size=32)
-    losses = []
-    for step in range(steps):
-        optimizer.zero_grad()
-        loss = criterion(net(images), labels)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if verbose:
-            print(f"step {step + 1:2d}/{steps}  loss {loss.item():.4f}")
-    return losses
+    return train_steps(LeNet(), images, labels, steps, lr, verbose)
 
 
 if __name__ == "__main__":

@@ -3,6 +3,7 @@ source in examples/ is the slide's text, the same class executed with torch give
 numbers, and a few training steps make the loss fall."""
 
 import importlib.util
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -88,6 +89,8 @@ def _class_source(code: str, name: str) -> str:
 
 
 def _load_example(name: str):
+    if str(EXAMPLES) not in sys.path:  # the scripts import their shared helper, examples/_demo.py
+        sys.path.insert(0, str(EXAMPLES))
     spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
