@@ -14,4 +14,4 @@ if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null &
 fi
 
 python3 -m ruff check .
-python3 -m pytest "$@"
+python3 -m pytest -n 2 "$@"

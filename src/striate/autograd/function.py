@@ -154,10 +154,12 @@ class Function:
         return result
 
     def forward(self, *arrays: np.ndarray, **options: Any) -> np.ndarray:  # pragma: no cover
-        raise NotImplementedError(f"{type(self).__name__} must define forward()")
+        raise TypeError(f"{type(self).__name__} is a Function without forward(); subclasses define "
+                        "forward(self, *arrays, **options) and backward(self, grad)")
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:  # pragma: no cover
-        raise NotImplementedError(f"{type(self).__name__} must define backward()")
+        raise TypeError(f"{type(self).__name__} is a Function without backward(); subclasses define "
+                        "backward(self, grad) returning one gradient per tensor input")
 
     def _check_versions(self) -> None:
         for i in self.saves_inputs:
