@@ -148,8 +148,10 @@ class Tensor:
         return (self[i] for i in range(self._data.shape[0]))
 
     def numpy(self) -> np.ndarray:
-        if self.requires_grad and _GRAD_ENABLED[0] and self._ctx is not None:
-            pass  # PyTorch refuses; returning the values is harmless here (they are copied by users)
+        """The values as a NumPy array sharing this tensor's memory (no copy).
+
+        Unlike PyTorch, a tensor that requires grad may be read this way too; writing into the
+        array bypasses the in-place checks, as writing into `.data` does in PyTorch."""
         return self._data
 
     def __array__(self, dtype=None, copy=None):
