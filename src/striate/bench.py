@@ -270,7 +270,7 @@ def conv_gemm_rate(runs: int = 5) -> dict[str, float]:
 def threads() -> int:
     from striate import config
 
-    return config.num_threads()
+    return config.get_num_threads()
 
 
 def run(quick: bool = False) -> dict[str, Any]:

@@ -26,6 +26,7 @@ import numpy as np
 from striate import kernels
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
+from striate.kernels.gemm import matmul
 
 IntOrPair = int | Sequence[int]
 
@@ -130,7 +131,7 @@ class ConvNd(Function):
         col = kernels.im2col(_channels_first_padded(x, pads), kh, kw, sh, sw, dh, dw, OH, OW)
         colm = col.reshape(G, Cg * kh * kw, N * OH * OW)
         wm = w.reshape(G, O // G, Cg * kh * kw)
-        y = np.matmul(wm, colm).reshape(O, N, OH, OW)
+        y = matmul(wm, colm).reshape(O, N, OH, OW)
         if b is not None:
             y += b[:, None, None, None]
         needs = self.needs_input_grad
@@ -151,11 +152,11 @@ class ConvNd(Function):
         gm = np.ascontiguousarray(g.transpose(1, 0, 2, 3)).reshape(G, O // G, N * OH * OW)
         gx = gw = None
         if needs[0]:
-            gcol = np.matmul(self.wm.transpose(0, 2, 1), gm)
+            gcol = matmul(self.wm.transpose(0, 2, 1), gm)
             gxp = kernels.col2im(gcol.reshape(C, kh, kw, N, OH, OW), Hp, Wp, sh, sw, dh, dw)
             gx = _batch_last(gxp[:, :, top:top + H, left:left + W], N).reshape(self.x_shape)
         if needs[1]:
-            gw = np.matmul(gm, self.colm.transpose(0, 2, 1)).reshape(self.w_shape)
+            gw = matmul(gm, self.colm.transpose(0, 2, 1)).reshape(self.w_shape)
         if len(needs) == 2:
             return gx, gw
         gb = g.sum(axis=(0, 2, 3)) if needs[2] else None

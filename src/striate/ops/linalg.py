@@ -11,6 +11,7 @@ import numpy as np
 
 from striate.autograd.function import Function, unbroadcast
 from striate.autograd.tensor import Tensor
+from striate.kernels.gemm import gemm
 from striate.ops.elementwise import as_tensor
 
 
@@ -74,7 +75,7 @@ class Linear(Function):
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w
-        out = x @ w.T
+        out = gemm(x, w.T) if x.ndim == 2 else x @ w.T
         if b is not None:
             out += b
         return out
@@ -82,12 +83,12 @@ class Linear(Function):
     def backward(self, g):
         needs = self.needs_input_grad
         x, w = self.x, self.w
-        gx = g @ w if needs[0] else None
+        gx = (gemm(g, w) if g.ndim == 2 else g @ w) if needs[0] else None
         gw = gb = None
         if needs[1] or (len(needs) > 2 and needs[2]):
             g2 = g.reshape(-1, g.shape[-1])
             if needs[1]:
-                gw = g2.T @ x.reshape(-1, x.shape[-1])
+                gw = gemm(g2.T, x.reshape(-1, x.shape[-1]))
             if len(needs) > 2 and needs[2]:
                 gb = g2.sum(axis=0)
         return gx, gw, gb

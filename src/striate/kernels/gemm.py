@@ -1,0 +1,115 @@
+"""Matrix products that keep both cores busy without OpenBLAS's own threads.
+
+Why: OpenBLAS splits one GEMM over its threads and makes them meet (spin-wait) after every
+block of the reduction dimension. When the cores are shared with other processes, a partner
+thread that is descheduled turns each meeting into a lost time slice: measured on the 2-core
+target with two other jobs running, (64 x 4096) @ (4096 x 512) (the CIFAR net's fc layer) took
+128-184 ms with 2 BLAS threads and 3.6 ms with 1, and a conv weight gradient (32 x 65536) @
+(65536 x 288) stalled for 1.6 s instead of 20 ms. PyTorch degrades gracefully in the same
+situation. So large products here run BLAS serially on `threads` independent pieces, one per
+Python thread (NumPy releases the GIL inside matmul); the pieces never wait on each other.
+
+    C = A @ B, A (M, R), B (R, N):
+      R the largest: C = sum_t A[:, R_t] @ B[R_t, :]        (reduction split, partial sums added)
+      M the largest: C[M_t] = A[M_t] @ B                    (row blocks, written in place)
+      N the largest: C[:, N_t] = A @ B[:, N_t]              (column blocks)
+
+With one thread (`st.config.set_num_threads(1)`) or a small product this is plain `a @ b`.
+"""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from striate import config
+
+# Below this many multiply-adds a product is done in one call: thread hand-off costs ~20 us.
+_MIN_SPLIT_MACS = 1 << 22
+
+_pool: dict = {"executor": None, "size": 0, "blas": None}
+_lock = threading.Lock()
+
+
+def _executor(threads: int) -> ThreadPoolExecutor:
+    if _pool["size"] != threads:
+        with _lock:
+            if _pool["size"] != threads:
+                old = _pool["executor"]
+                _pool["executor"] = ThreadPoolExecutor(threads - 1, thread_name_prefix="striate-gemm")
+                _pool["size"] = threads
+                if old is not None:
+                    old.shutdown(wait=False)
+    return _pool["executor"]
+
+
+def _blas_controllers() -> list:
+    """threadpoolctl's handles on the loaded BLAS libraries (looked up once)."""
+    if _pool["blas"] is None:
+        from threadpoolctl import ThreadpoolController
+
+        _pool["blas"] = list(ThreadpoolController().select(user_api="blas").lib_controllers)
+    return _pool["blas"]
+
+
+def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
+    step = -(-n // parts)
+    return [(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """a @ b for 2-D arrays, split over striate's threads with serial BLAS (see module doc)."""
+    M, R = a.shape
+    N = b.shape[1]
+    if M * N * R < _MIN_SPLIT_MACS:
+        return a @ b
+    controllers = _blas_controllers()
+    previous = [c.num_threads for c in controllers]
+    # config's cap when set, else what the BLAS pool has (asking threadpoolctl costs ~1 ms)
+    threads = config._state["threads"] or max(previous, default=1)
+    if threads <= 1:
+        return a @ b
+    largest = max(M, N, R)
+    parts = _bounds(largest, threads)
+    if len(parts) == 1:
+        return a @ b
+    executor = _executor(threads)
+    for c in controllers:
+        c.set_num_threads(1)
+    try:
+        if largest == R:
+            futures = [executor.submit(np.matmul, a[:, s:e], b[s:e]) for s, e in parts[1:]]
+            s, e = parts[0]
+            out = a[:, s:e] @ b[s:e]
+            for f in futures:
+                out += f.result()
+            return out
+        out = np.empty((M, N), np.result_type(a, b))
+        if largest == M:
+            pieces = [(a[s:e], b, out[s:e]) for s, e in parts]
+            futures = [executor.submit(np.matmul, x, y, out=o) for x, y, o in pieces[1:]]
+            x, y, o = pieces[0]
+            np.matmul(x, y, out=o)
+            for f in futures:
+                f.result()
+            return out
+        futures = [executor.submit(np.matmul, a, b[:, s:e]) for s, e in parts[1:]]
+        s, e = parts[0]
+        out[:, s:e] = a @ b[:, s:e]
+        for (s, e), f in zip(parts[1:], futures):
+            out[:, s:e] = f.result()
+        return out
+    finally:
+        for c, n in zip(controllers, previous):
+            c.set_num_threads(n)
+
+
+def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """np.matmul for stacks (G, M, R) @ (G, R, N); a single group goes through `gemm`."""
+    if a.ndim == 3 and a.shape[0] == 1 and b.shape[0] == 1:
+        return gemm(a[0], b[0])[None]
+    if a.ndim == 2 and b.ndim == 2:
+        return gemm(a, b)
+    return np.matmul(a, b)
