@@ -11,20 +11,32 @@ goes, and the convolution GEMM rate is compared with a measured sgemm peak.
 
 from __future__ import annotations
 
-import json
 import os
-import platform
-import statistics
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
-import numpy as np
+# Both libraries share this process. Idle OpenMP threads (PyTorch's) busy-wait by default and
+# would steal the cores from the other library's turn; PASSIVE makes them sleep. It must be
+# set before torch is imported, so it is set when this module is imported; `run` warns when
+# torch was imported earlier without it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
+import json  # noqa: E402
+import platform  # noqa: E402
+import statistics  # noqa: E402
+import sys  # noqa: E402
+import time  # noqa: E402
+import warnings  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from dataclasses import dataclass, replace  # noqa: E402
+from pathlib import Path  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
 
 
 def _torch():
+    if "torch" in sys.modules and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
+        warnings.warn("torch was imported before striate.bench without OMP_WAIT_POLICY=PASSIVE: its idle "
+                      "threads spin and slow striate's turns; set OMP_WAIT_POLICY=PASSIVE", stacklevel=2)
     try:
         import torch
     except ImportError:
@@ -135,7 +147,7 @@ def _pair(w: Workload, seed: int = 0):
     return st, torch, s_model, t_model, x, y
 
 
-def bench_workload(w: Workload, runs: int = 5, steps: int = 3) -> dict[str, Any]:
+def bench_workload(w: Workload, runs: int = 5, steps: int = 3, warmup: int = 2) -> dict[str, Any]:
     import striate.nn.functional as F
 
     st, torch, s_model, t_model, x, y = _pair(w)
@@ -168,10 +180,10 @@ def bench_workload(w: Workload, runs: int = 5, steps: int = 3) -> dict[str, Any]
 
     s_model.train()
     t_model.train()
-    train = alternate({"striate": s_train, "torch": t_train}, runs)
+    train = alternate({"striate": s_train, "torch": t_train}, runs, warmup)
     s_model.eval()
     t_model.eval()
-    infer = alternate({"striate": s_infer, "torch": t_infer}, runs)
+    infer = alternate({"striate": s_infer, "torch": t_infer}, runs, warmup)
     n = w.batch * steps
     row = {"workload": w.name, "batch": w.batch}
     for kind, t in (("train", train), ("infer", infer)):
@@ -181,7 +193,7 @@ def bench_workload(w: Workload, runs: int = 5, steps: int = 3) -> dict[str, Any]
     return row
 
 
-def bench_ops(runs: int = 7) -> list[dict[str, Any]]:
+def bench_ops(runs: int = 7, batch: int = 64, warmup: int = 2) -> list[dict[str, Any]]:
     """Per-op rows: where a training step spends its time."""
     import striate as st
     import striate.nn.functional as F
@@ -192,7 +204,7 @@ def bench_ops(runs: int = 7) -> list[dict[str, Any]]:
     rows = []
 
     def add(name, s_fn, t_fn):
-        t = alternate({"striate": s_fn, "torch": t_fn}, runs)
+        t = alternate({"striate": s_fn, "torch": t_fn}, runs, warmup)
         rows.append({"op": name, "striate_ms": 1e3 * t["striate"], "torch_ms": 1e3 * t["torch"],
                      "ratio": t["torch"] / t["striate"]})
 
@@ -209,9 +221,10 @@ def bench_ops(runs: int = 7) -> list[dict[str, Any]]:
         add(label + " fwd+bwd", lambda: (F.conv2d(sx, sw, padding=pad) * sg).sum().backward(),
             lambda: (tf.conv2d(tx, tw, padding=pad) * tg).sum().backward())
 
-    for shape in [(64, 1, 28, 5, 6, 0), (64, 6, 12, 5, 16, 0), (64, 3, 32, 3, 32, 1), (64, 32, 16, 3, 64, 1)]:
-        conv_rows(*shape)
-    x = rng.standard_normal((64, 32, 32, 32)).astype(np.float32)
+    for shape in [(1, 28, 5, 6, 0), (6, 12, 5, 16, 0), (3, 32, 3, 32, 1), (32, 32, 3, 32, 1),
+                  (32, 16, 3, 64, 1)]:
+        conv_rows(batch, *shape)
+    x = rng.standard_normal((batch, 32, 32, 32)).astype(np.float32)
     sx, tx = st.from_numpy(x).requires_grad_(), torch.from_numpy(x).requires_grad_()
     add("max_pool2d 64x32x32x32 k2 fwd+bwd", lambda: F.max_pool2d(sx, 2).sum().backward(),
         lambda: tf.max_pool2d(tx, 2).sum().backward())
@@ -248,14 +261,15 @@ def _timed(fn) -> float:
     return time.perf_counter() - t0
 
 
-def conv_gemm_rate(runs: int = 5) -> dict[str, float]:
+def conv_gemm_rate(runs: int = 5, batch_scale: float = 1.0) -> dict[str, float]:
     """GFLOP/s of a LeNet/CIFAR-sized conv2d forward, counted as 2*MACs of its GEMM."""
     import striate as st
     import striate.nn.functional as F
 
     rng = np.random.default_rng(0)
     out = {}
-    for n, c, h, k, co in [(256, 6, 12, 5, 16), (64, 32, 16, 3, 64)]:
+    for n, c, h, k, co in [(256, 6, 12, 5, 16), (64, 32, 32, 3, 32), (64, 32, 16, 3, 64)]:
+        n = max(1, int(n * batch_scale))
         x = st.from_numpy(rng.standard_normal((n, c, h, h)).astype(np.float32))
         w = st.from_numpy(rng.standard_normal((co, c, k, k)).astype(np.float32))
         pad = k // 2 if k == 3 else 0
@@ -273,29 +287,44 @@ def threads() -> int:
     return config.get_num_threads()
 
 
-def run(quick: bool = False) -> dict[str, Any]:
+def run(quick: bool = False, tiny: bool = False, threads: int | None = None,
+        runs: int | None = None) -> dict[str, Any]:
+    """All rows. quick: LeNet-5 only; tiny: every workload at batch 2 with one timed run (a smoke
+    test of the code, not a measurement); threads: cap both libraries (default: striate's)."""
+    from striate import config
+
     torch = _torch()
-    n_threads = threads()
+    if threads is not None:
+        config.set_num_threads(threads)
+    n_threads = config.get_num_threads()
     torch.set_num_threads(n_threads)
-    runs = 5 if quick else 7
+    if runs is None:
+        runs = 1 if tiny else (5 if quick else 7)
     workloads = WORKLOADS[:1] if quick else WORKLOADS
+    if tiny:
+        workloads = [replace(w, batch=2) for w in workloads]
     return {
         "date": time.strftime("%Y-%m-%d %H:%M"),
         "machine": f"{platform.machine()}, {os.cpu_count()} cores, {platform.processor() or 'cpu'}",
         "threads": n_threads,
+        "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY", ""),
+        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "torch": torch.__version__,
         "numpy": np.__version__,
-        "networks": [bench_workload(w, runs=runs) for w in workloads],
-        "ops": bench_ops(runs=runs),
-        "sgemm_peak_gflops": sgemm_peak(),
-        "conv_gemm_gflops": conv_gemm_rate(),
+        "networks": [bench_workload(w, runs=runs, steps=1 if tiny else 3, warmup=0 if tiny else 2)
+                     for w in workloads],
+        "ops": bench_ops(runs=runs, batch=2 if tiny else 64, warmup=0 if tiny else 2),
+        "sgemm_peak_gflops": sgemm_peak(n=64 if tiny else 1024, runs=runs),
+        "conv_gemm_gflops": conv_gemm_rate(runs=runs, batch_scale=0.01 if tiny else 1.0),
     }
 
 
 def markdown(result: dict[str, Any]) -> str:
     lines = [f"Measured {result['date']} on {result['machine']}, {result['threads']} threads, "
-             f"PyTorch {result['torch']}, NumPy {result['numpy']}. Ratio = striate speed / PyTorch speed "
-             "(> 1: striate faster).", "",
+             f"PyTorch {result['torch']}, NumPy {result['numpy']}, OMP_WAIT_POLICY="
+             f"{result.get('omp_wait_policy') or 'unset'}, load average at start "
+             f"{', '.join(f'{v:.1f}' for v in result.get('load_average') or [])}. "
+             "Ratio = striate speed / PyTorch speed (> 1: striate faster).", "",
              "| workload | batch | train img/s striate | train img/s PyTorch | train ratio "
              "| infer img/s striate | infer img/s PyTorch | infer ratio |",
              "|---|---|---|---|---|---|---|---|"]
@@ -308,15 +337,18 @@ def markdown(result: dict[str, Any]) -> str:
     for r in result["ops"]:
         lines.append(f"| {r['op']} | {r['striate_ms']:.2f} | {r['torch_ms']:.2f} | {r['ratio']:.2f} |")
     lines += ["", f"sgemm peak (1024^3, NumPy/OpenBLAS): {result['sgemm_peak_gflops']:.0f} GFLOP/s"]
+    peak = result["sgemm_peak_gflops"]
     for k, v in result["conv_gemm_gflops"].items():
-        lines.append(f"- {k} forward: {v:.0f} GFLOP/s")
+        lines.append(f"- {k} forward (im2col + GEMM, counted as 2*MACs): {v:.0f} GFLOP/s, "
+                     f"{100 * v / peak:.0f}% of the sgemm peak")
     return "\n".join(lines) + "\n"
 
 
-def main(quick: bool = False, out: str | os.PathLike = "bench-results") -> int:
+def main(quick: bool = False, out: str | os.PathLike = "bench-results", tiny: bool = False,
+         threads: int | None = None, runs: int | None = None) -> int:
     from striate.io_atomic import atomic_write_text
 
-    result = run(quick=quick)
+    result = run(quick=quick, tiny=tiny, threads=threads, runs=runs)
     folder = Path(out)
     folder.mkdir(parents=True, exist_ok=True)
     atomic_write_text(folder / "bench.json", json.dumps(result, indent=1))
