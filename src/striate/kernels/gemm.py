@@ -14,7 +14,9 @@ Python thread (NumPy releases the GIL inside matmul); the pieces never wait on e
       M the largest: C[M_t] = A[M_t] @ B                    (row blocks, written in place)
       N the largest: C[:, N_t] = A @ B[:, N_t]              (column blocks)
 
-With one thread (`st.config.set_num_threads(1)`) or a small product this is plain `a @ b`.
+With one thread (`st.config.set_num_threads(1)`) or a small product this is one `a @ b`, BLAS
+still serial: small products stalled with 2 BLAS threads as well (LeNet-5's 7 ms per product
+with PyTorch's idle threads in the same process, < 1 ms serial).
 """
 
 from __future__ import annotations
@@ -60,50 +62,53 @@ def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
 
 
 def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """a @ b for 2-D arrays, split over striate's threads with serial BLAS (see module doc)."""
+    """a @ b for 2-D arrays: BLAS serial, large products split over striate's threads."""
     M, R = a.shape
     N = b.shape[1]
-    if M * N * R < _MIN_SPLIT_MACS:
-        return a @ b
     controllers = _blas_controllers()
     previous = [c.num_threads for c in controllers]
     # config's cap when set, else what the BLAS pool has (asking threadpoolctl costs ~1 ms)
     threads = config._state["threads"] or max(previous, default=1)
-    if threads <= 1:
+    if max(previous, default=1) <= 1 and threads <= 1:
         return a @ b
-    largest = max(M, N, R)
-    parts = _bounds(largest, threads)
-    if len(parts) == 1:
-        return a @ b
-    executor = _executor(threads)
-    for c in controllers:
+    for c in controllers:  # ~2 us each way; small products stalled with 2 BLAS threads too
         c.set_num_threads(1)
     try:
-        if largest == R:
-            futures = [executor.submit(np.matmul, a[:, s:e], b[s:e]) for s, e in parts[1:]]
-            s, e = parts[0]
-            out = a[:, s:e] @ b[s:e]
-            for f in futures:
-                out += f.result()
-            return out
-        out = np.empty((M, N), np.result_type(a, b))
-        if largest == M:
-            pieces = [(a[s:e], b, out[s:e]) for s, e in parts]
-            futures = [executor.submit(np.matmul, x, y, out=o) for x, y, o in pieces[1:]]
-            x, y, o = pieces[0]
-            np.matmul(x, y, out=o)
-            for f in futures:
-                f.result()
-            return out
-        futures = [executor.submit(np.matmul, a, b[:, s:e]) for s, e in parts[1:]]
-        s, e = parts[0]
-        out[:, s:e] = a @ b[:, s:e]
-        for (s, e), f in zip(parts[1:], futures):
-            out[:, s:e] = f.result()
-        return out
+        largest = max(M, N, R)
+        if threads <= 1 or M * N * R < _MIN_SPLIT_MACS or largest < 2 * threads:
+            return a @ b
+        return _split(a, b, threads, largest)
     finally:
         for c, n in zip(controllers, previous):
             c.set_num_threads(n)
+
+
+def _split(a: np.ndarray, b: np.ndarray, threads: int, largest: int) -> np.ndarray:
+    M, R = a.shape
+    N = b.shape[1]
+    parts = _bounds(largest, threads)
+    executor = _executor(threads)
+    if largest == R:
+        futures = [executor.submit(np.matmul, a[:, s:e], b[s:e]) for s, e in parts[1:]]
+        s, e = parts[0]
+        out = a[:, s:e] @ b[s:e]
+        for f in futures:
+            out += f.result()
+        return out
+    out = np.empty((M, N), np.result_type(a, b))
+    if largest == M:
+        futures = [executor.submit(np.matmul, a[s:e], b, out=out[s:e]) for s, e in parts[1:]]
+        s, e = parts[0]
+        np.matmul(a[s:e], b, out=out[s:e])
+        for f in futures:
+            f.result()
+        return out
+    futures = [executor.submit(np.matmul, a, b[:, s:e]) for s, e in parts[1:]]
+    s, e = parts[0]
+    out[:, s:e] = a @ b[:, s:e]
+    for (s, e), f in zip(parts[1:], futures):
+        out[:, s:e] = f.result()
+    return out
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:

@@ -33,41 +33,68 @@ class BatchNorm(Function):
         dL/dx = invstd * (g' - mean(g') - x_hat * mean(g' * x_hat)),  g' = dL/dy * gamma
     in evaluation (constants): dL/dx = dL/dy * gamma * invstd.
     Always dL/dgamma = sum(dL/dy * x_hat), dL/dbeta = sum(dL/dy).
+
+    Written as few passes over the activation as it can: in training the forward keeps x_hat
+    (computed in the buffer of the centred input `centered`, which batch_norm already made for
+    the variance), and the backward uses k = gamma * invstd per channel:
+        dL/dx = k * g - k * mean(g) - x_hat * (k * mean(g * x_hat)).
     """
 
     saves_inputs = (0,)
 
-    def forward(self, x, *affine, mean, invstd, training, has_weight):
+    def forward(self, x, *affine, mean, invstd, training, has_weight, centered=None):
         weight = affine[0] if has_weight else None
         bias = affine[-1] if len(affine) == 2 or (affine and not has_weight) else None
-        mean_b, scale = _per_channel(mean, x.ndim), _per_channel(invstd, x.ndim)
-        if weight is not None:
-            scale = scale * _per_channel(weight, x.ndim)
-        y = (x - mean_b) * scale
+        n = x.ndim
+        if centered is not None:  # training: x - mean is ours to overwrite
+            x_hat = np.multiply(centered, _per_channel(invstd, n), out=centered)
+            y = x_hat * _per_channel(weight, n) if weight is not None else x_hat.copy()
+        else:
+            scale = _per_channel(invstd, n)
+            if weight is not None:
+                scale = scale * _per_channel(weight, n)
+            y = np.subtract(x, _per_channel(mean, n))
+            y *= scale
+            x_hat = None
         if bias is not None:
-            y += _per_channel(bias, x.ndim)
-        self.x, self.mean, self.invstd, self.weight, self.training = x, mean, invstd, weight, training
+            y += _per_channel(bias, n)
+        needs = self.needs_input_grad
+        if needs is not None:
+            self.x, self.x_hat, self.mean, self.invstd = x, x_hat, mean, invstd
+            self.weight, self.training = weight, training
         return y
 
     def backward(self, g):
-        x, n = self.x, self.x.ndim
+        n = g.ndim
         axes = (0,) + tuple(range(2, n))
         needs = self.needs_input_grad
-        x_hat = (x - _per_channel(self.mean, n)) * _per_channel(self.invstd, n)
-        g_hat = g if self.weight is None else g * _per_channel(self.weight, n)
+        x_hat = self.x_hat
+        if x_hat is None:
+            x_hat = (self.x - _per_channel(self.mean, n)) * _per_channel(self.invstd, n)
+        k = self.invstd if self.weight is None else self.invstd * self.weight
+        k_b = _per_channel(k, n)
+        want_gamma = self.weight is not None and needs[1]
+        want_beta = len(needs) > 1 + (self.weight is not None) and needs[-1]
+        train_gx = needs[0] and self.training
+        g_xhat = sum_g = None
+        if train_gx or want_gamma:
+            tmp = g * x_hat
+            g_xhat = tmp.sum(axis=axes)
+        if train_gx or want_beta:
+            sum_g = g.sum(axis=axes)
         gx = None
         if needs[0]:
+            gx = g * k_b
             if self.training:
-                mean_g = g_hat.mean(axis=axes, keepdims=True)
-                proj = (g_hat * x_hat).mean(axis=axes, keepdims=True)
-                gx = (g_hat - mean_g - x_hat * proj) * _per_channel(self.invstd, n)
-            else:
-                gx = g_hat * _per_channel(self.invstd, n)
+                count = g.size // g.shape[1]
+                inv_m = g.dtype.type(1 / count)
+                gx -= _per_channel(k * (sum_g * inv_m), n)
+                gx -= np.multiply(x_hat, _per_channel(k * (g_xhat * inv_m), n), out=tmp)
         grads = [gx]
         if self.weight is not None:
-            grads.append((g * x_hat).sum(axis=axes) if needs[len(grads)] else None)
+            grads.append(g_xhat if want_gamma else None)
         if len(needs) > len(grads):
-            grads.append(g.sum(axis=axes) if needs[len(grads)] else None)
+            grads.append(sum_g if want_beta else None)
         return tuple(grads)
 
 
@@ -119,7 +146,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 f"{tuple(input.shape)}; use a batch larger than 1 or call .eval()"
             )
         mean = x.mean(axis=axes)
-        var = np.square(x - _per_channel(mean, x.ndim)).mean(axis=axes)
+        centered = x - _per_channel(mean, x.ndim)
+        var = np.square(centered).mean(axis=axes)
         m = x.dtype.type(momentum)
         if running_mean is not None:
             running_mean._set(m * mean.astype(running_mean.dtype) + (1 - m) * running_mean._data)
@@ -132,13 +160,14 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if eps < 0:
             raise ValueError(f"batch_norm: eps must be non-negative, got {eps}")
         mean, var = running_mean._data.astype(x.dtype), running_var._data.astype(x.dtype)
+        centered = None
     invstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
     affine = [t for t in (weight, bias) if t is not None]
     for t in affine:
         if t.dtype != input.dtype:
             raise TypeError(f"batch_norm: weight/bias dtype {t.dtype} differs from input dtype {input.dtype}")
     return BatchNorm.apply(input, *affine, mean=mean, invstd=invstd, training=training,
-                           has_weight=weight is not None)
+                           has_weight=weight is not None, centered=centered)
 
 
 def _channel_window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:
