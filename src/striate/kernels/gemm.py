@@ -32,6 +32,7 @@ from striate import config
 _MIN_SPLIT_MACS = 1 << 22
 
 _pool: dict = {"executor": None, "size": 0, "blas": None}
+config.keep_freed_memory()  # steps reuse freed blocks instead of page-faulting them in again
 _lock = threading.Lock()
 
 
