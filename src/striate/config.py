@@ -18,15 +18,18 @@ process does not compile again.
 
 Threads
 -------
-The machine this library targets is a small CPU (two cores). BLAS (the matrix products inside
-conv and linear) and Numba must never both spin up thread pools that fight for those cores.
-The choice made here: **BLAS owns the threads, Numba kernels are serial.** The Numba kernels
-are compiled without `parallel=True`, so they run on the calling thread only and never start a
-pool; they are memory-bound loops (copies, windowed max) where a second thread buys little,
-while a matrix product uses every core well. `set_num_threads(n)` caps the BLAS pool through
-threadpoolctl (and also Numba's pool, in case user code runs parallel Numba functions);
-`get_num_threads()` reports the cap, so a benchmark can give PyTorch the same count
-(`torch.set_num_threads(st.config.get_num_threads())`).
+The machine this library targets is a small CPU (two cores), often shared. Two thread pools
+must never fight for those cores. The choice made here: **striate owns the threads, BLAS and
+Numba run serially.** The matrix products of conv and linear go through
+`striate.kernels.gemm`, which runs OpenBLAS on one thread and splits a large product into
+`get_num_threads()` independent pieces on a small Python thread pool (NumPy releases the GIL
+inside matmul). OpenBLAS's own threads meet after every block of the reduction and stalled
+10-50x whenever another process held a core (measured: the CIFAR net's fc layer 128-184 ms
+with 2 BLAS threads vs 3.6 ms serial). The Numba kernels are compiled without `parallel=True`;
+they are memory-bound loops (copies, windowed max) where a second thread buys little.
+`set_num_threads(n)` sets that count (and caps BLAS and any parallel Numba code for other
+users of NumPy in the process); `get_num_threads()` reports it, so a benchmark can give
+PyTorch the same count (`torch.set_num_threads(st.config.get_num_threads())`).
 
 Memory allocator
 ----------------
