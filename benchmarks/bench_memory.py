@@ -41,7 +41,8 @@ def _build(lib: str, workload: str):
 
     from striate import bench
 
-    w = next(w for w in bench.WORKLOADS if w.name == WORKLOADS[workload][0] and w.batch == WORKLOADS[workload][1])
+    name, batch = WORKLOADS[workload]
+    w = next(w for w in bench.WORKLOADS if w.name == name and w.batch == batch)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((w.batch, *w.input_shape)).astype(np.float32)
     y = rng.integers(0, 10, w.batch)
@@ -105,7 +106,8 @@ def _spawn(*args: str) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--growth-steps", type=int, default=1000)
     parser.add_argument("--steps", type=int, default=3, help="training steps before the peak is read")
     parser.add_argument("--worker", nargs=4, metavar=("LIB", "WORKLOAD", "STEPS", "GROWTH"),
@@ -115,7 +117,8 @@ def main() -> int:
         lib, workload, steps, growth = args.worker
         print(json.dumps(worker(lib, workload, int(steps), growth == "1")))
         return 0
-    print("| workload | library | peak RSS MiB | peak - RSS before 1st step MiB | tracemalloc step peak MiB |")
+    print("| workload | library | peak RSS MiB | peak - RSS before 1st step MiB "
+          "| tracemalloc step peak MiB |")
     print("|---|---|---|---|---|")
     results = {}
     for workload in WORKLOADS:
