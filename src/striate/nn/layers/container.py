@@ -25,7 +25,24 @@ def _renumber(container: Module, modules: list[Module]) -> None:
     container.__dict__["_modules"] = OrderedDict((str(i), m) for i, m in enumerate(modules))
 
 
-class Sequential(Module):
+class _NumberedModules(Module):
+    """What Sequential and ModuleList share: children keyed '0', '1', ... in order."""
+
+    def __delitem__(self, idx: Any) -> None:
+        keys = list(self._modules)
+        targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), type(self).__name__)]]
+        for key in targets:
+            del self._modules[key]
+        _renumber(self, list(self._modules.values()))
+
+    def __len__(self) -> int:
+        return len(self._modules)
+
+    def __iter__(self) -> Iterator[Module]:
+        return iter(self._modules.values())
+
+
+class Sequential(_NumberedModules):
     """Modules applied one after the other: `Sequential(a, b, c)(x) == c(b(a(x)))`.
 
     Built from modules (named "0", "1", ...) or from an OrderedDict of named modules. Supports
@@ -51,18 +68,6 @@ class Sequential(Module):
         key = list(self._modules)[_index(idx, len(self), "Sequential")]
         self.add_module(key, module)
 
-    def __delitem__(self, idx: Any) -> None:
-        keys = list(self._modules)
-        targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), "Sequential")]]
-        for key in targets:
-            del self._modules[key]
-        _renumber(self, list(self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
@@ -107,7 +112,7 @@ class Sequential(Module):
         return input
 
 
-class ModuleList(Module):
+class ModuleList(_NumberedModules):
     """A list of modules, registered so their parameters are found; no forward of its own."""
 
     def __init__(self, modules: Iterable[Module] | None = None) -> None:
@@ -123,18 +128,6 @@ class ModuleList(Module):
     def __setitem__(self, idx: int, module: Module) -> None:
         self.add_module(str(_index(idx, len(self), "ModuleList")), module)
 
-    def __delitem__(self, idx: Any) -> None:
-        keys = list(self._modules)
-        targets = keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), "ModuleList")]]
-        for key in targets:
-            del self._modules[key]
-        _renumber(self, list(self._modules.values()))
-
-    def __len__(self) -> int:
-        return len(self._modules)
-
-    def __iter__(self) -> Iterator[Module]:
-        return iter(self._modules.values())
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)

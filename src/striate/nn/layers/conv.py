@@ -153,7 +153,22 @@ class _ConvNd(Module):
             )
 
 
-class Conv2d(_ConvNd):
+class _Conv(_ConvNd):
+    """A forward convolution layer (Conv1d, Conv2d): one constructor, the functional op per class."""
+
+    _functional: Any
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
+                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
+                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
+        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0,
+                         groups, bias, padding_mode, device, dtype)
+
+    def forward(self, input: Tensor) -> Tensor:
+        return self._conv_forward(input, self._functional)
+
+
+class Conv2d(_Conv):
     """2-D convolution over an input (N, C_in, H, W) -> (N, C_out, H_out, W_out), with
     H_out = floor((H + 2 P - d (F - 1) - 1) / S) + 1.
 
@@ -166,30 +181,14 @@ class Conv2d(_ConvNd):
     """
 
     _dims = 2
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0,
-                         groups, bias, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        return self._conv_forward(input, F.conv2d)
+    _functional = staticmethod(F.conv2d)
 
 
-class Conv1d(_ConvNd):
+class Conv1d(_Conv):
     """1-D convolution over (N, C_in, L) -> (N, C_out, L_out); `weight` is (out, in / groups, k)."""
 
     _dims = 1
-
-    def __init__(self, in_channels: int, out_channels: int, kernel_size: Any, stride: Any = 1,
-                 padding: Any = 0, dilation: Any = 1, groups: int = 1, bias: bool = True,
-                 padding_mode: str = "zeros", device: Any = None, dtype: Any = None) -> None:
-        super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0,
-                         groups, bias, padding_mode, device, dtype)
-
-    def forward(self, input: Tensor) -> Tensor:
-        return self._conv_forward(input, F.conv1d)
+    _functional = staticmethod(F.conv1d)
 
 
 class ConvTranspose2d(_ConvNd):
