@@ -28,6 +28,22 @@ def kernel_set(request):
         yield request.param
 
 
+@pytest.fixture(params=["per_image_chunks", "stacked"])
+def conv_layout(request, monkeypatch):
+    """Both column layouts of ConvNd: one product per image, processed an image per chunk on
+    two threads (so chunk and thread boundaries are crossed), or all images stacked side by side."""
+    from striate.kernels import parallel
+    from striate.ops import conv
+
+    if request.param == "stacked":
+        monkeypatch.setattr(conv, "STACK_BELOW", 10**9)
+    else:
+        monkeypatch.setattr(conv, "STACK_BELOW", 0)
+        monkeypatch.setattr(parallel, "CHUNK_BYTES", 1)
+        monkeypatch.setitem(st.config._state, "threads", 2)
+    return request.param
+
+
 def _divisors(n: int) -> list[int]:
     return [d for d in range(1, n + 1) if n % d == 0]
 
@@ -262,12 +278,12 @@ TRANSPOSE_ROWS = _transpose_rows()
 
 
 @pytest.mark.parametrize("case", CONV2D_ROWS + HAND_ROWS, ids=str)
-def test_conv2d_parity(case, kernel_set):
+def test_conv2d_parity(case, kernel_set, conv_layout):
     check_case(case)
 
 
 @pytest.mark.parametrize("case", CONV1D_ROWS, ids=str)
-def test_conv1d_parity(case, kernel_set):
+def test_conv1d_parity(case, kernel_set, conv_layout):
     check_case(case)
 
 
@@ -377,12 +393,15 @@ def test_conv2d_keeps_float32_and_skips_unneeded_grads(kernel_set):
     w = st.randn(4, 3, 3, 3, requires_grad=True)
     y = F.conv2d(x, w, padding=1)
     assert y.dtype == st.float32
-    assert y.grad_fn.wm is None  # no input gradient is needed (first layer), so W_mat was not kept
+    # the backward keeps the padded input (2x3x10x10) and the weight itself, no im2col columns
+    saved = [v for v in vars(y.grad_fn).values() if isinstance(v, np.ndarray)]
+    assert sorted(a.shape for a in saved) == [(2, 3, 10, 10), (4, 3, 3, 3)]
+    assert np.shares_memory(y.grad_fn.w4, w.numpy())
     y.sum().backward()
     assert w.grad.dtype == st.float32 and x.grad is None
 
 
-def test_kernel_twins_agree_on_conv(kernel_set):
+def test_kernel_twins_agree_on_conv(kernel_set, conv_layout):
     rng = np.random.default_rng(5)
     x = rng.standard_normal((3, 4, 11, 9)).astype(np.float32)
     w = rng.standard_normal((6, 2, 3, 4)).astype(np.float32)

@@ -21,40 +21,15 @@ with PyTorch's idle threads in the same process, < 1 ms serial).
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 
 from striate import config
+from striate.kernels.parallel import serial_blas, submit
 
 # Below this many multiply-adds a product is done in one call: thread hand-off costs ~20 us.
 _MIN_SPLIT_MACS = 1 << 22
 
-_pool: dict = {"executor": None, "size": 0, "blas": None}
 config.keep_freed_memory()  # steps reuse freed blocks instead of page-faulting them in again
-_lock = threading.Lock()
-
-
-def _executor(threads: int) -> ThreadPoolExecutor:
-    if _pool["size"] != threads:
-        with _lock:
-            if _pool["size"] != threads:
-                old = _pool["executor"]
-                _pool["executor"] = ThreadPoolExecutor(threads - 1, thread_name_prefix="striate-gemm")
-                _pool["size"] = threads
-                if old is not None:
-                    old.shutdown(wait=False)
-    return _pool["executor"]
-
-
-def _blas_controllers() -> list:
-    """threadpoolctl's handles on the loaded BLAS libraries (looked up once)."""
-    if _pool["blas"] is None:
-        from threadpoolctl import ThreadpoolController
-
-        _pool["blas"] = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-    return _pool["blas"]
 
 
 def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
@@ -66,31 +41,19 @@ def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """a @ b for 2-D arrays: BLAS serial, large products split over striate's threads."""
     M, R = a.shape
     N = b.shape[1]
-    controllers = _blas_controllers()
-    previous = [c.num_threads for c in controllers]
-    # config's cap when set, else what the BLAS pool has (asking threadpoolctl costs ~1 ms)
-    threads = config._state["threads"] or max(previous, default=1)
-    if max(previous, default=1) <= 1 and threads <= 1:
-        return a @ b
-    for c in controllers:  # ~2 us each way; small products stalled with 2 BLAS threads too
-        c.set_num_threads(1)
-    try:
+    with serial_blas() as threads:
         largest = max(M, N, R)
         if threads <= 1 or M * N * R < _MIN_SPLIT_MACS or largest < 2 * threads:
             return a @ b
         return _split(a, b, threads, largest)
-    finally:
-        for c, n in zip(controllers, previous):
-            c.set_num_threads(n)
 
 
 def _split(a: np.ndarray, b: np.ndarray, threads: int, largest: int) -> np.ndarray:
     M, R = a.shape
     N = b.shape[1]
     parts = _bounds(largest, threads)
-    executor = _executor(threads)
     if largest == R:
-        futures = [executor.submit(np.matmul, a[:, s:e], b[s:e]) for s, e in parts[1:]]
+        futures = [submit(np.matmul, a[:, s:e], b[s:e], threads=threads) for s, e in parts[1:]]
         s, e = parts[0]
         out = a[:, s:e] @ b[s:e]
         for f in futures:
@@ -98,18 +61,22 @@ def _split(a: np.ndarray, b: np.ndarray, threads: int, largest: int) -> np.ndarr
         return out
     out = np.empty((M, N), np.result_type(a, b))
     if largest == M:
-        futures = [executor.submit(np.matmul, a[s:e], b, out=out[s:e]) for s, e in parts[1:]]
+        futures = [submit(_matmul_into, a[s:e], b, out[s:e], threads=threads) for s, e in parts[1:]]
         s, e = parts[0]
         np.matmul(a[s:e], b, out=out[s:e])
         for f in futures:
             f.result()
         return out
-    futures = [executor.submit(np.matmul, a, b[:, s:e]) for s, e in parts[1:]]
+    futures = [submit(np.matmul, a, b[:, s:e], threads=threads) for s, e in parts[1:]]
     s, e = parts[0]
     out[:, s:e] = a @ b[:, s:e]
     for (s, e), f in zip(parts[1:], futures):
         out[:, s:e] = f.result()
     return out
+
+
+def _matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
+    np.matmul(a, b, out=out)
 
 
 def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
