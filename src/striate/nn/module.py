@@ -97,6 +97,18 @@ def _is_dtype_name(name: str) -> bool:
     return True
 
 
+def _add_hook(hooks: dict, takes_kwargs: set, hook: Callable, prepend: bool,
+              with_kwargs: bool) -> RemovableHandle:
+    """Register `hook` in the ordered dict `hooks` (first when `prepend`); a handle removes it."""
+    handle = RemovableHandle(hooks, takes_kwargs)
+    hooks[handle.id] = hook
+    if with_kwargs:
+        takes_kwargs.add(handle.id)
+    if prepend:
+        hooks.move_to_end(handle.id, last=False)
+    return handle
+
+
 class Module:
     """Base class for all neural-network modules: subclass it and define `forward`.
 
@@ -167,24 +179,13 @@ class Module:
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
                                   with_kwargs: bool = False) -> RemovableHandle:
         """`hook(module, args)` runs before `forward`; returning a value replaces the inputs."""
-        handle = RemovableHandle(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs)
-        self._forward_pre_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_pre_hooks_with_kwargs.add(handle.id)
-        if prepend:
-            self._forward_pre_hooks.move_to_end(handle.id, last=False)
-        return handle
+        return _add_hook(self._forward_pre_hooks, self._forward_pre_hooks_with_kwargs, hook, prepend,
+                         with_kwargs)
 
     def register_forward_hook(self, hook: Callable, *, prepend: bool = False,
                               with_kwargs: bool = False) -> RemovableHandle:
         """`hook(module, args, output)` runs after `forward`; returning a value replaces the output."""
-        handle = RemovableHandle(self._forward_hooks, self._forward_hooks_with_kwargs)
-        self._forward_hooks[handle.id] = hook
-        if with_kwargs:
-            self._forward_hooks_with_kwargs.add(handle.id)
-        if prepend:
-            self._forward_hooks.move_to_end(handle.id, last=False)
-        return handle
+        return _add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:

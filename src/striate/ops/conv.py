@@ -83,18 +83,6 @@ def _conv_padding(padding: Any, kernel: tuple[int, ...], dilation: tuple[int, ..
     return tuple((p, p) for p in pads)
 
 
-def _channels_first_padded(x: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
-    """x (N, C, H, W) as (C, N, H + top + bottom, W + left + right) with zeros around it."""
-    xt = x.transpose(1, 0, 2, 3)
-    top, bottom, left, right = pads
-    if not (top or bottom or left or right):
-        return xt
-    C, N, H, W = xt.shape
-    xp = np.zeros((C, N, H + top + bottom, W + left + right), x.dtype)
-    xp[:, :, top:top + H, left:left + W] = xt
-    return xp
-
-
 def _batch_last(a: np.ndarray, N: int) -> np.ndarray:
     """(C, N, H, W) channel-major result back to PyTorch's (N, C, H, W), contiguous."""
     return np.ascontiguousarray(a.transpose(1, 0, 2, 3))
@@ -336,7 +324,8 @@ class ConvTranspose2d(Function):
         N, Cin, H, W, OH, OW, Cout = self.geometry
         kh, kw, sh, sw, ph, pw, dh, dw, G = self.options
         needs = self.needs_input_grad
-        col = kernels.im2col(_channels_first_padded(g, (ph, ph, pw, pw)), kh, kw, sh, sw, dh, dw, H, W)
+        gp = _padded(g, (ph, ph, pw, pw)).transpose(1, 0, 2, 3)  # channels first, as im2col takes it
+        col = kernels.im2col(gp, kh, kw, sh, sw, dh, dw, H, W)
         colm = col.reshape(G, (Cout // G) * kh * kw, N * H * W)
         gx = gw = None
         if needs[0]:
