@@ -465,3 +465,16 @@ def test_conv_bad_inputs():
         r"output size .* is not positive",
         lambda: F.conv_transpose2d(st.randn(1, 1, 1, 1), st.randn(1, 1, 1, 1), padding=1),
     )
+
+
+def test_conv2d_empty_batch_matches_torch(conv_layout):
+    """A batch of zero images gives an empty output and zero weight/bias gradients."""
+    x = st.randn(0, 3, 8, 8, requires_grad=True)
+    w = st.randn(4, 3, 3, 3, requires_grad=True)
+    b = st.randn(4, requires_grad=True)
+    y = F.conv2d(x, w, b, padding=1)
+    assert y.shape == (0, 4, 8, 8)
+    y.sum().backward()
+    assert x.grad.shape == (0, 3, 8, 8)
+    np.testing.assert_array_equal(w.grad.numpy(), np.zeros((4, 3, 3, 3), np.float32))
+    np.testing.assert_array_equal(b.grad.numpy(), np.zeros(4, np.float32))

@@ -77,6 +77,8 @@ def serial_blas() -> Iterator[int]:
 
 def batch_parts(n: int, item_bytes: int, threads: int) -> list[list[tuple[int, int]]]:
     """[start, stop) chunks of range(n): one list per thread, each chunk ~CHUNK_BYTES of scratch."""
+    if n <= 0:
+        return []
     threads = max(1, min(threads, n))
     per_chunk = max(1, CHUNK_BYTES // max(item_bytes, 1))
     step = -(-n // threads)
@@ -93,8 +95,8 @@ def run_split(work: Callable[[int, int], Any], parts: list[list[tuple[int, int]]
     def run_part(chunks: list[tuple[int, int]]) -> list:
         return [work(s, e) for s, e in chunks]
 
-    if len(parts) == 1:
-        return run_part(parts[0])
+    if len(parts) <= 1:
+        return run_part(parts[0]) if parts else []
     executor = _executor(len(parts))
     futures = [executor.submit(run_part, p) for p in parts[1:]]
     results = run_part(parts[0])

@@ -236,7 +236,10 @@ class ConvNd(Function):
 
         partial_gw = _in_threads(backward_chunk, N, 2 * C * kh * kw * OH * OW * g.itemsize)
         gx = input_grad.result().reshape(self.x_shape) if needs[0] else None
-        gw = functools.reduce(np.add, partial_gw).reshape(self.w_shape) if needs[1] else None
+        gw = None
+        if needs[1]:  # an empty batch contributes nothing: a zero gradient, as in PyTorch
+            gw = functools.reduce(np.add, partial_gw) if partial_gw else np.zeros(w.shape, g.dtype)
+            gw = gw.reshape(self.w_shape)
         if len(needs) == 2:
             return gx, gw
         gb = gm.sum(axis=(0, 3)).reshape(-1) if needs[2] else None

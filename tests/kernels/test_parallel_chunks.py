@@ -1,0 +1,35 @@
+"""striate.kernels.parallel: how a batch is cut into per-thread runs of cache-sized chunks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from striate.kernels import parallel
+
+
+@pytest.mark.parametrize("n, item_bytes, threads", [(64, 1 << 20, 2), (7, 1, 3), (1, 10**9, 2), (5, 0, 8)])
+def test_batch_parts_cover_the_batch_once_in_order(n, item_bytes, threads):
+    parts = parallel.batch_parts(n, item_bytes, threads)
+    assert 1 <= len(parts) <= threads
+    chunks = [c for part in parts for c in part]
+    assert [i for s, e in chunks for i in range(s, e)] == list(range(n))
+    per_chunk = max(1, parallel.CHUNK_BYTES // max(item_bytes, 1))
+    assert all(0 < e - s <= per_chunk for s, e in chunks)
+
+
+def test_empty_batch_has_no_chunks():
+    assert parallel.batch_parts(0, 100, 2) == []
+    assert parallel.run_split(lambda s, e: (s, e), []) == []
+
+
+def test_run_split_returns_results_in_chunk_order_across_threads():
+    out = np.zeros(100)
+
+    def work(start, stop):
+        out[start:stop] = np.arange(start, stop)
+        return start
+
+    parts = parallel.batch_parts(100, parallel.CHUNK_BYTES // 10, 2)
+    assert parallel.run_split(work, parts) == [s for part in parts for s, _ in part]
+    np.testing.assert_array_equal(out, np.arange(100))
