@@ -54,6 +54,9 @@ def _train_parser(sub) -> None:
                    help="channel multiplier for models that take one (mnist_convnet; default 1)")
     p.add_argument("--dropout", type=float, default=d.dropout,
                    help="dropout before the classifier for models that take it (default 0)")
+    p.add_argument("--hidden", type=int, default=d.hidden,
+                   help="units of a fully connected hidden layer before the classifier "
+                        "(mnist_convnet; default 0: none)")
     p.add_argument("--augment", action="store_true",
                    help="random shifts of up to 2 px (ConvNetJS), plus mirroring for clothes/objects")
     p.add_argument("--jitter", type=float, default=0.0, help="std of Gaussian input noise (default 0)")
@@ -107,7 +110,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             momentum=args.momentum, weight_decay=args.weight_decay, scheduler=args.scheduler,
             val_fraction=args.val_fraction, early_stopping=args.early_stopping, augment=args.augment,
             jitter=args.jitter, clip_grad=args.clip_grad, seed=args.seed, width=args.width,
-            dropout=args.dropout)
+            dropout=args.dropout, hidden=args.hidden)
         folder = runs.new_run_folder(args.out, cfg)
     trainer = runs.make_trainer(cfg, folder, progress=not args.quiet)
     cfg.save(folder)

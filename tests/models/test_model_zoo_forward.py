@@ -216,3 +216,14 @@ def test_mnist_convnet_width_and_dropout_options():
     assert out.shape == (2, 10)
     with pytest.raises(ValueError, match="width"):
         st.models.mnist_convnet(width=0)
+
+
+def test_mnist_convnet_hidden_layer_option():
+    import striate as st
+
+    net = st.models.mnist_convnet(width=2, hidden=256, dropout=0.5)
+    assert net.hidden[0].weight.shape == (256, 7 * 7 * 64) and net.fc.weight.shape == (10, 256)
+    assert list(net.state_dict())[-4:] == ["hidden.0.weight", "hidden.0.bias", "fc.weight", "fc.bias"]
+    assert net(st.randn(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ValueError, match="hidden"):
+        st.models.mnist_convnet(hidden=-1)

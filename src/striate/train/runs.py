@@ -52,6 +52,7 @@ class RunConfig:
     seed: int = 0
     width: int = 1
     dropout: float = 0.0
+    hidden: int = 0
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     input_side: int = 0
@@ -141,6 +142,8 @@ def build_model(cfg: RunConfig):
         kwargs["width"] = cfg.width
     if cfg.dropout:
         kwargs["dropout"] = cfg.dropout
+    if cfg.hidden:
+        kwargs["hidden"] = cfg.hidden
     return models.get_model(cfg.model, **kwargs)
 
 
