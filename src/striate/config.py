@@ -20,12 +20,13 @@ Threads
 -------
 The machine this library targets is a small CPU (two cores), often shared. Two thread pools
 must never fight for those cores. The choice made here: **striate owns the threads, BLAS and
-Numba run serially.** The matrix products of conv and linear go through
-`striate.kernels.gemm`, which runs OpenBLAS on one thread and splits a large product into
-`get_num_threads()` independent pieces on a small Python thread pool (NumPy releases the GIL
-inside matmul). OpenBLAS's own threads meet after every block of the reduction and stalled
-10-50x whenever another process held a core (measured: the CIFAR net's fc layer 128-184 ms
-with 2 BLAS threads vs 3.6 ms serial). The Numba kernels are compiled without `parallel=True`;
+Numba run serially.** A convolution cuts its batch into one run of cache-sized chunks per
+thread (`striate.kernels.parallel`: im2col, product and col2im of a chunk on one thread); the
+products of linear layers go through `striate.kernels.gemm`, which splits a large product into
+`get_num_threads()` independent pieces. Both run OpenBLAS on one thread inside a small Python
+thread pool (NumPy and the Numba kernels release the GIL). OpenBLAS's own threads meet after
+every block of the reduction and stalled 10-50x whenever another process held a core
+(measured: the CIFAR net's fc layer 128-184 ms with 2 BLAS threads vs 3.6 ms serial). The Numba kernels are compiled without `parallel=True`;
 they are memory-bound loops (copies, windowed max) where a second thread buys little.
 `set_num_threads(n)` sets that count (and caps BLAS and any parallel Numba code for other
 users of NumPy in the process); `get_num_threads()` reports it, so a benchmark can give

@@ -6,6 +6,8 @@ and against PyTorch on the same sweep, so either gives the same answer. im2col i
 under both settings: NumPy vectorizes it (strided-slice copies), and that beat a Numba loop.
 
     im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow)   (C, N, Hp, Wp) -> (C, kh, kw, N, OH, OW)
+                                                  (conv_transpose2d's backward; conv2d builds
+                                                  its per-image columns in `ops.conv._columns`)
     col2im(col, hp, wp, sh, sw, dh, dw)           its adjoint (sums overlapping patches)
     window_max(x, hstart, hend, wstart, wend, kh, kw, dh, dw) -> (max, flat argmax)
     window_max_backward(g, argmax, h, w)          routes each gradient to its argmax
