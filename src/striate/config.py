@@ -27,7 +27,7 @@ products of linear layers go through `striate.kernels.gemm`, which splits a larg
 thread pool (NumPy and the Numba kernels release the GIL). OpenBLAS's own threads meet after
 every block of the reduction and stalled 10-50x whenever another process held a core
 (measured: the CIFAR net's fc layer 128-184 ms with 2 BLAS threads vs 3.6 ms serial). The
-Numba kernels are compiled without `parallel=True`; they are memory-bound loops (copies, windowed max) where a second thread buys little.
+Numba kernels are compiled without `parallel=True` (they run inside striate's threads).
 `set_num_threads(n)` sets that count (and caps BLAS and any parallel Numba code for other
 users of NumPy in the process); `get_num_threads()` reports it, so a benchmark can give
 PyTorch the same count (`torch.set_num_threads(st.config.get_num_threads())`).
