@@ -225,7 +225,7 @@ class ConvNd(Function):
         O, Cg = w.shape[:2]
         G = C // Cg
         gm = np.ascontiguousarray(g).reshape(N, G, O // G, OH * OW)
-        input_grad = self._input_grad(gm, xp.shape) if needs[0] else None
+        input_grad, collect_gx = self._input_grad(gm, xp.shape) if needs[0] else (None, None)
 
         def backward_chunk(start: int, stop: int):
             if input_grad is not None:
@@ -235,7 +235,7 @@ class ConvNd(Function):
             return None
 
         partial_gw = _in_threads(backward_chunk, N, 2 * C * kh * kw * OH * OW * g.itemsize)
-        gx = input_grad.result().reshape(self.x_shape) if needs[0] else None
+        gx = collect_gx().reshape(self.x_shape) if needs[0] else None
         gw = None
         if needs[1]:  # an empty batch contributes nothing: a zero gradient, as in PyTorch
             gw = functools.reduce(np.add, partial_gw) if partial_gw else np.zeros(w.shape, g.dtype)
@@ -256,7 +256,7 @@ class ConvNd(Function):
         return np.matmul(gc, col.reshape(n, G, -1, L).transpose(0, 1, 3, 2)).sum(axis=0)
 
     def _input_grad(self, gm: np.ndarray, padded_shape: tuple[int, ...]):
-        """A chunk worker for dX and the place its result is collected (see the class doc)."""
+        """A chunk worker for dX, and a function that returns dX once every chunk is done."""
         N, C, Hp, Wp = padded_shape
         G, Og, L = gm.shape[1:]
         kh, kw, sh, sw, dh, dw, OH, OW = self.geometry
@@ -273,8 +273,7 @@ class ConvNd(Function):
                 gp = _padded(gm[start:stop].reshape(stop - start, G * Og, OH, OW), full)
                 _conv_chunk(gp, wf, geometry, gx[start:stop])
 
-            work.result = lambda: gx
-            return work
+            return work, lambda: gx
         gxp = np.empty((N, C, Hp, Wp), gm.dtype)
         wt = self.w4.reshape(G, Og, -1).transpose(0, 2, 1)
 
@@ -283,8 +282,7 @@ class ConvNd(Function):
             gcol = np.matmul(wt, gm[start:stop]).reshape(n * C, kh, kw, 1, OH, OW)
             gxp[start:stop] = kernels.col2im(gcol, Hp, Wp, sh, sw, dh, dw).reshape(n, C, Hp, Wp)
 
-        work.result = lambda: np.ascontiguousarray(gxp[:, :, top:top + H, left:left + W])
-        return work
+        return work, lambda: np.ascontiguousarray(gxp[:, :, top:top + H, left:left + W])
 
 
 class ConvTranspose2d(Function):
