@@ -57,6 +57,10 @@ def _train_parser(sub) -> None:
     p.add_argument("--hidden", type=int, default=d.hidden,
                    help="units of a fully connected hidden layer before the classifier "
                         "(mnist_convnet; default 0: none)")
+    p.add_argument("--convs-per-block", type=int, default=d.convs_per_block,
+                   help="Conv-BN-ReLU layers before each pool (mnist_convnet; default 1)")
+    p.add_argument("--kernel-size", type=int, default=d.kernel_size,
+                   help="odd filter size (mnist_convnet; default 0: the model's own, 5)")
     p.add_argument("--augment", action="store_true",
                    help="random shifts of up to 2 px (ConvNetJS), plus mirroring for clothes/objects")
     p.add_argument("--jitter", type=float, default=0.0, help="std of Gaussian input noise (default 0)")
@@ -110,7 +114,8 @@ def cmd_train(args: argparse.Namespace) -> int:
             momentum=args.momentum, weight_decay=args.weight_decay, scheduler=args.scheduler,
             val_fraction=args.val_fraction, early_stopping=args.early_stopping, augment=args.augment,
             jitter=args.jitter, clip_grad=args.clip_grad, seed=args.seed, width=args.width,
-            dropout=args.dropout, hidden=args.hidden)
+            dropout=args.dropout, hidden=args.hidden, convs_per_block=args.convs_per_block,
+            kernel_size=args.kernel_size)
         folder = runs.new_run_folder(args.out, cfg)
     trainer = runs.make_trainer(cfg, folder, progress=not args.quiet)
     cfg.save(folder)

@@ -227,3 +227,14 @@ def test_mnist_convnet_hidden_layer_option():
     assert net(st.randn(2, 1, 28, 28)).shape == (2, 10)
     with pytest.raises(ValueError, match="hidden"):
         st.models.mnist_convnet(hidden=-1)
+
+
+def test_mnist_convnet_two_convs_per_block_option():
+    import striate as st
+
+    net = st.models.mnist_convnet(width=2, convs_per_block=2, kernel_size=3)
+    assert [type(m).__name__ for m in net.layer1] == ["Conv2d", "BatchNorm2d", "ReLU"] * 2 + ["MaxPool2d"]
+    assert net.layer1[3].weight.shape == (32, 32, 3, 3) and net.layer2[0].weight.shape == (64, 32, 3, 3)
+    assert net(st.randn(2, 1, 28, 28)).shape == (2, 10)
+    with pytest.raises(ValueError, match="kernel_size"):
+        st.models.mnist_convnet(kernel_size=4)

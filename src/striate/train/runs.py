@@ -53,6 +53,8 @@ class RunConfig:
     width: int = 1
     dropout: float = 0.0
     hidden: int = 0
+    convs_per_block: int = 1
+    kernel_size: int = 0
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     input_side: int = 0
@@ -144,6 +146,10 @@ def build_model(cfg: RunConfig):
         kwargs["dropout"] = cfg.dropout
     if cfg.hidden:
         kwargs["hidden"] = cfg.hidden
+    if cfg.convs_per_block != 1:
+        kwargs["convs_per_block"] = cfg.convs_per_block
+    if cfg.kernel_size:
+        kwargs["kernel_size"] = cfg.kernel_size
     return models.get_model(cfg.model, **kwargs)
 
 
