@@ -217,6 +217,29 @@ def check_labels(labels: np.ndarray, num_classes: int, path: str | os.PathLike) 
 
 
 # ---------------------------------------------------------------------------- ArrayDataset
+def checked_index(dataset: Any, index: Any) -> int:
+    """`index` as a position in [0, len(dataset)), negative counting from the end, or a clear error."""
+    n = len(dataset)
+    try:
+        i = int(index)
+    except TypeError:
+        raise TypeError(f"{type(dataset).__name__} indices must be integers, got {type(index).__name__}; "
+                        "use get_batch(indices) for many items") from None
+    if not -n <= i < n:
+        raise IndexError(f"index {i} is out of range for {type(dataset).__name__} of size {n}")
+    return i % n
+
+
+def labelled_item(dataset: Any, image: np.ndarray, i: int) -> tuple[Any, Any]:
+    """(transformed image as a Tensor, transformed label) for item i of a dataset."""
+    if dataset.transform is not None:
+        image = dataset.transform(image)
+    label: Any = int(dataset.targets[i])
+    if dataset.target_transform is not None:
+        label = dataset.target_transform(label)
+    return _as_tensor(image), label
+
+
 class ArrayDataset:
     """Images and labels held in memory, with torchvision's dataset conventions.
 
@@ -282,26 +305,9 @@ class ArrayDataset:
     def __len__(self) -> int:
         return len(self.data)
 
-    def _check_index(self, index: Any) -> int:
-        n = len(self)
-        try:
-            i = int(index)
-        except TypeError:
-            raise TypeError(f"{type(self).__name__} indices must be integers, got {type(index).__name__}; "
-                            "use get_batch(indices) for many items") from None
-        if not -n <= i < n:
-            raise IndexError(f"index {i} is out of range for {type(self).__name__} of size {n}")
-        return i % n
-
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        i = self._check_index(index)
-        image = self._float_images(self.data[i:i + 1])[0]
-        if self.transform is not None:
-            image = self.transform(image)
-        label: Any = int(self.targets[i])
-        if self.target_transform is not None:
-            label = self.target_transform(label)
-        return _as_tensor(image), label
+        i = checked_index(self, index)
+        return labelled_item(self, self._float_images(self.data[i:i + 1])[0], i)
 
     def get_batch(self, indices: Any, rng: np.random.Generator | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from striate.data.datasets.base import DataFileError, _as_tensor, transform_batch
+from striate.data.datasets.base import DataFileError, checked_index, labelled_item, transform_batch
 
 IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tiff", ".webp", ".gif")
 
@@ -112,18 +112,8 @@ class ImageFolder:
         return self._data
 
     def __getitem__(self, index: int) -> tuple[Any, Any]:
-        n = len(self)
-        i = int(index)
-        if not -n <= i < n:
-            raise IndexError(f"index {i} is out of range for ImageFolder of size {n}")
-        i %= n
-        image = self._to_float(self._raw(i))
-        if self.transform is not None:
-            image = self.transform(image)
-        label: Any = int(self.targets[i])
-        if self.target_transform is not None:
-            label = self.target_transform(label)
-        return _as_tensor(image), label
+        i = checked_index(self, index)
+        return labelled_item(self, self._to_float(self._raw(i)), i)
 
     def get_batch(self, indices: Any, rng: np.random.Generator | None = None
                   ) -> tuple[np.ndarray, np.ndarray]:
