@@ -33,3 +33,23 @@ def test_run_split_returns_results_in_chunk_order_across_threads():
     parts = parallel.batch_parts(100, parallel.CHUNK_BYTES // 10, 2)
     assert parallel.run_split(work, parts) == [s for part in parts for s, _ in part]
     np.testing.assert_array_equal(out, np.arange(100))
+
+
+@pytest.mark.parametrize("kernel_set", ["numba", "numpy"])
+def test_split_pooling_and_relu_equal_one_thread(kernel_set, monkeypatch):
+    """Inputs above the split threshold run on two threads and give the one-thread answer exactly."""
+    import striate as st
+    import striate.nn.functional as F
+
+    rng = np.random.default_rng(3)
+    x = rng.standard_normal((8, 16, 32, 32)).astype(np.float32)  # 131,072 pixels: split
+    results = {}
+    for threads in (1, 2):
+        monkeypatch.setitem(st.config._state, "threads", threads)
+        with st.config.use_kernels(kernel_set):
+            xt = st.tensor(x, requires_grad=True)
+            y = F.max_pool2d(F.relu(xt), 3, stride=2, padding=1)
+            y.backward(st.ones(*y.shape))
+            results[threads] = (y.numpy(), xt.grad.numpy())
+    np.testing.assert_array_equal(results[1][0], results[2][0])
+    np.testing.assert_array_equal(results[1][1], results[2][1])

@@ -20,7 +20,7 @@ from types import ModuleType
 import numpy as np
 
 from striate import config
-from striate.kernels import reference
+from striate.kernels import parallel, reference
 
 _compiled: list[ModuleType] = []
 
@@ -57,15 +57,52 @@ def col2im(col: np.ndarray, hp: int, wp: int, sh: int, sw: int, dh: int, dw: int
     return _impl().col2im(np.ascontiguousarray(col), hp, wp, sh, sw, dh, dw)
 
 
+# Below this many input pixels a windowed max runs in one call: a thread hand-off costs ~20 us.
+_MIN_SPLIT_PIXELS = 1 << 16
+
+
+def _plane_parts(planes: int, pixels: int) -> list[list[tuple[int, int]]]:
+    """One [start, stop) run of planes per striate thread (a single run for small inputs)."""
+    threads = parallel.num_threads() if pixels >= _MIN_SPLIT_PIXELS else 1
+    return [[(s, e)] for s, e in parallel.even_bounds(planes, threads)]
+
+
 def window_max(x: np.ndarray, hstart: np.ndarray, hend: np.ndarray, wstart: np.ndarray,
                wend: np.ndarray, kh: int, kw: int, dh: int, dw: int) -> tuple[np.ndarray, np.ndarray]:
-    """Max of each window of the planes x (B, H, W) and its flat index y*W + x in the plane."""
-    return _impl().window_max(x, hstart, hend, wstart, wend, kh, kw, dh, dw)
+    """Max of each window of the planes x (B, H, W) and its flat index y*W + x in the plane.
+
+    The planes are independent, so striate's threads each take a run of them (both twins
+    release the GIL: Numba's `nogil`, NumPy's ufuncs).
+    """
+    impl = _impl()
+    parts = _plane_parts(x.shape[0], x.size)
+    if len(parts) <= 1:
+        return impl.window_max(x, hstart, hend, wstart, wend, kh, kw, dh, dw)
+    best = np.empty((x.shape[0], hstart.shape[0], wstart.shape[0]), x.dtype)
+    where = np.empty(best.shape, np.int64)
+
+    def work(start: int, stop: int) -> None:
+        best[start:stop], where[start:stop] = impl.window_max(x[start:stop], hstart, hend, wstart, wend,
+                                                              kh, kw, dh, dw)
+
+    parallel.run_split(work, parts)
+    return best, where
 
 
 def window_max_backward(g: np.ndarray, where: np.ndarray, h: int, w: int) -> np.ndarray:
     """Gradient of window_max: g[b, oy, ox] is added at plane b, flat index where[b, oy, ox]."""
-    return _impl().window_max_backward(np.ascontiguousarray(g), np.ascontiguousarray(where), h, w)
+    impl = _impl()
+    g, where = np.ascontiguousarray(g), np.ascontiguousarray(where)
+    parts = _plane_parts(g.shape[0], g.shape[0] * h * w)
+    if len(parts) <= 1:
+        return impl.window_max_backward(g, where, h, w)
+    gx = np.empty((g.shape[0], h, w), g.dtype)
+
+    def work(start: int, stop: int) -> None:
+        gx[start:stop] = impl.window_max_backward(g[start:stop], where[start:stop], h, w)
+
+    parallel.run_split(work, parts)
+    return gx
 
 
 __all__ = ["col2im", "im2col", "window_max", "window_max_backward"]

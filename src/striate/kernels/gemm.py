@@ -24,17 +24,12 @@ from __future__ import annotations
 import numpy as np
 
 from striate import config
-from striate.kernels.parallel import serial_blas, submit
+from striate.kernels.parallel import even_bounds, serial_blas, submit
 
 # Below this many multiply-adds a product is done in one call: thread hand-off costs ~20 us.
 _MIN_SPLIT_MACS = 1 << 22
 
 config.keep_freed_memory()  # steps reuse freed blocks instead of page-faulting them in again
-
-
-def _bounds(n: int, parts: int) -> list[tuple[int, int]]:
-    step = -(-n // parts)
-    return [(s, min(s + step, n)) for s in range(0, n, step)]
 
 
 def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -51,7 +46,7 @@ def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _split(a: np.ndarray, b: np.ndarray, threads: int, largest: int) -> np.ndarray:
     M, R = a.shape
     N = b.shape[1]
-    parts = _bounds(largest, threads)
+    parts = even_bounds(largest, threads)
     if largest == R:
         futures = [submit(np.matmul, a[:, s:e], b[s:e], threads=threads) for s, e in parts[1:]]
         s, e = parts[0]

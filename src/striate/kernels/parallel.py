@@ -21,6 +21,8 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import numpy as np
+
 from striate import config
 
 # Scratch memory per chunk: measured on the 2-core target (1 MiB L2 per core, 32 MiB L3), see
@@ -75,18 +77,24 @@ def serial_blas() -> Iterator[int]:
             c.set_num_threads(n)
 
 
-def batch_parts(n: int, item_bytes: int, threads: int) -> list[list[tuple[int, int]]]:
-    """[start, stop) chunks of range(n): one list per thread, each chunk ~CHUNK_BYTES of scratch."""
+def num_threads() -> int:
+    """Threads striate may use: `config.set_num_threads`'s cap when set, else the BLAS pool's size."""
+    return config._state["threads"] or max((c.num_threads for c in _blas_controllers()), default=1)
+
+
+def even_bounds(n: int, parts: int) -> list[tuple[int, int]]:
+    """range(n) cut into at most `parts` contiguous [start, stop) runs of near-equal length."""
     if n <= 0:
         return []
-    threads = max(1, min(threads, n))
+    step = -(-n // max(1, min(parts, n)))
+    return [(s, min(s + step, n)) for s in range(0, n, step)]
+
+
+def batch_parts(n: int, item_bytes: int, threads: int) -> list[list[tuple[int, int]]]:
+    """[start, stop) chunks of range(n): one list per thread, each chunk ~CHUNK_BYTES of scratch."""
     per_chunk = max(1, CHUNK_BYTES // max(item_bytes, 1))
-    step = -(-n // threads)
-    parts = []
-    for start in range(0, n, step):
-        stop = min(start + step, n)
-        parts.append([(s, min(s + per_chunk, stop)) for s in range(start, stop, per_chunk)])
-    return parts
+    return [[(s, min(s + per_chunk, stop)) for s in range(start, stop, per_chunk)]
+            for start, stop in even_bounds(n, threads)]
 
 
 def run_split(work: Callable[[int, int], Any], parts: list[list[tuple[int, int]]]) -> list:
@@ -108,3 +116,27 @@ def run_split(work: Callable[[int, int], Any], parts: list[list[tuple[int, int]]
 def submit(fn: Callable, *args: Any, threads: int) -> Any:
     """fn(*args) on the pool (a future), for callers that split work themselves."""
     return _executor(threads).submit(fn, *args)
+
+
+# Below this many elements an elementwise op runs in one call: a thread hand-off costs ~20 us.
+MIN_SPLIT_ELEMENTS = 1 << 16
+
+
+def elementwise(ufunc: Any, *arrays: np.ndarray, dtype: Any = None) -> np.ndarray:
+    """ufunc(*arrays) for same-shape arrays, large C-contiguous ones split over striate's threads.
+
+    NumPy's ufuncs release the GIL, so each thread computes its slice of the flat result.
+    """
+    first = arrays[0]
+    if first.size < MIN_SPLIT_ELEMENTS or not all(a.flags.c_contiguous and a.shape == first.shape
+                                                  for a in arrays):
+        return ufunc(*arrays) if dtype is None else ufunc(*arrays, dtype=dtype)
+    flat = [a.reshape(-1) for a in arrays]
+    out = np.empty(first.shape, dtype or np.result_type(*arrays))
+    flat_out = out.reshape(-1)
+
+    def work(start: int, stop: int) -> None:
+        ufunc(*(a[start:stop] for a in flat), out=flat_out[start:stop])
+
+    run_split(work, [[b] for b in even_bounds(first.size, num_threads())])
+    return out

@@ -9,6 +9,7 @@ import numpy as np
 
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
+from striate.kernels import parallel
 
 
 class ReLU(Function):
@@ -17,12 +18,21 @@ class ReLU(Function):
     saves_output = True
 
     def forward(self, x):
-        out = np.maximum(x, 0)
+        out = parallel.elementwise(_relu, x)
         self.out = out
         return out
 
     def backward(self, g):
-        return (g * (self.out > 0),)
+        return (parallel.elementwise(_relu_grad, g, self.out),)
+
+
+def _relu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return np.maximum(x, x.dtype.type(0), out=out)
+
+
+def _relu_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """g where relu's output y > 0, else 0 (one pass, no boolean temporary kept)."""
+    return np.multiply(g, y > 0, out=out)
 
 
 class LeakyReLU(Function):

@@ -96,13 +96,24 @@ def _check_tensor(t: Any, what: str, op: str) -> None:
 # ---------------------------------------------------------------------------- Functions
 def _padded(x: np.ndarray, pads: tuple[int, int, int, int]) -> np.ndarray:
     """x (N, C, H, W) with zeros around it: (N, C, H + top + bottom, W + left + right)."""
-    top, bottom, left, right = pads
-    if not (top or bottom or left or right):
+    if not any(pads):
         return x
+    top, bottom, left, right = pads
     N, C, H, W = x.shape
-    xp = np.zeros((N, C, H + top + bottom, W + left + right), x.dtype)
-    xp[:, :, top:top + H, left:left + W] = x
+    xp = np.empty((N, C, H + top + bottom, W + left + right), x.dtype)
+    _pad_into(xp, x, pads)
     return xp
+
+
+def _pad_into(xp: np.ndarray, x: np.ndarray, pads: tuple[int, int, int, int]) -> None:
+    """Write x into the middle of xp and zeros into its border (the chunk workers' padding)."""
+    top, bottom, left, right = pads
+    H, W = x.shape[2:]
+    xp[:, :, :top] = 0
+    xp[:, :, top + H:] = 0
+    xp[:, :, top:top + H, :left] = 0
+    xp[:, :, top:top + H, left + W:] = 0
+    xp[:, :, top:top + H, left:left + W] = x
 
 
 # Output planes smaller than this many pixels use the stacked layout: a product per image would
@@ -170,6 +181,10 @@ def _full_conv_pads(geometry: tuple[int, ...], pads: tuple[int, ...], in_channel
     return full if min(full) >= 0 else None
 
 
+def _add_pairs(a: tuple, b: tuple) -> tuple:
+    return a[0] + b[0], a[1] + b[1]
+
+
 class ConvNd(Function):
     """Y[n, o] = sum_c sum_ij W[o, c, i, j] X[n, c, S*y + D*i - P, S*x + D*j - P] + b[o].
 
@@ -197,8 +212,8 @@ class ConvNd(Function):
             x, w = x[:, :, None, :], w[:, :, None, :]
         N, C, H, W = x.shape
         O, Cg, kh, kw = w.shape
-        xp = _padded(x, pads)
-        Hp, Wp = xp.shape[2:]
+        Hp, Wp = H + pads[0] + pads[1], W + pads[2] + pads[3]
+        xp = np.empty((N, C, Hp, Wp), x.dtype) if any(pads) else x  # filled chunk by chunk
         OH = (Hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
         OW = (Wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
         geometry = (kh, kw, *stride, *dilation, OH, OW)
@@ -208,6 +223,8 @@ class ConvNd(Function):
         bias = None if b is None else b.reshape(G, O // G, 1)
 
         def forward_chunk(start: int, stop: int) -> None:
+            if xp is not x:
+                _pad_into(xp[start:stop], x[start:stop], pads)
             _conv_chunk(xp[start:stop], wm, geometry, y[start:stop])
             if bias is not None:
                 y[start:stop] += bias
@@ -227,23 +244,24 @@ class ConvNd(Function):
         gm = np.ascontiguousarray(g).reshape(N, G, O // G, OH * OW)
         input_grad, collect_gx = self._input_grad(gm, xp.shape) if needs[0] else (None, None)
 
+        bias_grad = len(needs) == 3 and needs[2]
+
         def backward_chunk(start: int, stop: int):
             if input_grad is not None:
                 input_grad(start, stop)
-            if needs[1]:
-                return self._weight_grad_chunk(gm[start:stop], xp[start:stop])
-            return None
+            gw_part = self._weight_grad_chunk(gm[start:stop], xp[start:stop]) if needs[1] else 0
+            gb_part = gm[start:stop].sum(axis=(0, 3)) if bias_grad else 0
+            return gw_part, gb_part
 
-        partial_gw = _in_threads(backward_chunk, N, 2 * C * kh * kw * OH * OW * g.itemsize)
+        partials = _in_threads(backward_chunk, N, 2 * C * kh * kw * OH * OW * g.itemsize)
+        # an empty batch contributes nothing: zero gradients, as in PyTorch
+        zeros = (np.zeros((G, O // G, Cg * kh * kw), g.dtype), np.zeros((G, O // G), g.dtype))
+        gw_sum, gb_sum = functools.reduce(_add_pairs, partials, zeros)
         gx = collect_gx().reshape(self.x_shape) if needs[0] else None
-        gw = None
-        if needs[1]:  # an empty batch contributes nothing: a zero gradient, as in PyTorch
-            gw = functools.reduce(np.add, partial_gw) if partial_gw else np.zeros(w.shape, g.dtype)
-            gw = gw.reshape(self.w_shape)
+        gw = gw_sum.reshape(self.w_shape) if needs[1] else None
         if len(needs) == 2:
             return gx, gw
-        gb = gm.sum(axis=(0, 3)).reshape(-1) if needs[2] else None
-        return gx, gw, gb
+        return gx, gw, (gb_sum.reshape(-1) if bias_grad else None)
 
     def _weight_grad_chunk(self, gc: np.ndarray, xc: np.ndarray) -> np.ndarray:
         """sum over the chunk's images of dY[n] @ col_n^T, as (G, O/G, C/G*kh*kw)."""
