@@ -292,15 +292,16 @@ class ConvNd(Function):
                 _conv_chunk(gp, wf, geometry, gx[start:stop])
 
             return work, lambda: gx
-        gxp = np.empty((N, C, Hp, Wp), gm.dtype)
+        gx = np.empty((N, C, H, W), gm.dtype)
         wt = self.w4.reshape(G, Og, -1).transpose(0, 2, 1)
 
         def work(start: int, stop: int) -> None:
             n = stop - start
             gcol = np.matmul(wt, gm[start:stop]).reshape(n * C, kh, kw, 1, OH, OW)
-            gxp[start:stop] = kernels.col2im(gcol, Hp, Wp, sh, sw, dh, dw).reshape(n, C, Hp, Wp)
+            gxp = kernels.col2im(gcol, Hp, Wp, sh, sw, dh, dw).reshape(n, C, Hp, Wp)
+            gx[start:stop] = gxp[:, :, top:top + H, left:left + W]  # the padding's share is dropped
 
-        return work, lambda: np.ascontiguousarray(gxp[:, :, top:top + H, left:left + W])
+        return work, lambda: gx
 
 
 class ConvTranspose2d(Function):
