@@ -53,3 +53,13 @@ def test_split_pooling_and_relu_equal_one_thread(kernel_set, monkeypatch):
             results[threads] = (y.numpy(), xt.grad.numpy())
     np.testing.assert_array_equal(results[1][0], results[2][0])
     np.testing.assert_array_equal(results[1][1], results[2][1])
+
+
+def test_run_split_inside_a_pool_thread_runs_inline():
+    """Work that itself splits (from a pool thread) runs in that thread instead of deadlocking."""
+    parts = parallel.batch_parts(4, parallel.CHUNK_BYTES, 2)
+
+    def inner(start, stop):
+        return parallel.run_split(lambda s, e: e - s, parallel.batch_parts(10, 1, 2))
+
+    assert parallel.run_split(inner, parts) == [[5, 5]] * 4
