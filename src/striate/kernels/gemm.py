@@ -72,12 +72,3 @@ def _split(a: np.ndarray, b: np.ndarray, threads: int, largest: int) -> np.ndarr
 
 def _matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
     np.matmul(a, b, out=out)
-
-
-def matmul(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """np.matmul for stacks (G, M, R) @ (G, R, N); a single group goes through `gemm`."""
-    if a.ndim == 3 and a.shape[0] == 1 and b.shape[0] == 1:
-        return gemm(a[0], b[0])[None]
-    if a.ndim == 2 and b.ndim == 2:
-        return gemm(a, b)
-    return np.matmul(a, b)

@@ -66,7 +66,7 @@ def serial_blas() -> Iterator[int]:
     """
     controllers = _blas_controllers()
     previous = [c.num_threads for c in controllers]
-    threads = config._state["threads"] or max(previous, default=1)
+    threads = _threads(previous)
     if max(previous, default=1) <= 1:
         yield threads
         return
@@ -81,7 +81,11 @@ def serial_blas() -> Iterator[int]:
 
 def num_threads() -> int:
     """Threads striate may use: `config.set_num_threads`'s cap when set, else the BLAS pool's size."""
-    return config._state["threads"] or max((c.num_threads for c in _blas_controllers()), default=1)
+    return _threads([c.num_threads for c in _blas_controllers()])
+
+
+def _threads(blas_counts: list[int]) -> int:
+    return config._state["threads"] or max(blas_counts, default=1)
 
 
 def even_bounds(n: int, parts: int) -> list[tuple[int, int]]:

@@ -28,6 +28,9 @@ MODEL_INPUT_SIDE = {"lenet5": 32, "mnist_convnet": 28, "convnetjs_cifar": 32, "r
 
 MIRROR_SAFE = {"fashion_mnist", "fashion-mnist", "cifar10"}
 
+# RunConfig fields that are model constructor options (mnist_convnet's size options)
+SIZE_OPTIONS = ("width", "dropout", "hidden", "convs_per_block", "kernel_size")
+
 
 @dataclass
 class RunConfig:
@@ -140,16 +143,10 @@ def build_model(cfg: RunConfig):
     kwargs: dict[str, Any] = {"num_classes": cfg.num_classes, "in_channels": cfg.in_channels}
     if cfg.model == "lenet5":
         kwargs["variant"] = cfg.variant
-    if cfg.width != 1:
-        kwargs["width"] = cfg.width
-    if cfg.dropout:
-        kwargs["dropout"] = cfg.dropout
-    if cfg.hidden:
-        kwargs["hidden"] = cfg.hidden
-    if cfg.convs_per_block != 1:
-        kwargs["convs_per_block"] = cfg.convs_per_block
-    if cfg.kernel_size:
-        kwargs["kernel_size"] = cfg.kernel_size
+    defaults = RunConfig()
+    for name in SIZE_OPTIONS:  # passed only when set, so models without the option still build
+        if getattr(cfg, name) != getattr(defaults, name):
+            kwargs[name] = getattr(cfg, name)
     return models.get_model(cfg.model, **kwargs)
 
 

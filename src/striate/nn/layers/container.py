@@ -68,7 +68,6 @@ class Sequential(_NumberedModules):
         key = list(self._modules)[_index(idx, len(self), "Sequential")]
         self.add_module(key, module)
 
-
     def __add__(self, other: Sequential) -> Sequential:
         if not isinstance(other, Sequential):
             raise TypeError(f"can only add a Sequential to a Sequential, got {type(other).__name__}")
@@ -127,7 +126,6 @@ class ModuleList(_NumberedModules):
 
     def __setitem__(self, idx: int, module: Module) -> None:
         self.add_module(str(_index(idx, len(self), "ModuleList")), module)
-
 
     def __iadd__(self, modules: Iterable[Module]) -> ModuleList:
         return self.extend(modules)
