@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 
 import striate as st
 from striate.kernels import compiled, reference
@@ -167,3 +168,44 @@ def test_env_var_import_is_lazy_and_numba_cache_is_on_disk():
         timeout=120,
     )
     assert bad.returncode != 0 and "STRIATE_KERNELS='gpu' is not a kernel set" in bad.stderr
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 4, 4, 4), (3, 2, 1, 1), (2, 5, 6, 3), (1, 1, 2, 9)],
+                         ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd_transform_twins(shape, dtype):
+    """The four Winograd transforms: twins agree, the grad kernels are the adjoints of the
+    forward ones (<T(a), b> == <a, T*(b)>), and tiles -> products -> untile is a 3x3 conv."""
+    n, C, oh, ow = shape
+    th, tw = -(-oh // 2), -(-ow // 2)
+    O = 3
+    rng = np.random.default_rng(0)
+    xp = rng.standard_normal((n, C, 2 * th + 2, 2 * tw + 2)).astype(dtype)
+    m = rng.standard_normal((16, O, n * th * tw)).astype(dtype)
+    z = rng.standard_normal((16, C, n * th * tw)).astype(dtype)
+    g = rng.standard_normal((n, O, oh, ow)).astype(dtype)
+    bias = rng.standard_normal(O).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+
+    def close(a, b):
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * np.abs(b).max())
+
+    pairs = {}
+    for twin in (reference, compiled):
+        y = np.empty((n, O, oh, ow), dtype)
+        twin.winograd_untile(m, bias, y)
+        pairs[twin] = (twin.winograd_tiles(xp, th, tw), y, twin.winograd_grad_tiles(g, th, tw),
+                       twin.winograd_grad_untile(z, n, th, tw))
+        assert all(a.dtype == dtype for a in pairs[twin])
+    for a, b in zip(pairs[compiled], pairs[reference]):
+        close(a, b)
+    v, y, dm, dx = pairs[reference]
+    close(np.vdot(y - bias.reshape(1, O, 1, 1), g), np.vdot(m, dm))
+    close(np.vdot(v, z), np.vdot(xp, dx))
+    w = rng.standard_normal((O, C, 3, 3)).astype(dtype)
+    from striate.ops import winograd
+
+    y = np.empty((n, O, oh, ow), dtype)
+    compiled.winograd_untile(np.matmul(winograd.weight_transform(w), v), bias, y)
+    expect = torch.nn.functional.conv2d(torch.from_numpy(xp), torch.from_numpy(w), torch.from_numpy(bias))
+    close(y, expect.numpy()[:, :, :oh, :ow])

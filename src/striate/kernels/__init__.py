@@ -11,6 +11,10 @@ under both settings: NumPy vectorizes it (strided-slice copies), and that beat a
     col2im(col, hp, wp, sh, sw, dh, dw)           its adjoint (sums overlapping patches)
     window_max(x, hstart, hend, wstart, wend, kh, kw, dh, dw) -> (max, flat argmax)
     window_max_backward(g, argmax, h, w)          routes each gradient to its argmax
+    winograd_tiles(xp, th, tw) -> (16, C, n*th*tw)  Winograd F(2x2, 3x3) input transform, and
+    winograd_untile(m, bias, out)                  the output transform (`ops.winograd`);
+    winograd_grad_tiles(g, th, tw)                 their adjoints, for the backward
+    winograd_grad_untile(z, n, th, tw)
 """
 
 from __future__ import annotations
@@ -105,4 +109,25 @@ def window_max_backward(g: np.ndarray, where: np.ndarray, h: int, w: int) -> np.
     return gx
 
 
-__all__ = ["col2im", "im2col", "window_max", "window_max_backward"]
+def winograd_tiles(xp: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """(B^T d B) of every 4x4 tile of xp (n, C, 2th+2, 2tw+2), as (16, C, n*th*tw)."""
+    return _impl().winograd_tiles(xp, th, tw)
+
+
+def winograd_untile(m: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
+    """out (n, O, oh, ow) = the 2x2 blocks A^T m A of m (16, O, n*th*tw), plus bias (O,)."""
+    _impl().winograd_untile(m, bias, out)
+
+
+def winograd_grad_tiles(g: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """winograd_untile's adjoint (no bias): (A g_t A^T) of every 2x2 block of g, (16, O, n*th*tw)."""
+    return _impl().winograd_grad_tiles(np.ascontiguousarray(g), th, tw)
+
+
+def winograd_grad_untile(z: np.ndarray, n: int, th: int, tw: int) -> np.ndarray:
+    """winograd_tiles' adjoint: tiles B z_t B^T summed back into (n, C, 2th+2, 2tw+2)."""
+    return _impl().winograd_grad_untile(z, n, th, tw)
+
+
+__all__ = ["col2im", "im2col", "window_max", "window_max_backward", "winograd_grad_tiles",
+           "winograd_grad_untile", "winograd_tiles", "winograd_untile"]

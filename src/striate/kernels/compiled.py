@@ -132,3 +132,132 @@ def window_max_backward(g, where, h, w):
                 if k >= 0:
                     out[b, k] += g[b, oy, ox]
     return out.reshape(B, h, w)
+
+
+# Winograd F(2x2, 3x3) transforms (`reference.py` has the matrices). Each kernel works on one
+# band of tiles at a time: the row combination of the band's 2 or 4 pixel rows is computed
+# over the whole width first (contiguous, vectorized), then the column combination per tile.
+@njit(cache=True, nogil=True, fastmath=True)
+def winograd_tiles(xp, th, tw):
+    n, C, hp, wp = xp.shape
+    T = th * tw
+    v = np.empty((4, 4, C, n * T), xp.dtype)
+    band = np.empty((4, wp), xp.dtype)
+    for c in range(C):
+        for b in range(n):
+            img = xp[b, c]
+            for ty in range(th):
+                r0, r1, r2, r3 = img[2 * ty], img[2 * ty + 1], img[2 * ty + 2], img[2 * ty + 3]
+                for x in range(wp):  # B^T d: rows (d0 - d2, d1 + d2, d2 - d1, d1 - d3)
+                    band[0, x] = r0[x] - r2[x]
+                    band[1, x] = r1[x] + r2[x]
+                    band[2, x] = r2[x] - r1[x]
+                    band[3, x] = r1[x] - r3[x]
+                q = b * T + ty * tw
+                for i in range(4):  # (B^T d) B: the same combination along the row
+                    a = band[i]
+                    v0, v1 = v[i, 0, c, q:q + tw], v[i, 1, c, q:q + tw]
+                    v2, v3 = v[i, 2, c, q:q + tw], v[i, 3, c, q:q + tw]
+                    for t in range(tw):
+                        x = 2 * t
+                        v0[t] = a[x] - a[x + 2]
+                        v1[t] = a[x + 1] + a[x + 2]
+                        v2[t] = a[x + 2] - a[x + 1]
+                        v3[t] = a[x + 1] - a[x + 3]
+    return v.reshape(16, C, n * T)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def winograd_untile(m, bias, y):
+    n, O, oh, ow = y.shape
+    th, tw = (oh + 1) // 2, (ow + 1) // 2
+    T = th * tw
+    m4 = m.reshape(4, 4, O, n * T)
+    cols = np.empty((4, 2, tw), m.dtype)
+    for o in range(O):
+        for b in range(n):
+            for ty in range(th):
+                q = b * T + ty * tw
+                for i in range(4):  # m A: columns (m0 + m1 + m2, m1 - m2 - m3)
+                    m0, m1 = m4[i, 0, o, q:q + tw], m4[i, 1, o, q:q + tw]
+                    m2, m3 = m4[i, 2, o, q:q + tw], m4[i, 3, o, q:q + tw]
+                    for t in range(tw):
+                        cols[i, 0, t] = m0[t] + m1[t] + m2[t]
+                        cols[i, 1, t] = m1[t] - m2[t] - m3[t]
+                for r in range(2):  # A^T (m A): rows 0 and 1 of the block
+                    yy = 2 * ty + r
+                    if yy >= oh:
+                        break
+                    row = y[b, o, yy]
+                    for k in range(2):
+                        for t in range(tw):
+                            x = 2 * t + k
+                            if x < ow:
+                                if r == 0:
+                                    s = cols[0, k, t] + cols[1, k, t] + cols[2, k, t]
+                                else:
+                                    s = cols[1, k, t] - cols[2, k, t] - cols[3, k, t]
+                                row[x] = s + bias[o]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def winograd_grad_tiles(g, th, tw):
+    n, O, oh, ow = g.shape
+    T = th * tw
+    v = np.empty((4, 4, O, n * T), g.dtype)
+    band = np.zeros((4, 2 * tw), g.dtype)  # the column past an odd width stays zero
+    for o in range(O):
+        for b in range(n):
+            for ty in range(th):
+                p = g[b, o, 2 * ty]
+                has_r = 2 * ty + 1 < oh
+                for x in range(ow):  # A g: rows (p, p + r, p - r, -r); r = 0 past an odd height
+                    r = g[b, o, 2 * ty + 1, x] if has_r else 0.0
+                    band[0, x] = p[x]
+                    band[1, x] = p[x] + r
+                    band[2, x] = p[x] - r
+                    band[3, x] = -r
+                q = b * T + ty * tw
+                for i in range(4):  # (A g) A^T: columns (u, u + w, u - w, -w)
+                    a = band[i]
+                    v0, v1 = v[i, 0, o, q:q + tw], v[i, 1, o, q:q + tw]
+                    v2, v3 = v[i, 2, o, q:q + tw], v[i, 3, o, q:q + tw]
+                    for t in range(tw):
+                        u, w = a[2 * t], a[2 * t + 1]
+                        v0[t] = u
+                        v1[t] = u + w
+                        v2[t] = u - w
+                        v3[t] = -w
+    return v.reshape(16, O, n * T)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def winograd_grad_untile(z, n, th, tw):
+    C = z.shape[1]
+    T = th * tw
+    z4 = z.reshape(4, 4, C, n * T)
+    out = np.zeros((n, C, 2 * th + 2, 2 * tw + 2), z.dtype)
+    band = np.empty((4, 2 * tw + 2), z.dtype)
+    for c in range(C):
+        for b in range(n):
+            img = out[b, c]
+            for ty in range(th):
+                q = b * T + ty * tw
+                band[:] = 0.0
+                for i in range(4):  # z B^T along the row: (z0, z1 - z2 + z3, -z0 + z1 + z2, -z3)
+                    a = band[i]
+                    z0, z1 = z4[i, 0, c, q:q + tw], z4[i, 1, c, q:q + tw]
+                    z2, z3 = z4[i, 2, c, q:q + tw], z4[i, 3, c, q:q + tw]
+                    for t in range(tw):  # taps 0 and 1 of every tile: no two tiles collide
+                        a[2 * t] += z0[t]
+                        a[2 * t + 1] += z1[t] - z2[t] + z3[t]
+                    for t in range(tw):  # taps 2 and 3 overlap the next tile's 0 and 1
+                        a[2 * t + 2] += z1[t] + z2[t] - z0[t]
+                        a[2 * t + 3] -= z3[t]
+                r0, r1, r2, r3 = img[2 * ty], img[2 * ty + 1], img[2 * ty + 2], img[2 * ty + 3]
+                for x in range(2 * tw + 2):  # B (z B^T): the same combination down the rows
+                    r0[x] += band[0, x]
+                    r1[x] += band[1, x] - band[2, x] + band[3, x]
+                    r2[x] += band[1, x] + band[2, x] - band[0, x]
+                    r3[x] -= band[3, x]
+    return out

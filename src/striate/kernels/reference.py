@@ -92,3 +92,70 @@ def window_max_backward(g: np.ndarray, where: np.ndarray, h: int, w: int) -> np.
         starts = np.flatnonzero(np.concatenate(([True], target[1:] != target[:-1])))
         out[target[starts]] = np.add.reduceat(values[order], starts)
     return out.reshape(B, h, w)
+
+
+# Winograd F(2x2, 3x3) (Lavin & Gray 2015): a 2x2 block of a 3x3 cross-correlation from a 4x4
+# input tile with 16 multiplications instead of 36. Per tile: Y = A^T [(G g G^T) * (B^T d B)] A.
+WINOGRAD_BT = np.array([[1, 0, -1, 0], [0, 1, 1, 0], [0, -1, 1, 0], [0, 1, 0, -1]], np.float64)
+WINOGRAD_AT = np.array([[1, 1, 1, 0], [0, 1, -1, -1]], np.float64)
+WINOGRAD_G = np.array([[1, 0, 0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0, 0, 1]], np.float64)
+
+
+def _tile_view(a: np.ndarray, th: int, tw: int, size: int) -> np.ndarray:
+    """(n, C, th, tw, size, size) view of a (n, C, H, W): tile (ty, tx) starts at (2ty, 2tx)."""
+    s0, s1, s2, s3 = a.strides
+    return np.lib.stride_tricks.as_strided(a, (*a.shape[:2], th, tw, size, size),
+                                           (s0, s1, 2 * s2, 2 * s3, s2, s3), writeable=False)
+
+
+def winograd_tiles(xp: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """V[a, b, c, n*T + t] = (B^T d B)[a, b] for every 4x4 tile d of xp (n, C, 2th+2, 2tw+2).
+
+    Tile t = ty*tw + tx starts at pixel (2ty, 2tx); tiles overlap by two pixels. Returned as
+    (16, C, n*th*tw), the right operand of one matrix product per (a, b).
+    """
+    bt = WINOGRAD_BT.astype(xp.dtype)
+    n, C = xp.shape[:2]
+    v = np.einsum("ai,ncyxij,bj->abcnyx", bt, _tile_view(xp, th, tw, 4), bt, optimize=True)
+    return np.ascontiguousarray(v).reshape(16, C, n * th * tw)
+
+
+def winograd_untile(m: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
+    """out (n, O, oh, ow) = each tile's 2x2 output block A^T m A, plus bias[o].
+
+    m (16, O, n*th*tw) is in winograd_tiles' layout; blocks past an odd edge are dropped.
+    """
+    n, O, oh, ow = out.shape
+    th, tw = -(-oh // 2), -(-ow // 2)
+    at = WINOGRAD_AT.astype(m.dtype)
+    blocks = np.einsum("ia,abonyx,jb->noyixj", at, m.reshape(4, 4, O, n, th, tw), at, optimize=True)
+    np.add(blocks.reshape(n, O, 2 * th, 2 * tw)[:, :, :oh, :ow], bias.reshape(1, O, 1, 1), out=out)
+
+
+def winograd_grad_tiles(g: np.ndarray, th: int, tw: int) -> np.ndarray:
+    """winograd_untile's adjoint without bias: (A g_t A^T) of every 2x2 block g_t of g (n, O, OH, OW).
+
+    Blocks past the edge of an odd-sized g read zeros. Returns (16, O, n*th*tw).
+    """
+    n, O, oh, ow = g.shape
+    gp = np.zeros((n, O, 2 * th, 2 * tw), g.dtype)
+    gp[:, :, :oh, :ow] = g
+    at = WINOGRAD_AT.astype(g.dtype)
+    blocks = gp.reshape(n, O, th, 2, tw, 2)
+    v = np.einsum("ia,noyixj,jb->abonyx", at, blocks, at, optimize=True)
+    return np.ascontiguousarray(v).reshape(16, O, n * th * tw)
+
+
+def winograd_grad_untile(z: np.ndarray, n: int, th: int, tw: int) -> np.ndarray:
+    """winograd_tiles' adjoint: every tile's B z_t B^T added back over its 4x4 pixels.
+
+    z (16, C, n*th*tw) -> (n, C, 2th+2, 2tw+2); overlapping tiles sum.
+    """
+    C = z.shape[1]
+    bt = WINOGRAD_BT.astype(z.dtype)
+    tiles = np.einsum("ai,abcnyx,bj->ncyxij", bt, z.reshape(4, 4, C, n, th, tw), bt, optimize=True)
+    out = np.zeros((n, C, 2 * th + 2, 2 * tw + 2), z.dtype)
+    for i in range(4):
+        for j in range(4):  # one tap of every tile at once: within a tap no two tiles collide
+            out[:, :, i:i + 2 * th:2, j:j + 2 * tw:2] += tiles[..., i, j]
+    return out

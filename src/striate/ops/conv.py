@@ -28,6 +28,7 @@ from striate import kernels
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 from striate.kernels import parallel
+from striate.ops import winograd
 
 IntOrPair = int | Sequence[int]
 
@@ -213,10 +214,13 @@ class ConvNd(Function):
         N, C, H, W = x.shape
         O, Cg, kh, kw = w.shape
         Hp, Wp = H + pads[0] + pads[1], W + pads[2] + pads[3]
-        xp = np.empty((N, C, Hp, Wp), x.dtype) if any(pads) else x  # filled chunk by chunk
         OH = (Hp - dilation[0] * (kh - 1) - 1) // stride[0] + 1
         OW = (Wp - dilation[1] * (kw - 1) - 1) // stride[1] + 1
         geometry = (kh, kw, *stride, *dilation, OH, OW)
+        self.u = None
+        if winograd.applies(geometry, groups, C, O):
+            return self._winograd_forward(x, w, b, pads, geometry)
+        xp = np.empty((N, C, Hp, Wp), x.dtype) if any(pads) else x  # filled chunk by chunk
         G = groups
         wm = w.reshape(G, O // G, Cg * kh * kw)
         y = np.empty((N, G, O // G, OH * OW), x.dtype)
@@ -235,7 +239,61 @@ class ConvNd(Function):
         out = y.reshape(N, O, OH, OW)
         return out if len(self.x_shape) == 4 else out.reshape(N, O, OW)
 
+    def _winograd_forward(self, x, w, b, pads, geometry):
+        """The forward of a stride-1 3x3 layer by Winograd F(2x2, 3x3) (`striate.ops.winograd`)."""
+        N, C, H, W = x.shape
+        O, OH, OW = w.shape[0], geometry[6], geometry[7]
+        th, tw = winograd.tiles(OH, OW)
+        top, left = pads[0], pads[2]
+        pads = (top, 2 * th + 2 - H - top, left, 2 * tw + 2 - W - left)  # whole tiles: an odd
+        xp = np.empty((N, C, 2 * th + 2, 2 * tw + 2), x.dtype) if any(pads) else x  # size adds a zero row
+        u = winograd.weight_transform(w)
+        bias = np.zeros(O, x.dtype) if b is None else b
+        y = np.empty((N, O, OH, OW), x.dtype)
+
+        def forward_chunk(start: int, stop: int) -> None:
+            if xp is not x:
+                _pad_into(xp[start:stop], x[start:stop], pads)
+            winograd.forward_chunk(xp[start:stop], u, bias, y[start:stop])
+
+        _in_threads(forward_chunk, N, winograd.chunk_bytes(C, O, OH, OW, x.itemsize))
+        if self.needs_input_grad is not None:
+            self.xp, self.w4, self.geometry, self.pads, self.u = xp, w, geometry, pads, u
+        return y
+
+    def _winograd_backward(self, g):
+        xp, needs, (top, bottom, left, right) = self.xp, self.needs_input_grad, self.pads
+        N, C, Hp, Wp = xp.shape
+        O, OH, OW = g.shape[1:]
+        H, W = Hp - top - bottom, Wp - left - right
+        g = np.ascontiguousarray(g)
+        gx = np.empty((N, C, H, W), g.dtype) if needs[0] else None
+        u = self.u if needs[0] else None
+        bias_grad = len(needs) == 3 and needs[2]
+
+        def backward_chunk(start: int, stop: int):
+            dxp, du = winograd.backward_chunk(g[start:stop], xp[start:stop], u, needs[1])
+            if dxp is not None:
+                gx[start:stop] = dxp[:, :, top:top + H, left:left + W]
+            return (0 if du is None else du), (g[start:stop].sum(axis=(0, 2, 3)) if bias_grad else 0)
+
+        partials = _in_threads(backward_chunk, N, 2 * winograd.chunk_bytes(C, O, OH, OW, g.itemsize))
+        zeros = (np.zeros((16, O, C), g.dtype), np.zeros(O, g.dtype))
+        du_sum, gb_sum = functools.reduce(_add_pairs, partials, zeros)
+        return self._grads(gx, winograd.weight_grad(du_sum) if needs[1] else None, gb_sum)
+
+    def _grads(self, gx, gw, gb):
+        """(dX, dW[, db]) in the shapes of the inputs, None where no gradient is needed."""
+        needs = self.needs_input_grad
+        gx = gx.reshape(self.x_shape) if needs[0] else None
+        gw = gw.reshape(self.w_shape) if needs[1] else None
+        if len(needs) == 2:
+            return gx, gw
+        return gx, gw, (gb.reshape(-1) if needs[2] else None)
+
     def backward(self, g):
+        if self.u is not None:
+            return self._winograd_backward(g)
         xp, w, geometry, needs = self.xp, self.w4, self.geometry, self.needs_input_grad
         kh, kw, OH, OW = geometry[0], geometry[1], geometry[6], geometry[7]
         N, C, Hp, Wp = xp.shape
@@ -257,11 +315,7 @@ class ConvNd(Function):
         # an empty batch contributes nothing: zero gradients, as in PyTorch
         zeros = (np.zeros((G, O // G, Cg * kh * kw), g.dtype), np.zeros((G, O // G), g.dtype))
         gw_sum, gb_sum = functools.reduce(_add_pairs, partials, zeros)
-        gx = collect_gx().reshape(self.x_shape) if needs[0] else None
-        gw = gw_sum.reshape(self.w_shape) if needs[1] else None
-        if len(needs) == 2:
-            return gx, gw
-        return gx, gw, (gb_sum.reshape(-1) if bias_grad else None)
+        return self._grads(collect_gx() if needs[0] else None, gw_sum, gb_sum)
 
     def _weight_grad_chunk(self, gc: np.ndarray, xc: np.ndarray) -> np.ndarray:
         """sum over the chunk's images of dY[n] @ col_n^T, as (G, O/G, C/G*kh*kw)."""
