@@ -209,3 +209,21 @@ def test_winograd_transform_twins(shape, dtype):
     compiled.winograd_untile(np.matmul(winograd.weight_transform(w), v), bias, y)
     expect = torch.nn.functional.conv2d(torch.from_numpy(xp), torch.from_numpy(w), torch.from_numpy(bias))
     close(y, expect.numpy()[:, :, :oh, :ow])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_grad_twins_follow_torch_on_nan_and_inf(dtype):
+    """The gradient is 0 where relu's output is <= 0, even where g is NaN or inf, and g elsewhere,
+    a NaN output included (PyTorch's threshold_backward), in both twins."""
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal(300).astype(dtype)
+    x[:4] = [np.nan, 0.0, -1.0, 2.0]
+    g = rng.standard_normal(300).astype(dtype)
+    g[:4] = [1.0, np.nan, np.inf, np.nan]
+    xt = torch.tensor(x, requires_grad=True)
+    torch.relu(xt).backward(torch.tensor(g))
+    y = np.maximum(x, 0)
+    for twin in (reference, compiled):
+        out = np.empty_like(g)
+        twin.relu_grad(g, y, out)
+        np.testing.assert_array_equal(out, xt.grad.numpy())

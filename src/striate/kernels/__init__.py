@@ -15,6 +15,7 @@ under both settings: NumPy vectorizes it (strided-slice copies), and that beat a
     winograd_untile(m, bias, out)                  the output transform (`ops.winograd`);
     winograd_grad_tiles(g, th, tw)                 their adjoints, for the backward
     winograd_grad_untile(z, n, th, tw)
+    relu_grad(g, y, out)                           0 where y <= 0 else g, on flat arrays
 """
 
 from __future__ import annotations
@@ -129,5 +130,10 @@ def winograd_grad_untile(z: np.ndarray, n: int, th: int, tw: int) -> np.ndarray:
     return _impl().winograd_grad_untile(z, n, th, tw)
 
 
-__all__ = ["col2im", "im2col", "window_max", "window_max_backward", "winograd_grad_tiles",
+def relu_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
+    """out = 0 where y <= 0 else g, for flat contiguous arrays of one shape (one pass, no mask array)."""
+    _impl().relu_grad(g, y, out)
+
+
+__all__ = ["col2im", "im2col", "relu_grad", "window_max", "window_max_backward", "winograd_grad_tiles",
            "winograd_grad_untile", "winograd_tiles", "winograd_untile"]

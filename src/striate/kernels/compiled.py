@@ -261,3 +261,9 @@ def winograd_grad_untile(z, n, th, tw):
                     r2[x] += band[1, x] + band[2, x] - band[0, x]
                     r3[x] -= band[3, x]
     return out
+
+
+@njit(cache=True, nogil=True)  # no fastmath: the NaN test below must stay exact
+def relu_grad(g, y, out):
+    for i in range(g.shape[0]):
+        out[i] = 0 if y[i] <= 0 else g[i]

@@ -159,3 +159,10 @@ def winograd_grad_untile(z: np.ndarray, n: int, th: int, tw: int) -> np.ndarray:
         for j in range(4):  # one tap of every tile at once: within a tap no two tiles collide
             out[:, :, i:i + 2 * th:2, j:j + 2 * tw:2] += tiles[..., i, j]
     return out
+
+
+def relu_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
+    """out = 0 where relu's output y <= 0 (even where g is NaN or inf), else g: PyTorch's rule, so
+    a NaN output passes its gradient on."""
+    np.copyto(out, g)
+    np.putmask(out, y <= 0, 0)

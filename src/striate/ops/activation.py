@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from striate import kernels
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 from striate.kernels import parallel
@@ -31,8 +32,13 @@ def _relu(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
 
 
 def _relu_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """g where relu's output y > 0, else 0 (one pass, no boolean temporary kept)."""
-    return np.multiply(g, y > 0, out=out)
+    """0 where relu's output y <= 0 (even where g is NaN), else g: PyTorch's rule, in one pass."""
+    out = np.empty(g.shape, np.result_type(g, y)) if out is None else out
+    if g.shape == y.shape and all(a.flags.c_contiguous for a in (g, y, out)):
+        kernels.relu_grad(g.reshape(-1), y.reshape(-1), out.reshape(-1))
+    else:
+        np.copyto(out, np.where(y <= 0, 0, g))
+    return out
 
 
 class LeakyReLU(Function):

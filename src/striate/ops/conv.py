@@ -18,7 +18,6 @@ the roles swapped: its forward is conv's input-gradient (col2im) and its backwar
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any
 
@@ -182,8 +181,12 @@ def _full_conv_pads(geometry: tuple[int, ...], pads: tuple[int, ...], in_channel
     return full if min(full) >= 0 else None
 
 
-def _add_pairs(a: tuple, b: tuple) -> tuple:
-    return a[0] + b[0], a[1] + b[1]
+def _sum_pairs(partials: list, zeros: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """The chunks' (weight, bias) gradient parts summed in place into zeros (0 marks a part not needed)."""
+    for total, parts in zip(zeros, zip(*partials)):
+        for part in parts:
+            total += part
+    return zeros
 
 
 class ConvNd(Function):
@@ -279,7 +282,7 @@ class ConvNd(Function):
 
         partials = _in_threads(backward_chunk, N, 2 * winograd.chunk_bytes(C, O, OH, OW, g.itemsize))
         zeros = (np.zeros((16, O, C), g.dtype), np.zeros(O, g.dtype))
-        du_sum, gb_sum = functools.reduce(_add_pairs, partials, zeros)
+        du_sum, gb_sum = _sum_pairs(partials, zeros)
         return self._grads(gx, winograd.weight_grad(du_sum) if needs[1] else None, gb_sum)
 
     def _grads(self, gx, gw, gb):
@@ -314,7 +317,7 @@ class ConvNd(Function):
         partials = _in_threads(backward_chunk, N, 2 * C * kh * kw * OH * OW * g.itemsize)
         # an empty batch contributes nothing: zero gradients, as in PyTorch
         zeros = (np.zeros((G, O // G, Cg * kh * kw), g.dtype), np.zeros((G, O // G), g.dtype))
-        gw_sum, gb_sum = functools.reduce(_add_pairs, partials, zeros)
+        gw_sum, gb_sum = _sum_pairs(partials, zeros)
         return self._grads(collect_gx() if needs[0] else None, gw_sum, gb_sum)
 
     def _weight_grad_chunk(self, gc: np.ndarray, xc: np.ndarray) -> np.ndarray:
