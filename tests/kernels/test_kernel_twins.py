@@ -227,3 +227,30 @@ def test_relu_grad_twins_follow_torch_on_nan_and_inf(dtype):
         out = np.empty_like(g)
         twin.relu_grad(g, y, out)
         np.testing.assert_array_equal(out, xt.grad.numpy())
+
+
+@pytest.mark.parametrize("shape", [(4, 3, 50), (1, 1, 1), (7, 5, 1), (2, 4, 33)], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_batch_norm_channel_kernel_twins(shape, dtype):
+    """The four per-channel passes agree between twins and with their formulas in float64."""
+    rng = np.random.default_rng(6)
+    x, g = (rng.standard_normal(shape).astype(dtype) * 3 + 1 for _ in range(2))
+    C = shape[1]
+    m, a, d, b = (rng.standard_normal(C).astype(dtype) for _ in range(4))
+    x64, g64 = x.astype(np.float64), g.astype(np.float64)
+    mean = x64.mean(axis=(0, 2))
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+    for twin in (reference, compiled):
+        got_mean, got_var = twin.channel_moments(x)
+        np.testing.assert_allclose(got_mean, mean, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(got_var, x64.var(axis=(0, 2)), rtol=1e-12)
+        sum_g, sum_gc = twin.channel_grad_sums(g, x, mean)
+        np.testing.assert_allclose(sum_g, g64.sum(axis=(0, 2)), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(sum_gc, (g64 * (x64 - mean[:, None])).sum(axis=(0, 2)), rtol=1e-10,
+                                   atol=1e-10)
+        out = np.empty_like(x)
+        twin.channel_affine(x, m, a, b, out)
+        np.testing.assert_allclose(out, (x64 - m[:, None]) * a[:, None] + b[:, None], rtol=tol, atol=tol)
+        twin.channel_affine_grad(g, x, m, a, d, b, out)
+        expect = a[:, None] * g64 + d[:, None] * (x64 - m[:, None]) + b[:, None]
+        np.testing.assert_allclose(out, expect, rtol=tol, atol=tol * np.abs(expect).max())

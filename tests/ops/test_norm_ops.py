@@ -84,6 +84,8 @@ BN_ROWS = [
     _bn_row((6, 4, 3, 3), True, "weight", small=(2, 4, 2, 2)),
     _bn_row((6, 4, 3, 3), False, "bias", small=(2, 4, 2, 2)),
     _bn_row((16, 8, 16, 16), True, "both", small=(2, 8, 2, 2)),
+    _bn_row((32, 16, 16, 16), True, "both", small=(2, 16, 2, 2)),  # 131,072 values: split over threads
+    _bn_row((32, 16, 16, 16), False, "both", small=(2, 16, 2, 2)),
     _bn_row(
         (2, 4), True, "both", backward=False, notes="gradient: see test_batch_norm_two_values_per_channel"
     ),
@@ -111,9 +113,37 @@ LRN_ROWS = [
 ]
 
 
-@pytest.mark.parametrize("case", BN_ROWS + LRN_ROWS, ids=str)
-def test_norm_parity(case):
+@pytest.mark.parametrize("case", BN_ROWS, ids=str)
+@pytest.mark.parametrize("kernel_set", ["numba", "numpy"])
+def test_batch_norm_parity(case, kernel_set, monkeypatch):
+    """Both kernel twins, with channels split between two threads where the input is large."""
+    monkeypatch.setitem(st.config._state, "threads", 2)
+    with st.config.use_kernels(kernel_set):
+        check_case(case)
+
+
+@pytest.mark.parametrize("case", LRN_ROWS, ids=str)
+def test_lrn_parity(case):
     check_case(case)
+
+
+@pytest.mark.parametrize("kernel_set", ["numba", "numpy"])
+def test_batch_norm_far_from_zero_keeps_float32_precision(kernel_set):
+    """Values of 1000 +- 1: the statistics accumulate in float64 and x - mean is taken before
+    scaling, so float32 outputs and gradients stay within 1e-5 of PyTorch's."""
+    rng = np.random.default_rng(9)
+    x = (1000 + rng.standard_normal((16, 4, 8, 8))).astype(np.float32)
+    g = rng.standard_normal(x.shape).astype(np.float32)
+    with st.config.use_kernels(kernel_set):
+        xs = st.tensor(x, requires_grad=True)
+        ys = F.batch_norm(xs, None, None, training=True)
+        ys.backward(st.tensor(g))
+    xt = torch.tensor(x, requires_grad=True)
+    yt = TF.batch_norm(xt, None, None, training=True)
+    yt.backward(torch.tensor(g))
+    assert ys.dtype == st.float32 and xs.grad.dtype == st.float32
+    assert_close(ys.numpy(), yt.detach().numpy(), 1e-5, "output")
+    assert_close(xs.grad.numpy(), xt.grad.numpy(), 1e-5, "input gradient")
 
 
 @pytest.mark.parametrize("shape", [(8, 5), (4, 3, 7), (4, 6, 5, 5)])

@@ -16,6 +16,10 @@ under both settings: NumPy vectorizes it (strided-slice copies), and that beat a
     winograd_grad_tiles(g, th, tw)                 their adjoints, for the backward
     winograd_grad_untile(z, n, th, tw)
     relu_grad(g, y, out)                           0 where y <= 0 else g, on flat arrays
+    channel_moments(x) -> (mean, var)              batch norm's passes over x (N, C, L), each
+    channel_grad_sums(g, x, mean)                  split over channels between striate's threads
+    channel_affine(x, mean, scale, shift, out)
+    channel_affine_grad(g, x, mean, k, slope, shift, out)
 """
 
 from __future__ import annotations
@@ -135,5 +139,56 @@ def relu_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
     _impl().relu_grad(g, y, out)
 
 
-__all__ = ["col2im", "im2col", "relu_grad", "window_max", "window_max_backward", "winograd_grad_tiles",
+def _by_channels(work, x: np.ndarray) -> list:
+    """work(c0, c1) for runs of x's channels (axis 1), one run per thread for large inputs."""
+    threads = parallel.num_threads() if x.size >= _MIN_SPLIT_PIXELS else 1
+    return parallel.run_split(work, [[b] for b in parallel.even_bounds(x.shape[1], threads)])
+
+
+def _gathered(pairs: list, C: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per-run (a, b) vector pairs joined into two (C,) vectors."""
+    if not pairs:
+        return np.zeros(C), np.zeros(C)
+    return np.concatenate([a for a, _ in pairs]), np.concatenate([b for _, b in pairs])
+
+
+def channel_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and biased variance (float64) of every channel of x (N, C, L)."""
+    impl = _impl()
+    return _gathered(_by_channels(lambda c0, c1: impl.channel_moments(x[:, c0:c1]), x), x.shape[1])
+
+
+def channel_grad_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel sum(g) and sum(g * (x - mean)) (float64; mean float64) of (N, C, L) arrays."""
+    impl = _impl()
+
+    def work(c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
+        return impl.channel_grad_sums(g[:, c0:c1], x[:, c0:c1], mean[c0:c1])
+
+    return _gathered(_by_channels(work, x), x.shape[1])
+
+
+def channel_affine(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
+    """(x - mean[c]) * scale[c] + shift[c] for x (N, C, L), per-channel vectors of x's dtype."""
+    impl, out = _impl(), np.empty(x.shape, x.dtype)
+    _by_channels(lambda c0, c1: impl.channel_affine(x[:, c0:c1], mean[c0:c1], scale[c0:c1], shift[c0:c1],
+                                                    out[:, c0:c1]), x)
+    return out
+
+
+def channel_affine_grad(g: np.ndarray, x: np.ndarray, mean: np.ndarray, k: np.ndarray, slope: np.ndarray,
+                        shift: np.ndarray) -> np.ndarray:
+    """k[c] * g + slope[c] * (x - mean[c]) + shift[c] for (N, C, L) arrays (batch norm's dL/dx)."""
+    impl, out = _impl(), np.empty(x.shape, x.dtype)
+
+    def work(c0: int, c1: int) -> None:
+        impl.channel_affine_grad(g[:, c0:c1], x[:, c0:c1], mean[c0:c1], k[c0:c1], slope[c0:c1],
+                                 shift[c0:c1], out[:, c0:c1])
+
+    _by_channels(work, x)
+    return out
+
+
+__all__ = ["channel_affine", "channel_affine_grad", "channel_grad_sums", "channel_moments", "col2im",
+           "im2col", "relu_grad", "window_max", "window_max_backward", "winograd_grad_tiles",
            "winograd_grad_untile", "winograd_tiles", "winograd_untile"]

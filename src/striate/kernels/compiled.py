@@ -267,3 +267,72 @@ def winograd_grad_untile(z, n, th, tw):
 def relu_grad(g, y, out):
     for i in range(g.shape[0]):
         out[i] = 0 if y[i] <= 0 else g[i]
+
+
+# Batch norm's per-channel passes over x viewed as (N, C, L). Sums accumulate in float64 and
+# may be reassociated (so they vectorize), but NaN and inf still propagate (no 'nnan'/'ninf').
+_SUMS = {"reassoc", "contract", "nsz"}
+
+
+@njit(cache=True, nogil=True, fastmath=_SUMS)
+def channel_moments(x):
+    N, C, L = x.shape
+    mean = np.empty(C)
+    var = np.empty(C)
+    for c in range(C):
+        s = 0.0
+        for n in range(N):
+            row = x[n, c]
+            for i in range(L):
+                s += row[i]
+        m = s / (N * L)
+        q = 0.0
+        for n in range(N):
+            row = x[n, c]
+            for i in range(L):
+                d = row[i] - m
+                q += d * d
+        mean[c] = m
+        var[c] = q / (N * L)
+    return mean, var
+
+
+@njit(cache=True, nogil=True, fastmath=_SUMS)
+def channel_grad_sums(g, x, mean):
+    N, C, L = x.shape
+    sum_g = np.empty(C)
+    sum_gx = np.empty(C)
+    for c in range(C):
+        s = 0.0
+        q = 0.0
+        m = mean[c]
+        for n in range(N):
+            grow, xrow = g[n, c], x[n, c]
+            for i in range(L):
+                s += grow[i]
+                q += grow[i] * (xrow[i] - m)
+        sum_g[c] = s
+        sum_gx[c] = q
+    return sum_g, sum_gx
+
+
+@njit(cache=True, nogil=True)
+def channel_affine(x, mean, scale, shift, out):
+    N, C, L = x.shape
+    for n in range(N):
+        for c in range(C):
+            xrow, orow = x[n, c], out[n, c]
+            m, a, b = mean[c], scale[c], shift[c]
+            for i in range(L):
+                orow[i] = (xrow[i] - m) * a + b
+
+
+@njit(cache=True, nogil=True)
+def channel_affine_grad(g, x, mean, k, slope, shift, out):
+    N, C, L = x.shape
+    for n in range(N):
+        for c in range(C):
+            grow, xrow, orow = g[n, c], x[n, c], out[n, c]
+            m, a, d, b = mean[c], k[c], slope[c], shift[c]
+            for i in range(L):
+                orow[i] = a * grow[i] + d * (xrow[i] - m) + b

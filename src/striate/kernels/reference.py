@@ -166,3 +166,33 @@ def relu_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
     a NaN output passes its gradient on."""
     np.copyto(out, g)
     np.putmask(out, y <= 0, 0)
+
+
+# Batch norm's per-channel passes over x viewed as (N, C, L) (`ops.norm`).
+def channel_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Mean and biased variance of each channel of x (N, C, L), in float64."""
+    mean = x.mean(axis=(0, 2), dtype=np.float64)
+    var = np.square(x - mean[:, None]).mean(axis=(0, 2))
+    return mean, var
+
+
+def channel_grad_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel: sum of g, and sum of g * (x - mean), in float64 (mean is float64)."""
+    return g.sum(axis=(0, 2), dtype=np.float64), (g * (x - mean[:, None])).sum(axis=(0, 2))
+
+
+def channel_affine(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, shift: np.ndarray,
+                   out: np.ndarray) -> None:
+    """out = (x - mean[c]) * scale[c] + shift[c] (all of x's dtype)."""
+    np.subtract(x, mean[:, None], out=out)
+    out *= scale[:, None]
+    out += shift[:, None]
+
+
+def channel_affine_grad(g: np.ndarray, x: np.ndarray, mean: np.ndarray, k: np.ndarray, slope: np.ndarray,
+                        shift: np.ndarray, out: np.ndarray) -> None:
+    """out = k[c] * g + slope[c] * (x - mean[c]) + shift[c] (all of x's dtype)."""
+    np.subtract(x, mean[:, None], out=out)
+    out *= slope[:, None]
+    out += k[:, None] * g
+    out += shift[:, None]

@@ -316,19 +316,23 @@ class ConvNd(Function):
 
         partials = _in_threads(backward_chunk, N, 2 * C * kh * kw * OH * OW * g.itemsize)
         # an empty batch contributes nothing: zero gradients, as in PyTorch
-        zeros = (np.zeros((G, O // G, Cg * kh * kw), g.dtype), np.zeros((G, O // G), g.dtype))
-        gw_sum, gb_sum = _sum_pairs(partials, zeros)
-        return self._grads(collect_gx() if needs[0] else None, gw_sum, gb_sum)
+        zeros = (np.zeros((G, Cg * kh * kw, O // G), g.dtype), np.zeros((G, O // G), g.dtype))
+        gw_t, gb_sum = _sum_pairs(partials, zeros)
+        return self._grads(collect_gx() if needs[0] else None, gw_t.transpose(0, 2, 1), gb_sum)
 
     def _weight_grad_chunk(self, gc: np.ndarray, xc: np.ndarray) -> np.ndarray:
-        """sum over the chunk's images of dY[n] @ col_n^T, as (G, O/G, C/G*kh*kw)."""
+        """sum over the chunk's images of col_n @ dY[n]^T = dW^T, as (G, C/G*kh*kw, O/G).
+
+        Transposed on purpose: OpenBLAS runs col @ dY^T (many rows, few columns) at 60-93 GFLOP/s
+        where dY @ col^T (few rows) ran at 29-84 on the same shapes (1.5-2x on the thin layers).
+        """
         n, G, Og, L = gc.shape
         stacked = L < STACK_BELOW
         col = _columns(xc, self.geometry, stacked)
         if stacked:
             gs = np.ascontiguousarray(gc.transpose(1, 2, 0, 3)).reshape(G, Og, n * L)
-            return np.matmul(gs, col.reshape(G, -1, n * L).transpose(0, 2, 1))
-        return np.matmul(gc, col.reshape(n, G, -1, L).transpose(0, 1, 3, 2)).sum(axis=0)
+            return np.matmul(col.reshape(G, -1, n * L), gs.transpose(0, 2, 1))
+        return np.matmul(col.reshape(n, G, -1, L), gc.transpose(0, 1, 3, 2)).sum(axis=0)
 
     def _input_grad(self, gm: np.ndarray, padded_shape: tuple[int, ...]):
         """A chunk worker for dX, and a function that returns dX once every chunk is done."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from striate import kernels
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 
@@ -24,6 +25,11 @@ from striate.autograd.tensor import Tensor
 def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
     """A (C,) vector shaped (1, C, 1, ...) to broadcast over an ndim input."""
     return v.reshape((1, -1) + (1,) * (ndim - 2))
+
+
+def _channels(a: np.ndarray) -> np.ndarray:
+    """An (N, C, ...) array as (N, C, L): the layout batch norm's kernels walk."""
+    return a.reshape(a.shape[0], a.shape[1], int(np.prod(a.shape[2:], dtype=np.int64)))
 
 
 class BatchNorm(Function):
@@ -34,67 +40,52 @@ class BatchNorm(Function):
     in evaluation (constants): dL/dx = dL/dy * gamma * invstd.
     Always dL/dgamma = sum(dL/dy * x_hat), dL/dbeta = sum(dL/dy).
 
-    Written as few passes over the activation as it can: in training the forward keeps x_hat
-    (computed in the buffer of the centred input `centered`, which batch_norm already made for
-    the variance), and the backward uses k = gamma * invstd per channel:
-        dL/dx = k * g - k * mean(g) - x_hat * (k * mean(g * x_hat)).
+    Each is one or two passes of a per-channel kernel (`striate.kernels.channel_*`, split over
+    channels between threads). x_hat is not kept: with k = gamma * invstd the training dL/dx is
+
+        dL/dx = k * g + slope * (x - mean) + shift,   slope = -k * invstd * mean(g * x_hat),
+                                                      shift = -k * mean(g)
+
+    so the backward reads g and the saved input once for the two sums and once for dL/dx.
     """
 
     saves_inputs = (0,)
 
-    def forward(self, x, *affine, mean, invstd, training, has_weight, centered=None):
+    def forward(self, x, *affine, mean, invstd, training, has_weight):
         weight = affine[0] if has_weight else None
         bias = affine[-1] if len(affine) == 2 or (affine and not has_weight) else None
-        n = x.ndim
-        if centered is not None:  # training: x - mean is ours to overwrite
-            x_hat = np.multiply(centered, _per_channel(invstd, n), out=centered)
-            y = x_hat * _per_channel(weight, n) if weight is not None else x_hat.copy()
-        else:
-            scale = _per_channel(invstd, n)
-            if weight is not None:
-                scale = scale * _per_channel(weight, n)
-            y = np.subtract(x, _per_channel(mean, n))
-            y *= scale
-            x_hat = None
-        if bias is not None:
-            y += _per_channel(bias, n)
-        needs = self.needs_input_grad
-        if needs is not None:
-            self.x, self.x_hat, self.mean, self.invstd = x, x_hat, mean, invstd
-            self.weight, self.training = weight, training
+        scale = invstd if weight is None else invstd * weight
+        shift = np.zeros_like(invstd) if bias is None else bias
+        y = kernels.channel_affine(_channels(x), mean, scale, shift).reshape(x.shape)
+        if self.needs_input_grad is not None:
+            self.x, self.mean, self.invstd, self.weight, self.training = x, mean, invstd, weight, training
         return y
 
     def backward(self, g):
-        n = g.ndim
-        axes = (0,) + tuple(range(2, n))
         needs = self.needs_input_grad
-        x_hat = self.x_hat
-        if x_hat is None:
-            x_hat = (self.x - _per_channel(self.mean, n)) * _per_channel(self.invstd, n)
         k = self.invstd if self.weight is None else self.invstd * self.weight
-        k_b = _per_channel(k, n)
         want_gamma = self.weight is not None and needs[1]
         want_beta = len(needs) > 1 + (self.weight is not None) and needs[-1]
         train_gx = needs[0] and self.training
-        g_xhat = sum_g = None
-        if train_gx or want_gamma:
-            tmp = g * x_hat
-            g_xhat = tmp.sum(axis=axes)
-        if train_gx or want_beta:
-            sum_g = g.sum(axis=axes)
+        g3, x3 = _channels(g), _channels(self.x)
+        sum_g = g_xhat = None
+        if train_gx or want_gamma or want_beta:
+            sum_g, sum_gc = kernels.channel_grad_sums(g3, x3, self.mean.astype(np.float64))
+            g_xhat = sum_gc * self.invstd  # sum(g * x_hat) = invstd * sum(g * (x - mean))
         gx = None
-        if needs[0]:
-            gx = g * k_b
-            if self.training:
-                count = g.size // g.shape[1]
-                inv_m = g.dtype.type(1 / count)
-                gx -= _per_channel(k * (sum_g * inv_m), n)
-                gx -= np.multiply(x_hat, _per_channel(k * (g_xhat * inv_m), n), out=tmp)
+        if train_gx:
+            inv_m = 1 / (g.size // g.shape[1])
+            slope, shift = (-k * self.invstd * (g_xhat * inv_m)), -k * (sum_g * inv_m)
+            dtype = g.dtype
+            gx = kernels.channel_affine_grad(g3, x3, self.mean, k, slope.astype(dtype), shift.astype(dtype))
+            gx = gx.reshape(g.shape)
+        elif needs[0]:  # evaluation: the statistics are constants
+            gx = g * _per_channel(k, g.ndim)
         grads = [gx]
         if self.weight is not None:
-            grads.append(g_xhat if want_gamma else None)
+            grads.append(g_xhat.astype(g.dtype) if want_gamma else None)
         if len(needs) > len(grads):
-            grads.append(sum_g if want_beta else None)
+            grads.append(sum_g.astype(g.dtype) if want_beta else None)
         return tuple(grads)
 
 
@@ -135,7 +126,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             "by nn.BatchNorm, which passes momentum = 1 / num_batches_tracked"
         )
     x = input._data
-    axes = (0,) + tuple(range(2, x.ndim))
     if training:
         if eps <= 0:
             raise ValueError(f"batch_norm: eps must be positive during training, got {eps}")
@@ -145,9 +135,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 f"batch_norm: expected more than 1 value per channel when training, got input size "
                 f"{tuple(input.shape)}; use a batch larger than 1 or call .eval()"
             )
-        mean = x.mean(axis=axes)
-        centered = x - _per_channel(mean, x.ndim)
-        var = np.square(centered).mean(axis=axes)
+        mean64, var64 = kernels.channel_moments(_channels(x))
+        mean, var = mean64.astype(x.dtype), var64.astype(x.dtype)
         m = x.dtype.type(momentum)
         if running_mean is not None:
             running_mean._set(m * mean.astype(running_mean.dtype) + (1 - m) * running_mean._data)
@@ -160,14 +149,13 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if eps < 0:
             raise ValueError(f"batch_norm: eps must be non-negative, got {eps}")
         mean, var = running_mean._data.astype(x.dtype), running_var._data.astype(x.dtype)
-        centered = None
     invstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
     affine = [t for t in (weight, bias) if t is not None]
     for t in affine:
         if t.dtype != input.dtype:
             raise TypeError(f"batch_norm: weight/bias dtype {t.dtype} differs from input dtype {input.dtype}")
     return BatchNorm.apply(input, *affine, mean=mean, invstd=invstd, training=training,
-                           has_weight=weight is not None, centered=centered)
+                           has_weight=weight is not None)
 
 
 def _channel_window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:
