@@ -321,13 +321,15 @@ def test_conv2d_parity(case, kernel_set, conv_layout):
 
 
 @pytest.mark.parametrize("case", WINOGRAD_ROWS, ids=str)
-def test_conv2d_winograd_parity(case, kernel_set, monkeypatch):
-    """Forward, every gradient and a float64 gradcheck through Winograd F(2x2, 3x3), on chunks of
-    one image over two threads."""
+@pytest.mark.parametrize("chunk_bytes", [1, 10**9], ids=["image_chunks", "run_chunks"])
+def test_conv2d_winograd_parity(case, kernel_set, chunk_bytes, monkeypatch):
+    """Forward, every gradient and a float64 gradcheck through Winograd F(2x2, 3x3) on two
+    threads, with chunks of one image and with each thread's whole run in one chunk (the
+    forward then puts several images side by side in one strip)."""
     from striate.kernels import parallel
 
     _force_winograd(monkeypatch)
-    monkeypatch.setattr(parallel, "CHUNK_BYTES", 1)
+    monkeypatch.setattr(parallel, "CHUNK_BYTES", chunk_bytes)
     monkeypatch.setitem(st.config._state, "threads", 2)
     check_case(case)
 
