@@ -254,3 +254,40 @@ def test_batch_norm_channel_kernel_twins(shape, dtype):
         twin.channel_affine_grad(g, x, m, a, d, b, out)
         expect = a[:, None] * g64 + d[:, None] * (x64 - m[:, None]) + b[:, None]
         np.testing.assert_allclose(out, expect, rtol=tol, atol=tol * np.abs(expect).max())
+
+
+@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 2, 1, 1), (2, 4, 6, 3)], ids=str)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_winograd5_transform_twins(shape, dtype):
+    """F(2x2, 5x5): the compiled 6 x 6 transforms agree with the reference (the matrices), and
+    tiles -> products -> untile is a 5x5 convolution."""
+    n, C, oh, ow = shape
+    th, tw = -(-oh // 2), -(-ow // 2)
+    O = 3
+    rng = np.random.default_rng(1)
+    xp = rng.standard_normal((n, C, 2 * th + 4, 2 * tw + 4)).astype(dtype)
+    m = rng.standard_normal((36, O, n * th * tw)).astype(dtype)
+    z = rng.standard_normal((36, C, n * th * tw)).astype(dtype)
+    g = rng.standard_normal((n, O, oh, ow)).astype(dtype)
+    bias = rng.standard_normal(O).astype(dtype)
+    tol = 1e-5 if dtype == np.float32 else 1e-12
+
+    def close(a, b):
+        assert a.dtype == dtype
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * np.abs(b).max())
+
+    y_ref, y_fast = np.empty((n, O, oh, ow), dtype), np.empty((n, O, oh, ow), dtype)
+    reference.winograd_untile(m, bias, y_ref, 5)
+    compiled.winograd5_untile(m, bias, y_fast)
+    close(y_fast, y_ref)
+    close(compiled.winograd5_tiles(xp, th, tw), reference.winograd_tiles(xp, th, tw, 5))
+    close(compiled.winograd5_grad_tiles(g, th, tw), reference.winograd_grad_tiles(g, th, tw, 5))
+    close(compiled.winograd5_grad_untile(z, n, th, tw), reference.winograd_grad_untile(z, n, th, tw, 5))
+    from striate.ops import winograd
+
+    w = rng.standard_normal((O, C, 5, 5)).astype(dtype)
+    y = np.empty((n, O, oh, ow), dtype)
+    compiled.winograd5_untile(np.matmul(winograd.weight_transform(w), compiled.winograd5_tiles(xp, th, tw)),
+                              bias, y)
+    expect = torch.nn.functional.conv2d(torch.from_numpy(xp), torch.from_numpy(w), torch.from_numpy(bias))
+    close(y, expect.numpy()[:, :, :oh, :ow])

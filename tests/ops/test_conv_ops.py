@@ -29,20 +29,20 @@ def kernel_set(request):
 
 
 def _force_winograd(monkeypatch) -> None:
-    """Every 3x3 stride-1 single-group layer takes the Winograd path, whatever its size."""
+    """Every 3x3 and 5x5 stride-1 single-group layer takes the Winograd path, whatever its size."""
     from striate.ops import winograd
 
     monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
-    monkeypatch.setattr(winograd, "MAX_CHANNEL_PRODUCT", 10**9)
-    monkeypatch.setattr(winograd, "MIN_SIDE", 1)
+    monkeypatch.setattr(winograd, "MAX_WEIGHT_VALUES", 10**9)
+    monkeypatch.setattr(winograd, "MIN_SIDE", {3: 1, 5: 1})
 
 
 @pytest.fixture(params=["per_image_chunks", "stacked", "winograd"])
 def conv_layout(request, monkeypatch):
     """The paths of ConvNd: one product per image, processed an image per chunk on two threads
     (so chunk and thread boundaries are crossed); all images stacked side by side; and Winograd
-    F(2x2, 3x3) for every 3x3 stride-1 layer (an image per chunk, two threads; other rows run
-    the per-image im2col path)."""
+    F(2x2, 3x3) and F(2x2, 5x5) for every 3x3 and 5x5 stride-1 layer (an image per chunk, two
+    threads; other rows run the per-image im2col path)."""
     from striate.kernels import parallel
     from striate.ops import conv
 
@@ -226,29 +226,30 @@ HAND_ROWS = [
 ]
 
 def _sweep_winograd(n: int, seed: int) -> list[OpCase]:
-    """3x3 stride-1 layers (the Winograd path's domain): odd and even sizes down to 1 pixel,
-    every padding that applies, with and without bias."""
+    """3x3 and 5x5 stride-1 layers (the Winograd path's domain): odd and even sizes down to 1
+    pixel, every padding that applies, with and without bias."""
     rng = np.random.default_rng(seed)
     rows = []
     while len(rows) < n:
+        k = int(rng.choice([3, 5]))
         N, C, O = int(rng.integers(1, 5)), int(rng.integers(1, 9)), int(rng.integers(1, 9))
         H, W = (int(v) for v in rng.integers(1, 20, 2))
         padding = rng.choice(["same", "valid", 0, 1, 2, "pair"])
         padding = (int(rng.integers(0, 3)), int(rng.integers(0, 3))) if padding == "pair" else padding
         padding = padding if isinstance(padding, tuple) or padding in ("same", "valid") else int(padding)
-        ph, pw = (1, 1) if padding == "same" else (0, 0) if padding == "valid" else \
+        ph, pw = (k // 2, k // 2) if padding == "same" else (0, 0) if padding == "valid" else \
             (padding if isinstance(padding, tuple) else (padding, padding))
-        if H + 2 * ph < 3 or W + 2 * pw < 3:
+        if H + 2 * ph < k or W + 2 * pw < k:
             continue
         bias = bool(rng.integers(0, 2))
-        name = f"winograd_N{N}C{C}x{H}x{W}_O{O}_p{padding}{'_b' if bias else ''}".replace(" ", "")
-        small = ((1, C, min(H, 4), min(W, 4)), (O, C, 3, 3)) if ph and pw else None
-        rows.append(_conv_row(name, (N, C, H, W), (O, C, 3, 3), bias, {"padding": padding}, F.conv2d,
+        name = f"winograd_N{N}C{C}x{H}x{W}_O{O}k{k}_p{padding}{'_b' if bias else ''}".replace(" ", "")
+        small = ((1, 1, min(H, 6), min(W, 6)), (O, 1, k, k)) if ph and pw else None  # for gradcheck
+        rows.append(_conv_row(name, (N, C, H, W), (O, C, k, k), bias, {"padding": padding}, F.conv2d,
                               TF.conv2d, small=small))
     return rows
 
 
-WINOGRAD_ROWS = _sweep_winograd(30, seed=11)
+WINOGRAD_ROWS = _sweep_winograd(40, seed=11)
 
 CONV1D_ROWS = [
     _conv_row(f"conv1d_{i}", (N, C, L), (O, C // G, k), b, kw, F.conv1d, TF.conv1d)
@@ -335,32 +336,39 @@ def test_conv2d_winograd_parity(case, kernel_set, chunk_bytes, monkeypatch):
 
 
 def test_winograd_takes_the_cifar_layers_only():
-    """The default thresholds send the CIFAR net's 32- and 64-channel 3x3 layers through
-    Winograd, and a first layer, a strided or dilated layer and a 512-channel layer to im2col."""
+    """The default thresholds send the CIFAR net's 32- and 64-channel 3x3 layers and the MNIST
+    ConvNet's 16->32 5x5 layer through Winograd, and a first layer, a strided or dilated layer
+    and a 512-channel layer to im2col."""
     from striate.ops import winograd
 
     def takes(C, O, side, stride=1, dilation=1, groups=1):
         return winograd.applies((3, 3, stride, stride, dilation, dilation, side, side), groups, C, O)
 
     assert takes(32, 32, 32) and takes(32, 64, 16) and takes(64, 64, 16)
+    assert winograd.applies((5, 5, 1, 1, 1, 1, 14, 14), 1, 16, 32)  # the MNIST ConvNet's second layer
+    assert not winograd.applies((5, 5, 1, 1, 1, 1, 24, 24), 1, 1, 6)  # LeNet-5's first
     assert not takes(3, 32, 32) and not takes(512, 512, 4) and not takes(128, 128, 16)
     assert not takes(32, 32, 32, stride=2) and not takes(32, 32, 32, dilation=2)
     assert not takes(32, 32, 32, groups=2)
 
 
-def test_winograd_default_path_matches_torch_on_a_cifar_layer():
-    """A full-size layer on the default path (no forcing): float32 within 1e-5 of PyTorch."""
+@pytest.mark.parametrize("C, side, O, k", [(32, 32, 32, 3), (16, 14, 32, 5)], ids=["cifar_3x3", "mnist_5x5"])
+def test_winograd_default_path_matches_torch_on_real_layers(C, side, O, k):
+    """Full-size layers on the default path (no forcing): float32 within 1e-5 of PyTorch."""
+    from striate.ops import winograd
+
+    assert winograd.applies((k, k, 1, 1, 1, 1, side, side), 1, C, O)
     rng = np.random.default_rng(2)
-    x = rng.standard_normal((3, 32, 32, 32)).astype(np.float32)
-    w = (rng.standard_normal((32, 32, 3, 3)) * 0.1).astype(np.float32)
-    b = rng.standard_normal(32).astype(np.float32)
-    g = rng.standard_normal((3, 32, 32, 32)).astype(np.float32)
+    x = rng.standard_normal((3, C, side, side)).astype(np.float32)
+    w = (rng.standard_normal((O, C, k, k)) * 0.1).astype(np.float32)
+    b = rng.standard_normal(O).astype(np.float32)
+    g = rng.standard_normal((3, O, side, side)).astype(np.float32)
     xs, ws, bs = (st.tensor(a, requires_grad=True) for a in (x, w, b))
-    F.conv2d(xs, ws, bs, padding=1).backward(st.tensor(g))
+    F.conv2d(xs, ws, bs, padding=k // 2).backward(st.tensor(g))
     xt, wt, bt = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    yt = TF.conv2d(xt, wt, bt, padding=1)
+    yt = TF.conv2d(xt, wt, bt, padding=k // 2)
     yt.backward(torch.tensor(g))
-    ys = F.conv2d(st.tensor(x), st.tensor(w), st.tensor(b), padding=1).numpy()
+    ys = F.conv2d(st.tensor(x), st.tensor(w), st.tensor(b), padding=k // 2).numpy()
     for mine, theirs in ((ys, yt), (xs.grad.numpy(), xt.grad), (ws.grad.numpy(), wt.grad),
                          (bs.grad.numpy(), bt.grad)):
         theirs = theirs.detach().numpy()

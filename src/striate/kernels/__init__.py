@@ -11,10 +11,10 @@ under both settings: NumPy vectorizes it (strided-slice copies), and that beat a
     col2im(col, hp, wp, sh, sw, dh, dw)           its adjoint (sums overlapping patches)
     window_max(x, hstart, hend, wstart, wend, kh, kw, dh, dw) -> (max, flat argmax)
     window_max_backward(g, argmax, h, w)          routes each gradient to its argmax
-    winograd_tiles(xp, th, tw) -> (16, C, n*th*tw)  Winograd F(2x2, 3x3) input transform, and
-    winograd_untile(m, bias, out)                  the output transform (`ops.winograd`);
-    winograd_grad_tiles(g, th, tw)                 their adjoints, for the backward
-    winograd_grad_untile(z, n, th, tw)
+    winograd_tiles(xp, th, tw, r)                  Winograd F(2x2, r x r) input transform (r = 3
+    winograd_untile(m, bias, out, r)               or 5), the output transform (`ops.winograd`)
+    winograd_grad_tiles(g, th, tw, r)              and their adjoints, for the backward
+    winograd_grad_untile(z, n, th, tw, r)
     relu_grad(g, y, out)                           0 where y <= 0 else g, on flat arrays
     channel_moments(x) -> (mean, var)              batch norm's passes over x (N, C, L), each
     channel_grad_sums(g, x, mean)                  split over channels between striate's threads
@@ -24,6 +24,7 @@ under both settings: NumPy vectorizes it (strided-slice copies), and that beat a
 
 from __future__ import annotations
 
+import functools
 from types import ModuleType
 
 import numpy as np
@@ -114,24 +115,31 @@ def window_max_backward(g: np.ndarray, where: np.ndarray, h: int, w: int) -> np.
     return gx
 
 
-def winograd_tiles(xp: np.ndarray, th: int, tw: int) -> np.ndarray:
-    """(B^T d B) of every 4x4 tile of xp (n, C, 2th+2, 2tw+2), as (16, C, n*th*tw)."""
-    return _impl().winograd_tiles(xp, th, tw)
+def _winograd(name: str, r: int):
+    """The kernel `name` for F(2x2, r x r): the reference takes r, the compiled set has one per r."""
+    if _impl() is reference:
+        return functools.partial(getattr(reference, name), r=r)
+    return getattr(_fast(), name if r == 3 else name.replace("winograd", f"winograd{r}"))
 
 
-def winograd_untile(m: np.ndarray, bias: np.ndarray, out: np.ndarray) -> None:
-    """out (n, O, oh, ow) = the 2x2 blocks A^T m A of m (16, O, n*th*tw), plus bias (O,)."""
-    _impl().winograd_untile(m, bias, out)
+def winograd_tiles(xp: np.ndarray, th: int, tw: int, r: int = 3) -> np.ndarray:
+    """(B^T d B) of every t x t tile (t = r + 1) of xp (n, C, 2th+r-1, 2tw+r-1), as (t*t, C, n*th*tw)."""
+    return _winograd("winograd_tiles", r)(xp, th, tw)
 
 
-def winograd_grad_tiles(g: np.ndarray, th: int, tw: int) -> np.ndarray:
-    """winograd_untile's adjoint (no bias): (A g_t A^T) of every 2x2 block of g, (16, O, n*th*tw)."""
-    return _impl().winograd_grad_tiles(np.ascontiguousarray(g), th, tw)
+def winograd_untile(m: np.ndarray, bias: np.ndarray, out: np.ndarray, r: int = 3) -> None:
+    """out (n, O, oh, ow) = the 2x2 blocks A^T m A of m (t*t, O, n*th*tw), plus bias (O,)."""
+    _winograd("winograd_untile", r)(m, bias, out)
 
 
-def winograd_grad_untile(z: np.ndarray, n: int, th: int, tw: int) -> np.ndarray:
-    """winograd_tiles' adjoint: tiles B z_t B^T summed back into (n, C, 2th+2, 2tw+2)."""
-    return _impl().winograd_grad_untile(z, n, th, tw)
+def winograd_grad_tiles(g: np.ndarray, th: int, tw: int, r: int = 3) -> np.ndarray:
+    """winograd_untile's adjoint (no bias): (A g_t A^T) of every 2x2 block of g, (t*t, O, n*th*tw)."""
+    return _winograd("winograd_grad_tiles", r)(np.ascontiguousarray(g), th, tw)
+
+
+def winograd_grad_untile(z: np.ndarray, n: int, th: int, tw: int, r: int = 3) -> np.ndarray:
+    """winograd_tiles' adjoint: tiles B z_t B^T summed back into (n, C, 2th+r-1, 2tw+r-1)."""
+    return _winograd("winograd_grad_untile", r)(z, n, th, tw)
 
 
 def relu_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:

@@ -336,3 +336,146 @@ def channel_affine_grad(g, x, mean, k, slope, shift, out):
             m, a, d, b = mean[c], k[c], slope[c], shift[c]
             for i in range(L):
                 orow[i] = a * grow[i] + d * (xrow[i] - m) + b
+
+
+# Winograd F(2x2, 5x5): the same four transforms with 6 x 6 tiles, each 1-D step written out
+# from the matrices in `reference.py` (B^T d, A^T m, A g and B z) and inlined.
+# Small multiples as sums (x + x is exact, like 2 * x) so float32 stays float32: an int times a
+# float32 would type as float64.
+@njit(inline="always")
+def _bt6(d0, d1, d2, d3, d4, d5):
+    d1x2, d2x2, d3x2 = d1 + d1, d2 + d2, d3 + d3
+    d1x4, d2x4 = d1x2 + d1x2, d2x2 + d2x2
+    return (d0 + d0 + d0 + d0 - d2x4 - d2 + d4, d1x4 + d2x4 - d3 - d4, d2x4 - d1x4 + d3 - d4,
+            d3x2 - d1x2 - d2 + d4, d1x2 - d2 - d3x2 + d4, d1x4 - d3x2 - d3x2 - d3 + d5)
+
+
+@njit(inline="always")
+def _b6(z0, z1, z2, z3, z4, z5):
+    z0x2, z1x2, z2x2, z5x2 = z0 + z0, z1 + z1, z2 + z2, z5 + z5
+    z34x2 = (z3 - z4) + (z3 - z4)
+    return (z0x2 + z0x2, z1x2 + z1x2 - z2x2 - z2x2 - z34x2 + z5x2 + z5x2,
+            z1x2 + z1x2 + z2x2 + z2x2 - z0x2 - z0x2 - z0 - z3 - z4,
+            z2 - z1 + z34x2 - z5x2 - z5x2 - z5, z0 - z1 - z2 + z3 + z4, z5)
+
+
+@njit(inline="always")
+def _at6(m0, m1, m2, m3, m4, m5):
+    return m0 + m1 + m2 + m3 + m4, m1 - m2 + (m3 - m4) + (m3 - m4) + m5
+
+
+@njit(inline="always")
+def _a6(p, r):
+    r2 = r + r
+    return p, p + r, p - r, p + r2, p - r2, r
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def winograd5_tiles(xp, th, tw):
+    n, C, hp, wp = xp.shape
+    T = th * tw
+    v = np.empty((6, 6, C, n * T), xp.dtype)
+    band = np.empty((6, wp), xp.dtype)
+    for c in range(C):
+        for b in range(n):
+            img = xp[b, c]
+            for ty in range(th):
+                y = 2 * ty
+                for x in range(wp):  # B^T d over the band's six pixel rows
+                    e = _bt6(img[y, x], img[y + 1, x], img[y + 2, x], img[y + 3, x], img[y + 4, x],
+                             img[y + 5, x])
+                    for i in range(6):
+                        band[i, x] = e[i]
+                q = b * T + ty * tw
+                for i in range(6):  # (B^T d) B along the row, per tile
+                    a = band[i]
+                    for s in range(tw):
+                        x = 2 * s
+                        e = _bt6(a[x], a[x + 1], a[x + 2], a[x + 3], a[x + 4], a[x + 5])
+                        for k in range(6):
+                            v[i, k, c, q + s] = e[k]
+    return v.reshape(36, C, n * T)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def winograd5_untile(m, bias, y):
+    n, O, oh, ow = y.shape
+    th, tw = (oh + 1) // 2, (ow + 1) // 2
+    T = th * tw
+    m6 = m.reshape(6, 6, O, n * T)
+    cols = np.empty((2, 6, tw), m.dtype)
+    for o in range(O):
+        for b in range(n):
+            for ty in range(th):
+                q = b * T + ty * tw
+                for i in range(6):  # m A: the two output columns of every tile
+                    mi = m6[i]
+                    for s in range(tw):
+                        e = _at6(mi[0, o, q + s], mi[1, o, q + s], mi[2, o, q + s], mi[3, o, q + s],
+                                 mi[4, o, q + s], mi[5, o, q + s])
+                        cols[0, i, s] = e[0]
+                        cols[1, i, s] = e[1]
+                for k in range(2):  # A^T (m A): the block's two rows
+                    for s in range(tw):
+                        e = _at6(cols[k, 0, s], cols[k, 1, s], cols[k, 2, s], cols[k, 3, s], cols[k, 4, s],
+                                 cols[k, 5, s])
+                        x = 2 * s + k
+                        if x < ow:
+                            y[b, o, 2 * ty, x] = e[0] + bias[o]
+                            if 2 * ty + 1 < oh:
+                                y[b, o, 2 * ty + 1, x] = e[1] + bias[o]
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def winograd5_grad_tiles(g, th, tw):
+    n, O, oh, ow = g.shape
+    T = th * tw
+    v = np.empty((6, 6, O, n * T), g.dtype)
+    band = np.zeros((6, 2 * tw), g.dtype)  # the column past an odd width stays zero
+    zeros = np.zeros(ow, g.dtype)
+    for o in range(O):
+        for b in range(n):
+            for ty in range(th):
+                p = g[b, o, 2 * ty]
+                r = g[b, o, 2 * ty + 1] if 2 * ty + 1 < oh else zeros  # zero past an odd height
+                for x in range(ow):  # A g over the block's two rows
+                    e = _a6(p[x], r[x])
+                    for i in range(6):
+                        band[i, x] = e[i]
+                q = b * T + ty * tw
+                for i in range(6):  # (A g) A^T along the row, per block
+                    a = band[i]
+                    for s in range(tw):
+                        e = _a6(a[2 * s], a[2 * s + 1])
+                        for k in range(6):
+                            v[i, k, o, q + s] = e[k]
+    return v.reshape(36, O, n * T)
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def winograd5_grad_untile(z, n, th, tw):
+    C = z.shape[1]
+    T = th * tw
+    z6 = z.reshape(6, 6, C, n * T)
+    width = 2 * tw + 4
+    out = np.zeros((n, C, 2 * th + 4, width), z.dtype)
+    band = np.empty((6, width), z.dtype)
+    for c in range(C):
+        for b in range(n):
+            img = out[b, c]
+            for ty in range(th):
+                q = b * T + ty * tw
+                band[:] = 0.0
+                for i in range(6):  # B z along the row: tap r of tile s lands on pixel 2s + r
+                    a, zi = band[i], z6[i]
+                    for s in range(tw):  # taps 0 and 1: no two tiles collide; 2-5 overlap later tiles
+                        e = _b6(zi[0, c, q + s], zi[1, c, q + s], zi[2, c, q + s], zi[3, c, q + s],
+                                zi[4, c, q + s], zi[5, c, q + s])
+                        for r in range(6):
+                            a[2 * s + r] += e[r]
+                y = 2 * ty
+                for x in range(width):  # B (z B^T) down the rows
+                    e = _b6(band[0, x], band[1, x], band[2, x], band[3, x], band[4, x], band[5, x])
+                    for r in range(6):
+                        img[y + r, x] += e[r]
+    return out

@@ -243,41 +243,42 @@ class ConvNd(Function):
         return out if len(self.x_shape) == 4 else out.reshape(N, O, OW)
 
     def _winograd_forward(self, x, w, b, pads, geometry):
-        """The forward of a stride-1 3x3 layer by Winograd F(2x2, 3x3) (`striate.ops.winograd`)."""
+        """The forward of a stride-1 3x3 or 5x5 layer by Winograd F(2x2, r x r) (`ops.winograd`)."""
         N, C = x.shape[:2]
-        O, OH, OW = w.shape[0], geometry[6], geometry[7]
+        O, OH, OW, r = w.shape[0], geometry[6], geometry[7], geometry[0]
         u = winograd.weight_transform(w)
         bias = np.zeros(O, x.dtype) if b is None else b
         y = np.empty((N, O, OH, OW), x.dtype)
 
         def forward_chunk(start: int, stop: int) -> None:
-            winograd.forward_chunk(x[start:stop], u, bias, y[start:stop], pads[0], pads[2])
+            winograd.forward_chunk(x[start:stop], u, bias, y[start:stop], pads[0], pads[2], r)
 
         # images side by side pay with several per chunk: twice the usual budget measured best
-        _in_threads(forward_chunk, N, winograd.chunk_bytes(C, O, OH, OW, x.itemsize) // 2)
+        _in_threads(forward_chunk, N, winograd.chunk_bytes(C, O, OH, OW, x.itemsize, r) // 2)
         if self.needs_input_grad is not None:
             self.xp, self.w4, self.geometry, self.u = x, w, geometry, u
-            self.pads = winograd.padding(pads, x.shape, OH, OW)
+            self.pads = winograd.padding(pads, x.shape, OH, OW, r)
         return y
 
     def _winograd_backward(self, g):
         x, needs, pads = self.xp, self.needs_input_grad, self.pads
         (N, C, H, W), (top, left) = x.shape, (pads[0], pads[2])
         O, OH, OW = g.shape[1:]
+        r = self.geometry[0]
         g = np.ascontiguousarray(g)
         gx = np.empty(x.shape, g.dtype) if needs[0] else None
         u = self.u if needs[0] else None
         bias_grad = len(needs) == 3 and needs[2]
 
         def backward_chunk(start: int, stop: int):
-            dxp, du = winograd.backward_chunk(g[start:stop], _padded(x[start:stop], pads), u, needs[1])
+            dxp, du = winograd.backward_chunk(g[start:stop], _padded(x[start:stop], pads), u, needs[1], r)
             if dxp is not None:
                 gx[start:stop] = dxp[:, :, top:top + H, left:left + W]
             return (0 if du is None else du), (g[start:stop].sum(axis=(0, 2, 3)) if bias_grad else 0)
 
-        partials = _in_threads(backward_chunk, N, 2 * winograd.chunk_bytes(C, O, OH, OW, g.itemsize))
-        du_sum, gb_sum = _sum_pairs(partials, (np.zeros((16, O, C), g.dtype), np.zeros(O, g.dtype)))
-        return self._grads(gx, winograd.weight_grad(du_sum) if needs[1] else None, gb_sum)
+        partials = _in_threads(backward_chunk, N, 2 * winograd.chunk_bytes(C, O, OH, OW, g.itemsize, r))
+        du_sum, gb_sum = _sum_pairs(partials, (np.zeros(((r + 1) ** 2, O, C), g.dtype), np.zeros(O, g.dtype)))
+        return self._grads(gx, winograd.weight_grad(du_sum, r) if needs[1] else None, gb_sum)
 
     def _grads(self, gx, gw, gb):
         """(dX, dW[, db]) in the shapes of the inputs, None where no gradient is needed."""

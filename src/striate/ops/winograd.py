@@ -25,27 +25,32 @@ forward lays a chunk's images side by side in one strip so that rows of tiles ar
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 from striate import kernels
-from striate.kernels.reference import WINOGRAD_G
+from striate.kernels import parallel
+from striate.kernels.reference import WINOGRAD
 
 # Where the transforms pay, measured per layer against im2col (2 threads, fwd+bwd; see the
 # README's Speed section): channels from 16 (a 3-channel first layer is faster as im2col), the
-# transformed weights 16*C*O within ~256 KiB so every chunk's products find them in cache
-# (128 x 128 and wider layers were 1.2-2x slower than im2col), and planes from 16 x 16 (smaller
-# planes make the transforms' rows too short to vectorize).
+# transformed weights t*t*C*O within ~256 KiB so every chunk's products find them in cache
+# (128 x 128 and wider 3x3 layers were 1.2-2x slower than im2col), and planes large enough for
+# the transforms' rows to vectorize (3x3 from 16 x 16; 5x5, 2.8x fewer products, from 8 x 8).
 MIN_CHANNELS = 16
-MAX_CHANNEL_PRODUCT = 64 * 64
-MIN_SIDE = 16
+MAX_WEIGHT_VALUES = 16 * 64 * 64
+MIN_SIDE = {3: 16, 5: 8}
 
 
 def applies(geometry: tuple[int, ...], groups: int, in_channels: int, out_channels: int) -> bool:
-    """True for the layers this path handles and speeds up (3x3, stride 1, dilation 1, one group)."""
+    """True for the layers this path handles and speeds up: 3x3 or 5x5, stride 1, dilation 1,
+    one group."""
     kh, kw, sh, sw, dh, dw, oh, ow = geometry
-    return ((kh, kw, sh, sw, dh, dw) == (3, 3, 1, 1, 1, 1) and groups == 1
+    return (kh == kw and kh in MIN_SIDE and (sh, sw, dh, dw) == (1, 1, 1, 1) and groups == 1
             and min(in_channels, out_channels) >= MIN_CHANNELS
-            and in_channels * out_channels <= MAX_CHANNEL_PRODUCT and min(oh, ow) >= MIN_SIDE)
+            and (kh + 1) ** 2 * in_channels * out_channels <= MAX_WEIGHT_VALUES
+            and min(oh, ow) >= MIN_SIDE[kh])
 
 
 def tiles(oh: int, ow: int) -> tuple[int, int]:
@@ -53,45 +58,60 @@ def tiles(oh: int, ow: int) -> tuple[int, int]:
     return -(-oh // 2), -(-ow // 2)
 
 
-def chunk_bytes(in_channels: int, out_channels: int, oh: int, ow: int, itemsize: int) -> int:
-    """Scratch memory per image: the transformed input and the products, 16 values per tile."""
+def chunk_bytes(in_channels: int, out_channels: int, oh: int, ow: int, itemsize: int, r: int) -> int:
+    """Scratch memory per image: the transformed input and the products, (r+1)^2 values per tile."""
     th, tw = tiles(oh, ow)
-    return 16 * (in_channels + out_channels) * th * (tw + 1) * itemsize
+    return (r + 1) ** 2 * (in_channels + out_channels) * th * (tw + r // 2) * itemsize
 
 
-def padding(pads: tuple[int, ...], shape: tuple[int, ...], oh: int, ow: int) -> tuple[int, int, int, int]:
-    """(top, bottom, left, right) padding of an (H, W) input to whole tiles: 2th+2 x 2tw+2 (an odd
-    output size adds a zero row or column at the bottom or right)."""
+def padding(pads: tuple[int, ...], shape: tuple[int, ...], oh: int, ow: int,
+            r: int) -> tuple[int, int, int, int]:
+    """(top, bottom, left, right) padding of an (H, W) input to whole tiles, 2th+r-1 x 2tw+r-1
+    (an odd output size adds a zero row or column at the bottom or right)."""
     th, tw = tiles(oh, ow)
     H, W = shape[-2:]
-    return pads[0], 2 * th + 2 - H - pads[0], pads[2], 2 * tw + 2 - W - pads[2]
+    return pads[0], 2 * th + r - 1 - H - pads[0], pads[2], 2 * tw + r - 1 - W - pads[2]
+
+
+@functools.cache
+def _kron_g(r: int, dtype: np.dtype) -> np.ndarray:
+    """G (x) G, ((r+1)^2, r^2): vec(G g G^T) = (G (x) G) vec(g) for a row-major r x r filter g."""
+    g = WINOGRAD[r][2]
+    return np.kron(g, g).astype(dtype)
 
 
 def weight_transform(w: np.ndarray) -> np.ndarray:
-    """U = G g G^T for every filter g = w[o, c] (3x3), as (16, O, C)."""
-    g = WINOGRAD_G.astype(w.dtype)
-    O, C = w.shape[:2]
-    return np.ascontiguousarray(np.einsum("ai,ocij,bj->aboc", g, w, g, optimize=True)).reshape(16, O, C)
+    """U = G g G^T for every filter g = w[o, c] (r x r), as ((r+1)^2, O, C): one matrix product
+    (G (x) G) @ W^T, with W the (O*C, r*r) matrix of flattened filters.
+
+    BLAS runs it on one thread: waking OpenBLAS's pool for so small a product between two runs
+    of striate's threads stalled for up to 8 ms.
+    """
+    O, C, r = w.shape[0], w.shape[1], w.shape[-1]
+    with parallel.serial_blas():
+        u = np.matmul(_kron_g(r, w.dtype), w.reshape(O * C, r * r).T)
+    return u.reshape((r + 1) ** 2, O, C)
 
 
-def weight_grad(du: np.ndarray) -> np.ndarray:
-    """dW = G^T dU G: the weight transform's adjoint, (16, O, C) -> (O, C, 3, 3)."""
-    g = WINOGRAD_G.astype(du.dtype)
+def weight_grad(du: np.ndarray, r: int) -> np.ndarray:
+    """dW = G^T dU G, the weight transform's adjoint: ((r+1)^2, O, C) -> (O, C, r, r)."""
     O, C = du.shape[1:]
-    return np.einsum("ai,aboc,bj->ocij", g, du.reshape(4, 4, O, C), g, optimize=True)
+    with parallel.serial_blas():
+        dw = np.matmul(du.reshape(-1, O * C).T, _kron_g(r, du.dtype))
+    return dw.reshape(O, C, r, r)
 
 
-def _strip(x: np.ndarray, top: int, left: int, th: int, tw: int) -> np.ndarray:
-    """The chunk x (n, C, H, W), zero-padded, as one strip (1, C, 2th+2, n*(2tw+2) + 2).
+def _strip(x: np.ndarray, top: int, left: int, th: int, tw: int, r: int) -> np.ndarray:
+    """The chunk x (n, C, H, W), zero-padded, as one strip (1, C, 2th+r-1, n*slot + r-1).
 
-    Image b fills columns [b*slot, (b+1)*slot), slot = 2tw + 2, so one row of tiles runs across
-    every image: tw + 1 tiles per image, the last one straddling two images (its outputs are
-    dropped). The transforms vectorize along rows of tiles, and a 16 x 16 image alone gives rows
-    of 8 (measured 3x slower per tile than rows of 64).
+    Image b fills columns [b*slot, (b+1)*slot), slot = 2tw + r - 1, so one row of tiles runs
+    across every image: slot / 2 tiles per image, the last (r - 1) / 2 straddling two images
+    (their outputs are dropped). The transforms vectorize along rows of tiles, and a 16 x 16
+    image alone gives rows of 8 (measured 3x slower per tile than rows of 64).
     """
     n, C, H, W = x.shape
-    slot = 2 * tw + 2
-    strip = np.empty((1, C, 2 * th + 2, n * slot + 2), x.dtype)
+    slot = 2 * tw + r - 1
+    strip = np.empty((1, C, 2 * th + r - 1, n * slot + r - 1), x.dtype)
     plane = strip[0]
     plane[:, :top] = 0
     plane[:, top + H:] = 0
@@ -104,27 +124,31 @@ def _strip(x: np.ndarray, top: int, left: int, th: int, tw: int) -> np.ndarray:
 
 
 def forward_chunk(x: np.ndarray, u: np.ndarray, bias: np.ndarray, out: np.ndarray, top: int,
-                  left: int) -> None:
+                  left: int, r: int) -> None:
     """out (n, O, OH, OW) = the convolution of the chunk x (n, C, H, W) padded by top and left
     (and by whatever the other sides need), with U from weight_transform; images side by side."""
     n, O, oh, ow = out.shape
     th, tw = tiles(oh, ow)
-    v = kernels.winograd_tiles(_strip(x, top, left, th, tw), th, n * (tw + 1))
-    wide = np.empty((1, O, oh, n * (2 * tw + 2)), out.dtype)
-    kernels.winograd_untile(np.matmul(u, v), bias, wide)
-    out[...] = wide[0].reshape(O, oh, n, 2 * tw + 2)[..., :ow].transpose(2, 0, 1, 3)
+    slot = 2 * tw + r - 1
+    v = kernels.winograd_tiles(_strip(x, top, left, th, tw, r), th, n * slot // 2, r)
+    wide = np.empty((1, O, oh, n * slot), out.dtype)
+    kernels.winograd_untile(np.matmul(u, v), bias, wide, r)
+    out[...] = wide[0].reshape(O, oh, n, slot)[..., :ow].transpose(2, 0, 1, 3)
 
 
-def backward_chunk(g: np.ndarray, xp: np.ndarray, u: np.ndarray | None,
-                   need_weight: bool) -> tuple[np.ndarray | None, np.ndarray | None]:
-    """(dX padded as xp or None, dU (16, O, C) or None) of a chunk, from dY g (n, O, OH, OW).
+def backward_chunk(g: np.ndarray, xp: np.ndarray, u: np.ndarray | None, need_weight: bool,
+                   r: int) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(dX padded as xp or None, dU (t*t, O, C) or None) of a chunk, from dY g (n, O, OH, OW).
 
-    Image by image (xp is (n, C, 2th+2, 2tw+2)): side-by-side strips measured no faster here,
-    where a chunk holds fewer images (the backward needs twice the scratch memory per image).
+    Image by image (xp is (n, C, 2th+r-1, 2tw+r-1)): side-by-side strips measured no faster
+    here, where a chunk holds fewer images (the backward needs twice the scratch per image).
     """
     n = g.shape[0]
     th, tw = tiles(*g.shape[2:])
-    dm = kernels.winograd_grad_tiles(g, th, tw)
-    du = np.matmul(dm, kernels.winograd_tiles(xp, th, tw).transpose(0, 2, 1)) if need_weight else None
-    dxp = None if u is None else kernels.winograd_grad_untile(np.matmul(u.transpose(0, 2, 1), dm), n, th, tw)
-    return dxp, du
+    dm = kernels.winograd_grad_tiles(g, th, tw, r)
+    du = None
+    if need_weight:
+        du = np.matmul(dm, kernels.winograd_tiles(xp, th, tw, r).transpose(0, 2, 1))
+    if u is None:
+        return None, du
+    return kernels.winograd_grad_untile(np.matmul(u.transpose(0, 2, 1), dm), n, th, tw, r), du
