@@ -335,10 +335,10 @@ def test_conv2d_winograd_parity(case, kernel_set, chunk_bytes, monkeypatch):
     check_case(case)
 
 
-def test_winograd_takes_the_cifar_layers_only():
-    """The default thresholds send the CIFAR net's 32- and 64-channel 3x3 layers and the MNIST
-    ConvNet's 16->32 5x5 layer through Winograd, and a first layer, a strided or dilated layer
-    and a 512-channel layer to im2col."""
+def test_winograd_takes_the_layers_where_it_pays():
+    """The default thresholds send the CIFAR net's 32- and 64-channel 3x3 layers, ResNet-18's
+    up to 128 channels and the MNIST ConvNet's 16->32 5x5 layer through Winograd, and a first
+    layer, a strided or dilated layer, 256- and 512-channel layers and 4 x 4 planes to im2col."""
     from striate.ops import winograd
 
     def takes(C, O, side, stride=1, dilation=1, groups=1):
@@ -347,7 +347,8 @@ def test_winograd_takes_the_cifar_layers_only():
     assert takes(32, 32, 32) and takes(32, 64, 16) and takes(64, 64, 16)
     assert winograd.applies((5, 5, 1, 1, 1, 1, 14, 14), 1, 16, 32)  # the MNIST ConvNet's second layer
     assert not winograd.applies((5, 5, 1, 1, 1, 1, 24, 24), 1, 1, 6)  # LeNet-5's first
-    assert not takes(3, 32, 32) and not takes(512, 512, 4) and not takes(128, 128, 16)
+    assert takes(128, 128, 16) and takes(64, 64, 8)  # ResNet-18's 128-channel stage; an 8 x 8 plane
+    assert not takes(3, 32, 32) and not takes(256, 256, 8) and not takes(512, 512, 4) and not takes(64, 64, 4)
     assert not takes(32, 32, 32, stride=2) and not takes(32, 32, 32, dilation=2)
     assert not takes(32, 32, 32, groups=2)
 

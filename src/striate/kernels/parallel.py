@@ -96,9 +96,10 @@ def even_bounds(n: int, parts: int) -> list[tuple[int, int]]:
     return [(s, min(s + step, n)) for s in range(0, n, step)]
 
 
-def batch_parts(n: int, item_bytes: int, threads: int) -> list[list[tuple[int, int]]]:
-    """[start, stop) chunks of range(n): one list per thread, each chunk ~CHUNK_BYTES of scratch."""
-    per_chunk = max(1, CHUNK_BYTES // max(item_bytes, 1))
+def batch_parts(n: int, item_bytes: int, threads: int, min_items: int = 1) -> list[list[tuple[int, int]]]:
+    """[start, stop) chunks of range(n): one list per thread, each chunk ~CHUNK_BYTES of scratch
+    (and at least min_items items)."""
+    per_chunk = max(1, min_items, CHUNK_BYTES // max(item_bytes, 1))
     return [[(s, min(s + per_chunk, stop)) for s in range(start, stop, per_chunk)]
             for start, stop in even_bounds(n, threads)]
 

@@ -142,10 +142,10 @@ def _columns(xp: np.ndarray, geometry: tuple[int, ...], stacked: bool) -> np.nda
     return col.reshape(C * kh * kw, n * oh * ow) if stacked else col.reshape(n, C * kh * kw, oh * ow)
 
 
-def _in_threads(work, n: int, item_bytes: int) -> list:
+def _in_threads(work, n: int, item_bytes: int, min_items: int = 1) -> list:
     """work(start, stop) over chunks of a batch of n, BLAS serial, one run of chunks per thread."""
     with parallel.serial_blas() as threads:
-        return parallel.run_split(work, parallel.batch_parts(n, item_bytes, threads))
+        return parallel.run_split(work, parallel.batch_parts(n, item_bytes, threads, min_items))
 
 
 def _conv_chunk(xp: np.ndarray, wm: np.ndarray, geometry: tuple[int, ...], out: np.ndarray) -> None:
@@ -309,7 +309,10 @@ class ConvNd(Function):
             gb_part = gm[start:stop].sum(axis=(0, 3)) if bias_grad else 0
             return gw_part, gb_part
 
-        partials = _in_threads(backward_chunk, N, 2 * C * kh * kw * OH * OW * g.itemsize)
+        # every chunk writes a weight-sized partial dW: a chunk's columns are kept at least that
+        # large (ResNet's 512-channel 3x3 layer: 71 -> 55 ms forward and backward)
+        item = 2 * C * kh * kw * OH * OW * g.itemsize
+        partials = _in_threads(backward_chunk, N, item, min_items=-(-w.nbytes // max(item, 1)))
         # an empty batch contributes nothing: zero gradients, as in PyTorch
         zeros = (np.zeros((G, Cg * kh * kw, O // G), g.dtype), np.zeros((G, O // G), g.dtype))
         gw_t, gb_sum = _sum_pairs(partials, zeros)

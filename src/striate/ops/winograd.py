@@ -33,14 +33,14 @@ from striate import kernels
 from striate.kernels import parallel
 from striate.kernels.reference import WINOGRAD
 
-# Where the transforms pay, measured per layer against im2col (2 threads, fwd+bwd; see the
-# README's Speed section): channels from 16 (a 3-channel first layer is faster as im2col), the
-# transformed weights t*t*C*O within ~256 KiB so every chunk's products find them in cache
-# (128 x 128 and wider 3x3 layers were 1.2-2x slower than im2col), and planes large enough for
-# the transforms' rows to vectorize (3x3 from 16 x 16; 5x5, 2.8x fewer products, from 8 x 8).
+# Where the transforms pay, measured per layer against im2col (2 threads, fwd+bwd, batch 32-64):
+# channels from 16 (a 3-channel first layer is faster as im2col); transformed weights t*t*C*O
+# up to those of a 128 x 128 3x3 layer (2x faster than im2col there; 256 x 256 was 1.1x and
+# 512 x 512 1.9x slower: the products' weights no longer stay in cache); planes from 8 x 8
+# (1.2-1.9x faster at 8 x 8 with 32-64 channels).
 MIN_CHANNELS = 16
-MAX_WEIGHT_VALUES = 16 * 64 * 64
-MIN_SIDE = {3: 16, 5: 8}
+MAX_WEIGHT_VALUES = 16 * 128 * 128
+MIN_SIDE = {3: 8, 5: 8}
 
 
 def applies(geometry: tuple[int, ...], groups: int, in_channels: int, out_channels: int) -> bool:
