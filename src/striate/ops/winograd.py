@@ -1,13 +1,14 @@
-"""Winograd convolution F(2x2, 3x3) for stride-1 3x3 layers (Lavin & Gray, 2015).
+"""Winograd convolution F(2x2, r x r) for stride-1 3x3 and 5x5 layers (Lavin & Gray, 2015).
 
-Seed 001's cross-correlation computes each output pixel with 9 multiply-adds per input
-channel. Winograd's minimal filtering computes a 2x2 block of outputs from the 4x4 input tile d
-under it with 16 multiplications instead of 36 (2.25x fewer):
+Seed 001's cross-correlation computes each output pixel with r*r multiply-adds per input
+channel. Winograd's minimal filtering computes a 2x2 block of outputs from the t x t input tile
+d under it (t = r + 1) with t*t multiplications instead of 4*r*r: 16 for 36 with 3x3 filters
+(2.25x fewer), 36 for 100 with 5x5 (2.8x):
 
     Y = A^T [ (G g G^T) * (B^T d B) ] A          (* elementwise; B, G, A small constant matrices)
 
 Summed over input channels, the elementwise products become one matrix product per position
-(a, b) of the 4x4 tile, which is where the time goes:
+(a, b) of the tile, which is where the time goes:
 
     U[ab] = (G g G^T)[ab]   (O, C)         V[ab] = (B^T d B)[ab]   (C, tiles)
     M[ab] = U[ab] @ V[ab]   (O, tiles)     Y = A^T M A per tile (+ bias)
