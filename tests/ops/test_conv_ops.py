@@ -32,7 +32,8 @@ def _force_winograd(monkeypatch) -> None:
     """Every 3x3 and 5x5 stride-1 single-group layer takes the Winograd path, whatever its size."""
     from striate.ops import winograd
 
-    monkeypatch.setattr(winograd, "MIN_CHANNELS", 1)
+    monkeypatch.setattr(winograd, "MIN_IN_CHANNELS", {3: 1, 5: 1})
+    monkeypatch.setattr(winograd, "MIN_OUT_CHANNELS", 1)
     monkeypatch.setattr(winograd, "MAX_WEIGHT_VALUES", 10**9)
     monkeypatch.setattr(winograd, "MIN_SIDE", {3: 1, 5: 1})
 
@@ -337,8 +338,9 @@ def test_conv2d_winograd_parity(case, kernel_set, chunk_bytes, monkeypatch):
 
 def test_winograd_takes_the_layers_where_it_pays():
     """The default thresholds send the CIFAR net's 32- and 64-channel 3x3 layers, ResNet-18's
-    up to 128 channels and the MNIST ConvNet's 16->32 5x5 layer through Winograd, and a first
-    layer, a strided or dilated layer, 256- and 512-channel layers and 4 x 4 planes to im2col."""
+    up to 128 channels and the 6->16 and 16->32 5x5 layers of LeNet-5 and the MNIST ConvNet
+    through Winograd, and first layers, strided or dilated layers, 256- and 512-channel layers
+    and 4 x 4 planes to im2col."""
     from striate.ops import winograd
 
     def takes(C, O, side, stride=1, dilation=1, groups=1):
@@ -346,6 +348,7 @@ def test_winograd_takes_the_layers_where_it_pays():
 
     assert takes(32, 32, 32) and takes(32, 64, 16) and takes(64, 64, 16)
     assert winograd.applies((5, 5, 1, 1, 1, 1, 14, 14), 1, 16, 32)  # the MNIST ConvNet's second layer
+    assert winograd.applies((5, 5, 1, 1, 1, 1, 8, 8), 1, 6, 16)  # LeNet-5's second
     assert not winograd.applies((5, 5, 1, 1, 1, 1, 24, 24), 1, 1, 6)  # LeNet-5's first
     assert takes(128, 128, 16) and takes(64, 64, 8)  # ResNet-18's 128-channel stage; an 8 x 8 plane
     assert not takes(3, 32, 32) and not takes(256, 256, 8) and not takes(512, 512, 4) and not takes(64, 64, 4)

@@ -35,11 +35,13 @@ from striate.kernels import parallel
 from striate.kernels.reference import WINOGRAD
 
 # Where the transforms pay, measured per layer against im2col (2 threads, fwd+bwd, batch 32-64):
-# channels from 16 (a 3-channel first layer is faster as im2col); transformed weights t*t*C*O
-# up to those of a 128 x 128 3x3 layer (2x faster than im2col there; 256 x 256 was 1.1x and
-# 512 x 512 1.9x slower: the products' weights no longer stay in cache); planes from 8 x 8
-# (1.2-1.9x faster at 8 x 8 with 32-64 channels).
-MIN_CHANNELS = 16
+# input channels from 8 for 3x3 filters and from 6 for 5x5 (LeNet-5's 6->16 layer: 1.5x faster;
+# 3- and 4-channel layers were 1.5-2x slower: too little product to pay for the transforms);
+# output channels from 4; transformed weights t*t*C*O up to those of a 128 x 128 3x3 layer (2x
+# faster than im2col there; 256 x 256 was 1.1x and 512 x 512 1.9x slower: the products' weights
+# no longer stay in cache); planes from 8 x 8 (1.2-1.9x faster at 8 x 8 with 32-64 channels).
+MIN_IN_CHANNELS = {3: 8, 5: 6}
+MIN_OUT_CHANNELS = 4
 MAX_WEIGHT_VALUES = 16 * 128 * 128
 MIN_SIDE = {3: 8, 5: 8}
 
@@ -49,7 +51,7 @@ def applies(geometry: tuple[int, ...], groups: int, in_channels: int, out_channe
     one group."""
     kh, kw, sh, sw, dh, dw, oh, ow = geometry
     return (kh == kw and kh in MIN_SIDE and (sh, sw, dh, dw) == (1, 1, 1, 1) and groups == 1
-            and min(in_channels, out_channels) >= MIN_CHANNELS
+            and in_channels >= MIN_IN_CHANNELS[kh] and out_channels >= MIN_OUT_CHANNELS
             and (kh + 1) ** 2 * in_channels * out_channels <= MAX_WEIGHT_VALUES
             and min(oh, ow) >= MIN_SIDE[kh])
 
