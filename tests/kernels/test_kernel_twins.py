@@ -170,47 +170,6 @@ def test_env_var_import_is_lazy_and_numba_cache_is_on_disk():
     assert bad.returncode != 0 and "STRIATE_KERNELS='gpu' is not a kernel set" in bad.stderr
 
 
-@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 4, 4, 4), (3, 2, 1, 1), (2, 5, 6, 3), (1, 1, 2, 9)],
-                         ids=str)
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_winograd_transform_twins(shape, dtype):
-    """The four Winograd transforms: twins agree, the grad kernels are the adjoints of the
-    forward ones (<T(a), b> == <a, T*(b)>), and tiles -> products -> untile is a 3x3 conv."""
-    n, C, oh, ow = shape
-    th, tw = -(-oh // 2), -(-ow // 2)
-    O = 3
-    rng = np.random.default_rng(0)
-    xp = rng.standard_normal((n, C, 2 * th + 2, 2 * tw + 2)).astype(dtype)
-    m = rng.standard_normal((16, O, n * th * tw)).astype(dtype)
-    z = rng.standard_normal((16, C, n * th * tw)).astype(dtype)
-    g = rng.standard_normal((n, O, oh, ow)).astype(dtype)
-    bias = rng.standard_normal(O).astype(dtype)
-    tol = 1e-5 if dtype == np.float32 else 1e-12
-
-    def close(a, b):
-        np.testing.assert_allclose(a, b, rtol=tol, atol=tol * np.abs(b).max())
-
-    pairs = {}
-    for twin in (reference, compiled):
-        y = np.empty((n, O, oh, ow), dtype)
-        twin.winograd_untile(m, bias, y)
-        pairs[twin] = (twin.winograd_tiles(xp, th, tw), y, twin.winograd_grad_tiles(g, th, tw),
-                       twin.winograd_grad_untile(z, n, th, tw))
-        assert all(a.dtype == dtype for a in pairs[twin])
-    for a, b in zip(pairs[compiled], pairs[reference]):
-        close(a, b)
-    v, y, dm, dx = pairs[reference]
-    close(np.vdot(y - bias.reshape(1, O, 1, 1), g), np.vdot(m, dm))
-    close(np.vdot(v, z), np.vdot(xp, dx))
-    w = rng.standard_normal((O, C, 3, 3)).astype(dtype)
-    from striate.ops import winograd
-
-    y = np.empty((n, O, oh, ow), dtype)
-    compiled.winograd_untile(np.matmul(winograd.weight_transform(w), v), bias, y)
-    expect = torch.nn.functional.conv2d(torch.from_numpy(xp), torch.from_numpy(w), torch.from_numpy(bias))
-    close(y, expect.numpy()[:, :, :oh, :ow])
-
-
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_relu_grad_twins_follow_torch_on_nan_and_inf(dtype):
     """The gradient is 0 where relu's output is <= 0, even where g is NaN or inf, and g elsewhere,
@@ -256,18 +215,27 @@ def test_batch_norm_channel_kernel_twins(shape, dtype):
         np.testing.assert_allclose(out, expect, rtol=tol, atol=tol * np.abs(expect).max())
 
 
-@pytest.mark.parametrize("shape", [(2, 3, 5, 7), (1, 2, 1, 1), (2, 4, 6, 3)], ids=str)
+def _compiled_winograd(name: str, r: int):
+    """The Numba kernel for F(2x2, r x r): `winograd_tiles` for r = 3, `winograd5_tiles` for 5."""
+    return getattr(compiled, name if r == 3 else name.replace("winograd", f"winograd{r}"))
+
+
+WINOGRAD_CASES = [(3, (2, 3, 5, 7)), (3, (1, 4, 4, 4)), (3, (3, 2, 1, 1)), (3, (2, 5, 6, 3)),
+                  (3, (1, 1, 2, 9)), (5, (2, 3, 5, 7)), (5, (1, 2, 1, 1)), (5, (2, 4, 6, 3))]
+
+
+@pytest.mark.parametrize("r, shape", WINOGRAD_CASES, ids=str)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_winograd5_transform_twins(shape, dtype):
-    """F(2x2, 5x5): the compiled 6 x 6 transforms agree with the reference (the matrices), and
-    tiles -> products -> untile is a 5x5 convolution."""
+def test_winograd_transform_twins(r, shape, dtype):
+    """The four Winograd transforms of F(2x2, 3x3) and F(2x2, 5x5): twins agree, the grad kernels
+    are the adjoints of the forward ones (<T(a), b> == <a, T*(b)>), and tiles -> products ->
+    untile is an r x r convolution."""
     n, C, oh, ow = shape
-    th, tw = -(-oh // 2), -(-ow // 2)
-    O = 3
-    rng = np.random.default_rng(1)
-    xp = rng.standard_normal((n, C, 2 * th + 4, 2 * tw + 4)).astype(dtype)
-    m = rng.standard_normal((36, O, n * th * tw)).astype(dtype)
-    z = rng.standard_normal((36, C, n * th * tw)).astype(dtype)
+    th, tw, t, O = -(-oh // 2), -(-ow // 2), r + 1, 3
+    rng = np.random.default_rng(0)
+    xp = rng.standard_normal((n, C, 2 * th + r - 1, 2 * tw + r - 1)).astype(dtype)
+    m = rng.standard_normal((t * t, O, n * th * tw)).astype(dtype)
+    z = rng.standard_normal((t * t, C, n * th * tw)).astype(dtype)
     g = rng.standard_normal((n, O, oh, ow)).astype(dtype)
     bias = rng.standard_normal(O).astype(dtype)
     tol = 1e-5 if dtype == np.float32 else 1e-12
@@ -276,18 +244,26 @@ def test_winograd5_transform_twins(shape, dtype):
         assert a.dtype == dtype
         np.testing.assert_allclose(a, b, rtol=tol, atol=tol * np.abs(b).max())
 
-    y_ref, y_fast = np.empty((n, O, oh, ow), dtype), np.empty((n, O, oh, ow), dtype)
-    reference.winograd_untile(m, bias, y_ref, 5)
-    compiled.winograd5_untile(m, bias, y_fast)
-    close(y_fast, y_ref)
-    close(compiled.winograd5_tiles(xp, th, tw), reference.winograd_tiles(xp, th, tw, 5))
-    close(compiled.winograd5_grad_tiles(g, th, tw), reference.winograd_grad_tiles(g, th, tw, 5))
-    close(compiled.winograd5_grad_untile(z, n, th, tw), reference.winograd_grad_untile(z, n, th, tw, 5))
+    def untile(twin_untile):
+        y = np.empty((n, O, oh, ow), dtype)
+        twin_untile(m, bias, y)
+        return y
+
+    ref = (reference.winograd_tiles(xp, th, tw, r), untile(lambda *a: reference.winograd_untile(*a, r)),
+           reference.winograd_grad_tiles(g, th, tw, r), reference.winograd_grad_untile(z, n, th, tw, r))
+    fast = (_compiled_winograd("winograd_tiles", r)(xp, th, tw),
+            untile(_compiled_winograd("winograd_untile", r)),
+            _compiled_winograd("winograd_grad_tiles", r)(g, th, tw),
+            _compiled_winograd("winograd_grad_untile", r)(z, n, th, tw))
+    for a, b in zip(fast, ref):
+        close(a, b)
+    v, y, dm, dx = ref
+    close(np.vdot(y - bias.reshape(1, O, 1, 1), g), np.vdot(m, dm))
+    close(np.vdot(v, z), np.vdot(xp, dx))
     from striate.ops import winograd
 
-    w = rng.standard_normal((O, C, 5, 5)).astype(dtype)
+    w = rng.standard_normal((O, C, r, r)).astype(dtype)
     y = np.empty((n, O, oh, ow), dtype)
-    compiled.winograd5_untile(np.matmul(winograd.weight_transform(w), compiled.winograd5_tiles(xp, th, tw)),
-                              bias, y)
+    _compiled_winograd("winograd_untile", r)(np.matmul(winograd.weight_transform(w), v), bias, y)
     expect = torch.nn.functional.conv2d(torch.from_numpy(xp), torch.from_numpy(w), torch.from_numpy(bias))
     close(y, expect.numpy()[:, :, :oh, :ow])
