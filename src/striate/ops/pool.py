@@ -21,6 +21,7 @@ import numpy as np
 from striate import kernels
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor, _make
+from striate.kernels import parallel
 from striate.ops.activation import relu
 from striate.ops.conv import _positive, _tuple
 
@@ -279,8 +280,9 @@ class AdaptiveAvgPool2d(Function):
         rows = self._membership(H, OH, x.dtype)
         cols = self._membership(W, OW, x.dtype)
         count = np.outer(rows.sum(1), cols.sum(1)).astype(x.dtype)
-        s = (x.reshape(N * C * H, W) @ cols.T).reshape(N * C, H, OW)
-        s = np.matmul(rows, s)
+        with parallel.serial_blas():  # small products: waking OpenBLAS's pool can stall for ms
+            s = (x.reshape(N * C * H, W) @ cols.T).reshape(N * C, H, OW)
+            s = np.matmul(rows, s)
         self.rows, self.cols, self.count, self.shape = rows, cols, count, x.shape
         return (s / count).reshape(N, C, OH, OW)
 
@@ -294,7 +296,8 @@ class AdaptiveAvgPool2d(Function):
         N, C, H, W = self.shape
         OH, OW = self.count.shape
         gs = (g / self.count).reshape(N * C, OH, OW)
-        gx = np.matmul(self.rows.T, gs).reshape(N * C * H, OW) @ self.cols
+        with parallel.serial_blas():
+            gx = np.matmul(self.rows.T, gs).reshape(N * C * H, OW) @ self.cols
         return (gx.reshape(self.shape),)
 
 
