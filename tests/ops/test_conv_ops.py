@@ -338,9 +338,9 @@ def test_conv2d_winograd_parity(case, kernel_set, chunk_bytes, monkeypatch):
 
 def test_winograd_takes_the_layers_where_it_pays():
     """The default thresholds send the CIFAR net's 32- and 64-channel 3x3 layers, ResNet-18's
-    up to 128 channels and the 6->16 and 16->32 5x5 layers of LeNet-5 and the MNIST ConvNet
-    through Winograd, and first layers, strided or dilated layers, 256- and 512-channel layers
-    and 4 x 4 planes to im2col."""
+    up to 256 channels and the 6->16 and 16->32 5x5 layers of LeNet-5 and the MNIST ConvNet
+    through Winograd, and first layers, strided or dilated layers, 512-channel layers and 4 x 4
+    planes to im2col."""
     from striate.ops import winograd
 
     def takes(C, O, side, stride=1, dilation=1, groups=1):
@@ -351,7 +351,8 @@ def test_winograd_takes_the_layers_where_it_pays():
     assert winograd.applies((5, 5, 1, 1, 1, 1, 8, 8), 1, 6, 16)  # LeNet-5's second
     assert not winograd.applies((5, 5, 1, 1, 1, 1, 24, 24), 1, 1, 6)  # LeNet-5's first
     assert takes(128, 128, 16) and takes(64, 64, 8)  # ResNet-18's 128-channel stage; an 8 x 8 plane
-    assert not takes(3, 32, 32) and not takes(256, 256, 8) and not takes(512, 512, 4) and not takes(64, 64, 4)
+    assert takes(256, 256, 8) and not takes(512, 512, 8)  # ResNet-18's 256-channel stage; a wider layer
+    assert not takes(3, 32, 32) and not takes(512, 512, 4) and not takes(64, 64, 4)
     assert not takes(32, 32, 32, stride=2) and not takes(32, 32, 32, dilation=2)
     assert not takes(32, 32, 32, groups=2)
 

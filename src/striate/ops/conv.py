@@ -238,7 +238,10 @@ class ConvNd(Function):
             if bias is not None:
                 y[start:stop] += bias
 
-        _in_threads(forward_chunk, N, C * kh * kw * OH * OW * x.itemsize)
+        # every chunk reads the whole weight: a chunk's columns are kept at least that large
+        # (ResNet's 512-channel 3x3 layer: 17.9 -> 16.3 ms forward)
+        item = C * kh * kw * OH * OW * x.itemsize
+        _in_threads(forward_chunk, N, item, min_items=-(-w.nbytes // max(item, 1)))
         if self.needs_input_grad is not None:
             self.xp, self.w4, self.geometry, self.pads = xp, w, geometry, pads
         out = y.reshape(N, O, OH, OW)

@@ -37,12 +37,12 @@ from striate.kernels.reference import WINOGRAD
 # Where the transforms pay, measured per layer against im2col (2 threads, fwd+bwd, batch 32-64):
 # input channels from 8 for 3x3 filters and from 6 for 5x5 (LeNet-5's 6->16 layer: 1.5x faster;
 # 3- and 4-channel layers were 1.5-2x slower: too little product to pay for the transforms);
-# output channels from 4; transformed weights t*t*C*O up to those of a 128 x 128 3x3 layer (2x
-# faster than im2col there; 256 x 256 was 1.1x and 512 x 512 1.9x slower: the products' weights
-# no longer stay in cache); planes from 8 x 8 (1.2-1.9x faster at 8 x 8 with 32-64 channels).
+# output channels from 4; transformed weights t*t*C*O up to those of a 256 x 256 3x3 layer
+# (1.4x faster than im2col at 8 x 8; 128 x 128 at 16 x 16 2x); planes from 8 x 8 (at 4 x 4 a
+# 512 x 512 layer ran as fast as im2col, and 1.1x slower forward).
 MIN_IN_CHANNELS = {3: 8, 5: 6}
 MIN_OUT_CHANNELS = 4
-MAX_WEIGHT_VALUES = 16 * 128 * 128
+MAX_WEIGHT_VALUES = 16 * 256 * 256
 MIN_SIDE = {3: 8, 5: 8}
 
 
