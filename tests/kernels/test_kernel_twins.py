@@ -216,8 +216,13 @@ def test_batch_norm_channel_kernel_twins(shape, dtype):
 
 
 def _compiled_winograd(name: str, r: int):
-    """The Numba kernel for F(2x2, r x r): `winograd_tiles` for r = 3, `winograd5_tiles` for 5."""
-    return getattr(compiled, name if r == 3 else name.replace("winograd", f"winograd{r}"))
+    """The Numba kernel the dispatcher picks for F(2x2, r x r)."""
+    from striate import kernels
+
+    with st.config.use_kernels("numba"):
+        fn = kernels._winograd(name, r)
+    assert fn.__module__ == compiled.__name__, fn  # the Numba twin, not the reference
+    return fn
 
 
 WINOGRAD_CASES = [(3, (2, 3, 5, 7)), (3, (1, 4, 4, 4)), (3, (3, 2, 1, 1)), (3, (2, 5, 6, 3)),

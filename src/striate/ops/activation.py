@@ -10,7 +10,7 @@ import numpy as np
 from striate import kernels
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
-from striate.kernels import parallel
+from striate.kernels import parallel, reference
 
 
 class ReLU(Function):
@@ -36,8 +36,8 @@ def _relu_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray | None = None) -> n
     out = np.empty(g.shape, np.result_type(g, y)) if out is None else out
     if g.shape == y.shape and all(a.flags.c_contiguous for a in (g, y, out)):
         kernels.relu_grad(g.reshape(-1), y.reshape(-1), out.reshape(-1))
-    else:
-        np.copyto(out, np.where(y <= 0, 0, g))
+    else:  # strided views: the NumPy twin takes any layout
+        reference.relu_grad(g, y, out)
     return out
 
 

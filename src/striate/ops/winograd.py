@@ -31,7 +31,7 @@ import functools
 import numpy as np
 
 from striate import kernels
-from striate.kernels import parallel
+from striate.kernels.gemm import gemm
 from striate.kernels.reference import WINOGRAD
 
 # Where the transforms pay, measured per layer against im2col (2 threads, fwd+bwd, batch 32-64):
@@ -87,21 +87,17 @@ def weight_transform(w: np.ndarray) -> np.ndarray:
     """U = G g G^T for every filter g = w[o, c] (r x r), as ((r+1)^2, O, C): one matrix product
     (G (x) G) @ W^T, with W the (O*C, r*r) matrix of flattened filters.
 
-    BLAS runs it on one thread: waking OpenBLAS's pool for so small a product between two runs
-    of striate's threads stalled for up to 8 ms.
+    Through `kernels.gemm` (BLAS serial): waking OpenBLAS's pool for so small a product between
+    two runs of striate's threads stalled for up to 8 ms.
     """
     O, C, r = w.shape[0], w.shape[1], w.shape[-1]
-    with parallel.serial_blas():
-        u = np.matmul(_kron_g(r, w.dtype), w.reshape(O * C, r * r).T)
-    return u.reshape((r + 1) ** 2, O, C)
+    return gemm(_kron_g(r, w.dtype), w.reshape(O * C, r * r).T).reshape((r + 1) ** 2, O, C)
 
 
 def weight_grad(du: np.ndarray, r: int) -> np.ndarray:
     """dW = G^T dU G, the weight transform's adjoint: ((r+1)^2, O, C) -> (O, C, r, r)."""
     O, C = du.shape[1:]
-    with parallel.serial_blas():
-        dw = np.matmul(du.reshape(-1, O * C).T, _kron_g(r, du.dtype))
-    return dw.reshape(O, C, r, r)
+    return gemm(du.reshape(-1, O * C).T, _kron_g(r, du.dtype)).reshape(O, C, r, r)
 
 
 def _strip(x: np.ndarray, top: int, left: int, th: int, tw: int, r: int) -> np.ndarray:
