@@ -6,11 +6,15 @@ cd "$(dirname "$0")/.."
 
 python3 -m pip install --quiet --disable-pip-version-check -e '.[test]'
 
-# Debian's full Fashion-MNIST (IDX files under /usr/share/datasets/fashion-mnist/) for the
-# dataset tests; best effort: without it those tests skip and say why.
-if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist) \
-    >/dev/null 2>&1 || echo "note: could not install dataset-fashion-mnist; its tests will skip"
+# Debian packages: the full Fashion-MNIST (IDX files under /usr/share/datasets/fashion-mnist/)
+# for the dataset tests, and Chromium for the browser tests (report page, dashboard). Best
+# effort: without them those tests skip and say why.
+need=()
+[ -d /usr/share/datasets/fashion-mnist ] || need+=(dataset-fashion-mnist)
+command -v chromium >/dev/null || need+=(chromium)
+if [ ${#need[@]} -gt 0 ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}") \
+    >/dev/null 2>&1 || echo "note: could not install ${need[*]}; their tests will skip"
 fi
 
 python3 -m ruff check .

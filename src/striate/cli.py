@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import sys
 from dataclasses import asdict
@@ -97,6 +98,8 @@ def _add_parsers() -> argparse.ArgumentParser:
                                    "write JSON and Markdown results.")
     p.add_argument("--quick", action="store_true", help="fewer repetitions and workloads")
     p.add_argument("--out", default="bench-results", help="output folder (default bench-results)")
+    for module in _COMMAND_MODULES.values():
+        importlib.import_module(module).add_parser(sub)
     return parser
 
 
@@ -256,6 +259,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
             "summary": cmd_summary, "bench": cmd_bench}
 
+# Commands that live in their own modules: each module has `add_parser(sub)` (adds its
+# subparser to argparse's subparsers object) and `run(args) -> int` (the exit code).
+_COMMAND_MODULES: dict[str, str] = {
+}
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = _add_parsers()
@@ -263,6 +271,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
+    if args.command in _COMMAND_MODULES:
+        return importlib.import_module(_COMMAND_MODULES[args.command]).run(args)
     return COMMANDS[args.command](args)
 
 
