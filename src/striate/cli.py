@@ -71,6 +71,13 @@ def _train_parser(sub) -> None:
     p.add_argument("--resume", default=None, metavar="RUN",
                    help="continue the run in this folder from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    # --- live dashboard (issue 16): striate.dashboard ---
+    p.add_argument("--dashboard", action="store_true",
+                   help="serve a live page of the run (prints its URL; controls need its token)")
+    p.add_argument("--port", type=int, default=8765, help="dashboard port (default 8765; 0: any free)")
+    p.add_argument("--dashboard-host", default="127.0.0.1",
+                   help="dashboard address (default 127.0.0.1; another one needs --allow-remote)")
+    p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --dashboard-host")
 
 
 def _add_parsers() -> argparse.ArgumentParser:
@@ -122,6 +129,11 @@ def cmd_train(args: argparse.Namespace) -> int:
         folder = runs.new_run_folder(args.out, cfg)
     trainer = runs.make_trainer(cfg, folder, progress=not args.quiet)
     cfg.save(folder)
+    dashboard = None
+    if getattr(args, "dashboard", False):  # before resuming: the publisher's state is in the checkpoint
+        from striate.dashboard.command import attach_to_training
+
+        dashboard = attach_to_training(trainer, folder, args)
     if args.resume:
         ckpt = _resume_checkpoint(folder)
         trainer.load_checkpoint(ckpt)
@@ -136,6 +148,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TrainingInterrupted as e:
         print(f"\n{e}\nresume with: striate train --resume {folder}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    finally:
+        if dashboard is not None:
+            dashboard.stop()
     _, model = runs.load_model(folder)
     result = runs.test_metrics(cfg, model)
     _write_result(folder, cfg, result, trainer)
@@ -262,6 +277,7 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict
 # Commands that live in their own modules: each module has `add_parser(sub)` (adds its
 # subparser to argparse's subparsers object) and `run(args) -> int` (the exit code).
 _COMMAND_MODULES: dict[str, str] = {
+    "dashboard": "striate.dashboard.command",
 }
 
 
