@@ -53,6 +53,8 @@ def uploaded_image(data: bytes, channels: int, side: int) -> np.ndarray:
         img = img.convert("L" if channels == 1 else "RGB").resize((side, side))
     except InputError:
         raise
+    except Image.DecompressionBombError:
+        raise InputError("the image is too large to decode safely") from None
     except Exception as e:  # Pillow raises many types for broken files
         raise InputError(f"cannot decode the upload as an image ({type(e).__name__})") from None
     arr = np.asarray(img, dtype=np.float32) / 255.0

@@ -115,6 +115,7 @@ class DashboardServer:
         self.sources, self.host = list(sources), host
         self.token = token or secrets.token_urlsafe(24)
         self.stopping = threading.Event()
+        self.streams = 0  # open event streams
         server_class = _server_class(host)
         try:
             self.httpd = server_class((host, port), _Handler)
@@ -141,6 +142,9 @@ class DashboardServer:
 
     def stop(self) -> None:
         self.stopping.set()
+        deadline = time.monotonic() + 1.0  # let open event streams send the run's last lines
+        while self.streams and time.monotonic() < deadline:
+            time.sleep(0.02)
         self.httpd.shutdown()
         self.httpd.server_close()
         if self._thread is not None:
@@ -340,9 +344,17 @@ class _Handler(BaseHTTPRequestHandler):
         self._security_headers()
         self.end_headers()
         self.close_connection = True
+        self.app.streams += 1
+        try:
+            self._stream_lines(source)
+        finally:
+            self.app.streams -= 1
+
+    def _stream_lines(self, source: RunSource) -> None:
         offset, quiet_since = 0, time.monotonic()
         try:
-            while not self.app.stopping.is_set():
+            while True:
+                stopping = self.app.stopping.is_set()  # one last read after the run's "end"
                 lines, offset = read_new(source.events_path, offset)
                 good = [ln for ln in lines if _is_json(ln)]
                 for i in range(0, len(good), SSE_BATCH):
@@ -352,6 +364,8 @@ class _Handler(BaseHTTPRequestHandler):
                         self.wfile.write(b": keep-alive\n\n")
                     self.wfile.flush()
                     quiet_since = time.monotonic()
+                if stopping:
+                    return
                 self.app.stopping.wait(0.15)
         except (BrokenPipeError, ConnectionResetError):
             return

@@ -64,6 +64,7 @@ function connect(run) {
     let batch;
     try { batch = JSON.parse(m.data); } catch (e) { return; }
     for (const ev of batch) handle(run, ev);
+    if (run.ended && run.info.live) src.close();  // the training process (and its server) ends
     queueDraw();
   };
   src.onerror = () => { setStatus(run.ended ? "run finished" : "event stream interrupted; retrying…"); };

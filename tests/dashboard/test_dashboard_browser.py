@@ -1,0 +1,118 @@
+"""The dashboard in real headless Chromium during a real digits training run."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from pathlib import Path
+
+import pytest
+from dashboard_helpers import CHROMIUM, CHROMIUM_ARGS, LiveRun, sync_playwright
+
+SHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+def _step(page) -> int:
+    text = page.text_content("#now-step") or ""
+    return int(text) if text.isdigit() else -1
+
+
+def _loss_pixels(page) -> int:
+    """How many pixels of the loss chart have the first run's line colour (#1f77b4)."""
+    return page.evaluate("""() => {
+        const c = document.getElementById('chart-loss');
+        const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+        let n = 0;
+        for (let i = 0; i < d.length; i += 4)
+            if (Math.abs(d[i] - 31) < 40 && Math.abs(d[i + 1] - 119) < 40
+                && Math.abs(d[i + 2] - 180) < 40 && d[i + 3] > 100) n++;
+        return n; }""")
+
+
+def _wait(predicate, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.mark.slow
+def test_live_training_page(tmp_path):
+    playwright = sync_playwright()
+    run = LiveRun(tmp_path, "--epochs", "300", "--batch-size", "32")
+    errors: list[str] = []
+    try:
+        with playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: errors.append("dialog: " + d.message))
+            page.goto(run.url)
+
+            # loss curve and accuracy update while the steps advance
+            _wait(lambda: _step(page) > 0, 120, "the first step on the page")
+            first = _step(page)
+            _wait(lambda: _loss_pixels(page) > 30, 60, "the loss curve")
+            _wait(lambda: _step(page) > first + 20, 60, "steps to advance")
+            assert re.fullmatch(r"\d+\.\d%", page.text_content("#now-training") or "")
+            _wait(lambda: "%" in (page.text_content("#now-validation") or ""), 120,
+                  "the first epoch's validation accuracy")
+
+            # change the learning rate from the page; find it in the trainer and the history
+            page.fill("#set-lr", "0.0003")
+            page.click("#apply")
+            _wait(lambda: (page.text_content("#now-learning") or "") == "3.00e-4", 60,
+                  "the trainer's new learning rate on the page")
+            controls = json.loads((run.folder / "controls.json").read_text())
+            assert controls[-1]["action"] == "set" and controls[-1]["lr"] == pytest.approx(3e-4)
+            assert controls[-1]["step"] > 0
+            epochs_before = len(json.loads((run.folder / "history.json").read_text()))
+
+            def history_has_new_lr() -> bool:
+                rows = json.loads((run.folder / "history.json").read_text())
+                return len(rows) > epochs_before and rows[-1]["lr"] == pytest.approx(3e-4)
+
+            _wait(history_has_new_lr, 120, "an epoch of the history with lr 3e-4")
+
+            # pause: the step counter stops; resume: it moves again
+            page.click("#pause")
+            _wait(lambda: page.text_content("#now-state") == "PAUSED", 30, "the pause")
+            paused_at = _step(page)
+            time.sleep(2.0)
+            assert _step(page) == paused_at
+            assert page.text_content("#pause") == "Resume"
+
+            # the drawing pad gives probabilities (computed between steps, also while paused)
+            page.locator("#pad").scroll_into_view_if_needed()
+            box = page.locator("#pad").bounding_box()
+            x, y = box["x"] + box["width"] / 2, box["y"] + 25
+            page.mouse.move(x, y)
+            page.mouse.down()
+            for i in range(12):
+                page.mouse.move(x, y + 10 * i, steps=2)
+            page.mouse.up()
+            _wait(lambda: page.locator("#pred .bar").count() == 10, 30, "the pad's probabilities")
+            cells = page.locator("#pred .bar span:last-child").all_text_contents()
+            shares = [float(t.rstrip("%")) for t in cells]
+            assert sum(shares) == pytest.approx(100, abs=1)
+
+            page.click("#pause")  # resume
+            _wait(lambda: _step(page) > paused_at, 60, "training to resume")
+            _wait(lambda: page.locator("#layers tr").count() > 5, 60, "the layer table")
+            _wait(lambda: page.locator("#probes .probe").count() > 0, 60, "held-out examples")
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "dashboard.png"), full_page=True)
+
+            page.click("#stop-epoch")
+            run.proc.wait(timeout=120)
+            browser.close()
+        assert run.proc.returncode == 0, "".join(run.stderr)
+        history = json.loads((run.folder / "history.json").read_text())
+        assert len(history) < 300
+        assert not errors, errors
+    finally:
+        run.stop()
