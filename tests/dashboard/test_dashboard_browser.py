@@ -116,3 +116,60 @@ def test_live_training_page(tmp_path):
         assert not errors, errors
     finally:
         run.stop()
+
+
+EVIL = "<img src=x onerror=alert(1)>"
+SCRIPT = "<script>alert(1)</script>"
+
+
+def _finished_run(folder: Path, seed: int, classes: list[str]) -> None:
+    """A run folder as the publisher leaves it (events written by hand, deterministic)."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    folder.mkdir()
+    config = {"dataset": "digits", "model": "lenet5", "classes": classes}
+    (folder / "config.json").write_text(json.dumps(config))
+    evs = [{"t": "run", "step": 0, "epoch": 0, "epochs": 2, "model": "LeNet", "params": 61706,
+            "classes": classes, "settings": {"lr": 1e-3, "momentum": 0.9, "weight_decay": 0}}]
+    for step in range(1, 81):
+        evs.append({"t": "step", "step": step, "epoch": step // 40, "loss": 2.3 / step ** (0.3 + 0.1 * seed),
+                    "acc": min(1.0, step / 60), "lr": 1e-3, "gnorm": float(rng.uniform(1, 3)),
+                    "seen": 32 * step, "fwd_ms": 0.1, "bwd_ms": 0.2, "paused": False})
+        if step % 40 == 0:
+            evs.append({"t": "epoch", "step": step, "epoch": step // 40, "loss": 0.5, "accuracy": 0.9,
+                        "val_loss": 0.4, "val_accuracy": 0.85 + 0.05 * seed,
+                        "confusion": (np.eye(10, dtype=int) * 14 + 1).tolist()})
+    evs.append({"t": "end", "step": 80, "epoch": 2})
+    (folder / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in evs))
+
+
+def test_runs_side_by_side_and_names_shown_as_text(tmp_path):
+    from striate.dashboard import DashboardServer, RunSource
+
+    playwright = sync_playwright()
+    _finished_run(tmp_path / EVIL, 0, [SCRIPT] + [str(i) for i in range(1, 10)])
+    _finished_run(tmp_path / "second-run", 1, [str(i) for i in range(10)])
+    server = DashboardServer([RunSource(tmp_path / EVIL), RunSource(tmp_path / "second-run")], port=0).start()
+    errors: list[str] = []
+    try:
+        with playwright() as p:
+            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            page = browser.new_page(viewport={"width": 1400, "height": 1000})
+            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            page.on("pageerror", lambda e: errors.append(str(e)))
+            page.on("dialog", lambda d: (errors.append("dialog: " + d.message), d.dismiss()))
+            page.goto(server.url)
+            _wait(lambda: page.locator("#runs .run").count() == 2, 30, "both runs")
+            _wait(lambda: _step(page) == 80, 30, "the first run's history")
+            assert EVIL in page.text_content("#legend") and "second-run" in page.text_content("#legend")
+            assert page.text_content("#now-run") == EVIL
+            assert page.locator("img").count() == 0  # the name stayed text
+            assert page.locator("#controls").is_hidden()  # a folder is watched, not controlled
+            page.locator("#runs .run").nth(1).click()
+            _wait(lambda: page.text_content("#now-run") == "second-run", 10, "the second run's panels")
+            page.screenshot(path=str(tmp_path / "compare.png"), full_page=True)
+            browser.close()
+        assert not errors, errors
+    finally:
+        server.stop()

@@ -52,7 +52,11 @@ function handle(run, ev) {
       run.probes.length = Math.min(run.probes.length, 16);
       run.acc200 = ev.acc_recent; run.nRecent = ev.n_recent; run.l2 = ev.l2_loss;
       break;
-    case "control": run.controls.push(ev); if (ev.settings) run.settings = ev.settings; break;
+    case "control":
+      run.controls.push(ev);
+      if (ev.settings) run.settings = ev.settings;
+      if (ev.batch_size) run.batchSize = ev.batch_size;
+      break;
     case "state": run.paused = ev.paused; break;
     case "end": run.ended = true; break;
   }
@@ -151,6 +155,26 @@ function drawCharts() {
     legend.append(item);
   });
   legend.append(el("span", { class: "dim" }, "lines: training (mean of the last 20 points); dots: validation"));
+  drawCompare();
+}
+
+function drawCompare() {  // the runs side by side, one row each
+  const table = $("compare"); table.replaceChildren();
+  if (runs.length < 2) return;
+  const head = el("tr");
+  for (const h of ["run", "model", "steps", "epochs", "last loss", "best validation accuracy", "learning rate", "state"])
+    head.append(el("th", {}, h));
+  table.append(head);
+  for (const run of runs) {
+    const s = run.steps[run.steps.length - 1] || {};
+    const vals = run.epochs.map((e) => e.val_accuracy).filter((v) => v !== undefined && v !== null);
+    const tr = el("tr");
+    for (const v of [run.info.name, (run.run && run.run.model) || run.info.model, String(s.step ?? "–"),
+                     String(run.epochs.length), fmt(s.loss), vals.length ? pct(Math.max(...vals)) : "–",
+                     fmt(s.lr), run.ended ? "finished" : run.paused ? "paused" : "running"])
+      tr.append(el("td", {}, v));
+    table.append(tr);
+  }
 }
 
 // ------------------------------------------------------------------ panels of the selected run
@@ -237,9 +261,10 @@ function drawConfusion(run) {
 
 function histCanvas(hist) {
   const c = el("canvas", { width: "72", height: "22" }), ctx = c.getContext("2d");
-  const mx = Math.max(...hist, 1), w = 72 / hist.length;
+  // log counts: gradients are heavy-tailed, a linear scale shows one spike
+  const mx = Math.log1p(Math.max(...hist, 1)), w = 72 / hist.length;
   ctx.fillStyle = "#4a7ab0";
-  hist.forEach((v, i) => { const h = 21 * v / mx; ctx.fillRect(i * w, 22 - h, Math.max(w - 0.5, 1), h); });
+  hist.forEach((v, i) => { const h = 21 * Math.log1p(v) / mx; ctx.fillRect(i * w, 22 - h, Math.max(w - 0.5, 1), h); });
   return c;
 }
 
@@ -247,12 +272,13 @@ function heatCanvas(run, li) {
   const cols = run.layerHist.map((h) => h[li]).filter(Boolean);
   const c = el("canvas", { width: "120", height: "24" }), ctx = c.getContext("2d");
   if (!cols.length) return c;
-  const w = 120 / 120, bins = cols[0].length, bh = 24 / bins;
+  // x: ticks (oldest left), y: the tick's bins from its min (bottom) to its max (top)
+  const bins = cols[0].length, bh = 24 / bins, cw = 120 / cols.length;
   cols.forEach((hist, x) => {
-    const mx = Math.max(...hist, 1);
+    const mx = Math.log1p(Math.max(...hist, 1));
     hist.forEach((v, b) => {
-      ctx.fillStyle = `rgba(30,60,140,${Math.sqrt(v / mx)})`;
-      ctx.fillRect(x * w * (120 / cols.length) / w, 24 - (b + 1) * bh, Math.ceil(120 / cols.length), bh);
+      ctx.fillStyle = `rgba(30,60,140,${Math.log1p(v) / mx})`;
+      ctx.fillRect(x * cw, 24 - (b + 1) * bh, Math.ceil(cw), bh);
     });
   });
   return c;
@@ -305,7 +331,7 @@ function drawControls(run) {
   const log = $("control-log"); log.replaceChildren();
   for (const c of run.controls.slice(-20)) {
     const parts = Object.entries(c).filter(([k]) => !["t", "settings", "step", "epoch"].includes(k))
-      .map(([k, v]) => k + "=" + (typeof v === "number" ? fmt(v) : String(v)));
+      .map(([k, v]) => k + "=" + (Number.isInteger(v) ? String(v) : typeof v === "number" ? fmt(v) : String(v)));
     log.append(el("li", {}, "step " + c.step + ": " + parts.join(" ")));
   }
   const settings = run.settings || (run.run && run.run.settings);
@@ -350,11 +376,15 @@ function setupControls() {
   $("checkpoint").addEventListener("click", () => control({ action: "checkpoint" }));
   $("stop-epoch").addEventListener("click", () => control({ action: "stop_after_epoch" }));
   $("apply").addEventListener("click", () => {
+    // send only what the user changed, so the run's log says what was meant
+    const run = runs[selected], now = Object.assign({}, (run.run && run.run.settings) || {}, run.settings || {});
+    now.batch_size = run.batchSize || (run.run && run.run.batch_size);
     const body = { action: "set" };
     for (const k of ["lr", "momentum", "weight_decay", "batch_size"]) {
       const v = $("set-" + k).value;
-      if (v !== "") body[k] = Number(v);
+      if (v !== "" && Number(v) !== now[k]) body[k] = Number(v);
     }
+    if (Object.keys(body).length === 1) { $("control-msg").textContent = "nothing changed"; return; }
     control(body);
   });
   $("clear-loss").addEventListener("click", () => {
@@ -380,7 +410,7 @@ function setupPad() {
   pad.addEventListener("mousemove", (e) => {
     if (!down) return;
     const p = pos(e);
-    ctx.strokeStyle = "#fff"; ctx.lineWidth = 14; ctx.lineCap = "round";
+    ctx.strokeStyle = "#fff"; ctx.lineWidth = 18; ctx.lineCap = "round";
     ctx.beginPath(); ctx.moveTo(last[0], last[1]); ctx.lineTo(p[0], p[1]); ctx.stroke();
     last = p;
   });

@@ -1,0 +1,113 @@
+"""What the live dashboard costs a training run: wall time of LeNet-5 on the embedded digits,
+plain, with the publisher callback, and with the publisher + server + one connected browser-like
+event-stream client (the whole `striate train --dashboard` with a page open). Target: < 5%.
+
+    python benchmarks/bench_dashboard.py                 # 5 epochs, 5 alternating repeats
+    python benchmarks/bench_dashboard.py --epochs 2 --repeats 3
+
+striate is compared with itself here (PyTorch has no counterpart to time). Each repeat runs the
+three modes in a rotating order; the median over repeats is reported with the spread. Only
+`trainer.fit()` is timed (the data are loaded before). The machine is shared: the load average
+is printed at start and end, and numbers move by a few percent from run to run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import os
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # this process only
+    os.environ.pop(_var, None)
+
+from striate.dashboard import DashboardCallback, DashboardServer, RunSource  # noqa: E402
+from striate.train import runs  # noqa: E402
+
+MODES = ("plain", "publisher", "publisher+server+client")
+
+
+def _blas() -> str:
+    from threadpoolctl import threadpool_info
+
+    info = [f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')}, "
+            f"{i.get('num_threads')} threads)" for i in threadpool_info() if i.get("user_api") == "blas"]
+    return "; ".join(info) or "no BLAS found"
+
+
+def _client(port: int, token: str, stop: threading.Event, received: list[int]) -> None:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("GET", f"/api/events?run=0&token={token}")
+    response = conn.getresponse()
+    while not stop.is_set():
+        line = response.readline()
+        if not line:
+            break
+        received[0] += len(line)
+    conn.close()
+
+
+def one_run(mode: str, epochs: int, base: Path) -> tuple[float, int]:
+    """Seconds of `fit()` and the event log's size for one digits run in `mode`."""
+    folder = Path(tempfile.mkdtemp(dir=base))
+    cfg = runs.RunConfig(epochs=epochs)
+    trainer = runs.make_trainer(cfg, folder, progress=False)
+    cfg.save(folder)
+    server, stop, received, client = None, threading.Event(), [0], None
+    if mode != "plain":
+        publisher = DashboardCallback(folder)
+        trainer.callbacks.insert(0, publisher)
+    if mode == "publisher+server+client":
+        server = DashboardServer([RunSource(folder, publisher)], port=0).start()
+        client = threading.Thread(target=_client, args=(server.port, server.token, stop, received),
+                                  daemon=True)
+        client.start()
+        time.sleep(0.3)
+    t0 = time.perf_counter()
+    trainer.fit()
+    seconds = time.perf_counter() - t0
+    if server is not None:
+        stop.set()
+        server.stop()
+    events = folder / "events.jsonl"
+    return seconds, events.stat().st_size if events.exists() else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--epochs", type=int, default=5)
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args(argv)
+    print(f"load average at start: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(f"BLAS: {_blas()}")
+    print(f"LeNet-5 on digits, {args.epochs} epochs, batch 32, {args.repeats} repeats (rotating order)")
+    times: dict[str, list[float]] = {m: [] for m in MODES}
+    sizes: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        one_run("plain", 1, Path(tmp))  # warm-up: Numba caches, first-touch allocations
+        for r in range(args.repeats):
+            order = MODES[r % 3:] + MODES[:r % 3]
+            for mode in order:
+                seconds, size = one_run(mode, args.epochs, Path(tmp))
+                times[mode].append(seconds)
+                sizes[mode] = size
+                print(f"  repeat {r + 1} {mode:<24} {seconds:7.3f} s", flush=True)
+    base = statistics.median(times["plain"])
+    print("\n| mode | median s | min s | max s | overhead (median) | events.jsonl |")
+    print("|---|---|---|---|---|---|")
+    for mode in MODES:
+        ts = times[mode]
+        med = statistics.median(ts)
+        print(f"| {mode} | {med:.3f} | {min(ts):.3f} | {max(ts):.3f} | {100 * (med / base - 1):+.1f}% "
+              f"| {sizes[mode] / 1024:.0f} KiB |")
+    print(f"\nload average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
