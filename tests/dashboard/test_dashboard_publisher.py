@@ -29,7 +29,8 @@ def test_the_dashboard_does_not_change_training(tmp_path):
     _, plain = make(tmp_path / "plain")
     plain.fit()
     _, watched = make(tmp_path / "watched")
-    watched.callbacks.insert(0, DashboardCallback(tmp_path / "watched", tick_interval=0.0, step_interval=0.0))
+    watched.callbacks.insert(0, DashboardCallback(tmp_path / "watched", tick_interval=0.0, step_interval=0.0,
+                                                       budget=1.0))
     watched.fit()
     for (name, a), (_, b) in zip(plain.model.state_dict().items(), watched.model.state_dict().items()):
         np.testing.assert_array_equal(np.asarray(a), np.asarray(b), err_msg=name)
@@ -39,7 +40,7 @@ def test_the_dashboard_does_not_change_training(tmp_path):
 
 def test_layer_statistics_describe_a_real_step(tmp_path):
     _, trainer = make(tmp_path)
-    trainer.callbacks.insert(0, DashboardCallback(tmp_path, tick_interval=0.0))
+    trainer.callbacks.insert(0, DashboardCallback(tmp_path, tick_interval=0.0, budget=1.0))
     trainer.fit()
     evs = events(tmp_path)
     layers = next(e for e in evs if e["t"] == "layers")["layers"]
@@ -58,6 +59,17 @@ def test_layer_statistics_describe_a_real_step(tmp_path):
     assert np.asarray(epoch["confusion"]).shape == (10, 10) and np.sum(epoch["confusion"]) == 144
     step = next(e for e in evs if e["t"] == "step")
     assert step["fwd_ms"] > 0 and step["bwd_ms"] > 0 and step["gnorm"] > 0
+
+
+def test_optional_work_stays_within_its_budget(tmp_path):
+    _, trainer = make(tmp_path)
+    cb = DashboardCallback(tmp_path, tick_interval=0.0, budget=0.0)
+    trainer.callbacks.insert(0, cb)
+    trainer.fit()
+    kinds = [e["t"] for e in events(tmp_path)]
+    assert kinds.count("layers") == 1 and kinds.count("probe") == 1  # the first tick only
+    assert kinds.count("step") > 5 and "confusion" not in events(tmp_path)[-2]
+    assert cb.spent > 0
 
 
 def test_controls_are_applied_logged_and_survive_resume(tmp_path):

@@ -38,7 +38,10 @@ class EventWriter:
         self._lock = threading.Lock()
 
     def write(self, event: dict[str, Any]) -> None:
-        line = json.dumps(_finite(event), separators=(",", ":"), allow_nan=False)
+        try:
+            line = json.dumps(event, separators=(",", ":"), allow_nan=False)
+        except ValueError:  # a NaN somewhere (rare): walk the event once to replace it
+            line = json.dumps(_finite(event), separators=(",", ":"), allow_nan=False)
         with self._lock:
             if self._file.closed:
                 return

@@ -4,6 +4,7 @@ weights, weight gradients and update/weight ratios, and a rolling panel of held-
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Any
 
@@ -38,11 +39,24 @@ class LayerCapture:
         self.before = {name: [p._data.copy() for p in _module_params(m)] for name, m in self.layers}
         self.handles = [m.register_forward_hook(self._hook(name, m)) for name, m in self.layers]
         self._maps = 0
+        self.cost = 0.0  # seconds spent in the hooks during the step
 
     def _hook(self, name: str, module):
         def hook(mod, args, output):
             if not isinstance(output, Tensor) or not mod.training:  # a prediction, not the step
                 return None
+            start = time.perf_counter()
+            try:
+                return record(output)
+            finally:
+                self.cost += time.perf_counter() - start
+
+        def sink(row, g):
+            start = time.perf_counter()
+            row["agrad"] = stats.summarize(g)
+            self.cost += time.perf_counter() - start
+
+        def record(output):
             a = output._data
             row = self.rows.setdefault(name, {})
             row["act"] = stats.summarize(a)
@@ -54,7 +68,7 @@ class LayerCapture:
                 self._maps += 1
             if not output.requires_grad:
                 return None
-            return stats.Tap.apply(output, sink=lambda g: row.__setitem__("agrad", stats.summarize(g)))
+            return stats.Tap.apply(output, sink=lambda g: sink(row, g))
         return hook
 
     def remove(self) -> None:

@@ -1,9 +1,12 @@
 """The publisher: a training callback that writes the run's events for the dashboard and applies
 the page's controls between two steps. The training loop knows nothing about the dashboard.
 
-Cost control: step events at most every 50 ms, a "tick" (layer statistics of one real step,
-held-out images, gradient norm) at most every second; both intervals grow with the run's age
-(2% of the elapsed time for ticks) so a long run's event log stays small.
+Cost control: step events (loss, accuracy, lr, gradient norm, timings) at most every 50 ms,
+growing with the run's age so a long run's log stays small. Everything else is optional work
+under a budget: a "tick" (layer statistics of one real step, held-out images) at most every
+second and the validation confusion matrix at an epoch's end run only while the publisher's own
+time stays under `budget` (default 2%) of the training time so far. The dashboard adds little
+to a run of any size, and shows less often what costs more.
 """
 
 from __future__ import annotations
@@ -41,10 +44,11 @@ class DashboardCallback(Callback):
     """
 
     def __init__(self, folder: str | os.PathLike, tick_interval: float = 1.0,
-                 step_interval: float = 0.05, probe_per_tick: int = 8) -> None:
+                 step_interval: float = 0.05, probe_per_tick: int = 8, budget: float = 0.02) -> None:
         self.folder = Path(folder)
         self.tick_interval, self.step_interval = tick_interval, step_interval
-        self.probe_per_tick = probe_per_tick
+        self.probe_per_tick, self.budget = probe_per_tick, budget
+        self.spent = 0.0  # seconds of the publisher's optional work
         self.commands: queue.Queue = queue.Queue()
         self.controls: list[dict[str, Any]] = []
         self.paused = False
@@ -57,6 +61,7 @@ class DashboardCallback(Callback):
         self._timing_handles: list[Any] = []
         self._fwd_start = self._fwd_time = 0.0
         self._acc = {"loss": 0.0, "acc": 0.0, "n": 0, "fwd": 0.0, "step": 0.0}
+        self.seen: int | None = None  # examples trained on (kept across --resume)
 
     # ------------------------------------------------------------------ called by the server
     def submit(self, control: dict[str, Any]) -> None:
@@ -81,6 +86,8 @@ class DashboardCallback(Callback):
         self.running = True
         self._writer = EventWriter(self.folder)
         self._t0 = self._last_step = time.perf_counter()
+        if self.seen is None:  # a run resumed without this callback's state: estimate
+            self.seen = trainer.global_step * (getattr(trainer.train_data, "batch_size", 1) or 1)
         self._last_tick = 0.0
         self._timing_handles = [trainer.model.register_forward_pre_hook(self._fwd_begin),
                                 trainer.model.register_forward_hook(self._fwd_end)]
@@ -107,30 +114,35 @@ class DashboardCallback(Callback):
         batch = getattr(trainer.train_data, "batch_size", 1) or 1
         acc["step"] += batch / ips if ips and np.isfinite(ips) else 0.0
         acc["fwd"] += self._fwd_time
+        self.seen += batch  # the epoch's last batch may be smaller: an upper bound by < 1 batch/epoch
         now = time.perf_counter()
         age = now - self._t0
         if self._capture is not None:
             self._emit({"t": "layers", "step": step, "layers": self._capture.finish()})
+            self.spent += self._capture.cost  # its hooks ran inside the step
             self._capture = None
         if now - self._last_step >= max(self.step_interval, 0.002 * age):
             self._emit_step(trainer, step, batch)
             self._last_step = now
-        if now - self._last_tick >= max(self.tick_interval, 0.02 * age):
+        if now - self._last_tick >= self.tick_interval and self._affordable(age):
             self._tick(trainer, step)
             self._last_tick = now
+        self.spent += time.perf_counter() - now
         self._serve_commands(trainer, block=False)
         while self.paused and not trainer._interrupt:
             self._serve_commands(trainer, block=True)
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict[str, float]) -> None:
         event = {"t": "epoch", "step": trainer.global_step, **logs}
-        if trainer.val_data is not None:
+        start = time.perf_counter()
+        if trainer.val_data is not None and self._affordable(start - self._t0):
             from striate.train.trainer import evaluate
 
             k = len(trainer.metadata.get("config", {}).get("classes", [])) or None
             event["confusion"] = evaluate(trainer.model, trainer.val_data, loss=trainer.loss_fn,
                                           num_classes=k)["confusion_matrix"].tolist()
         self._emit(event)
+        self.spent += time.perf_counter() - start
         if self._pending_batch_size is not None:
             self._apply_batch_size(trainer, self._pending_batch_size)
             self._pending_batch_size = None
@@ -151,12 +163,15 @@ class DashboardCallback(Callback):
             self._writer.close()
 
     def state_dict(self) -> dict[str, Any]:
-        return {"controls": list(self.controls)}
+        return {"controls": list(self.controls), "seen": self.seen}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.controls = list(state.get("controls", []))
+        self.seen = state.get("seen")
 
     # ------------------------------------------------------------------ internals
+    def _affordable(self, age: float) -> bool:
+        return self.spent <= self.budget * age
     def _emit(self, event: dict[str, Any]) -> None:
         if self._writer is not None:
             self._writer.write(event)
@@ -174,7 +189,7 @@ class DashboardCallback(Callback):
         gnorm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads))) if grads else None
         self._emit({"t": "step", "step": step, "epoch": trainer.epoch,
                     "batch": trainer.batch_in_epoch, "loss": acc["loss"] / k, "acc": acc["acc"] / k,
-                    "lr": trainer.lr, "gnorm": gnorm, "seen": step * batch,
+                    "lr": trainer.lr, "gnorm": gnorm, "seen": self.seen,
                     "fwd_ms": 1000 * acc["fwd"] / k / batch,
                     "bwd_ms": 1000 * max(acc["step"] - acc["fwd"], 0.0) / k / batch,
                     "paused": self.paused})

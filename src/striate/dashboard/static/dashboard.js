@@ -41,7 +41,7 @@ function handle(run, ev) {
     case "epoch": run.epochs.push(ev); break;
     case "layers":
       run.layers = ev;
-      run.layerHist.push(ev.layers.map((l) => l.act ? l.act.hist : null));
+      run.layerHist.push(ev.layers.map((l) => ({ act: l.act ? l.act.hist : null, agrad: l.agrad ? l.agrad.hist : null })));
       if (run.layerHist.length > 120) run.layerHist.shift();
       break;
     case "probe":
@@ -268,8 +268,8 @@ function histCanvas(hist) {
   return c;
 }
 
-function heatCanvas(run, li) {
-  const cols = run.layerHist.map((h) => h[li]).filter(Boolean);
+function heatCanvas(run, li, key) {
+  const cols = run.layerHist.map((h) => h[li] && h[li][key]).filter(Boolean);
   const c = el("canvas", { width: "120", height: "24" }), ctx = c.getContext("2d");
   if (!cols.length) return c;
   // x: ticks (oldest left), y: the tick's bins from its min (bottom) to its max (top)
@@ -303,7 +303,7 @@ function drawLayers(run) {
   const table = $("layers"); table.replaceChildren();
   const head = el("tr");
   for (const h of ["layer", "params", "output", "activations min … max", "histogram", "histogram over time",
-                   "dead ReLUs", "activation gradients", "histogram", "weights", "weight gradients", "update / weight", "feature maps (example 1)"])
+                   "dead ReLUs", "activation gradients", "histogram", "over time", "weights", "weight gradients", "update / weight", "feature maps (example 1)"])
     head.append(el("th", {}, h));
   table.append(head);
   if (!run.layers) return;
@@ -312,9 +312,10 @@ function drawLayers(run) {
     tr.append(el("td", {}, l.name + " (" + l.type + ")"), el("td", {}, String(l.params)),
               el("td", {}, l.shape ? l.shape.join("×") : "–"), el("td", {}, range(l.act)));
     const h1 = el("td"); if (l.act) h1.append(histCanvas(l.act.hist)); tr.append(h1);
-    const h2 = el("td"); h2.append(heatCanvas(run, li)); tr.append(h2);
+    const h2 = el("td"); h2.append(heatCanvas(run, li, "act")); tr.append(h2);
     tr.append(el("td", {}, l.dead === undefined ? "" : pct(l.dead)), el("td", {}, range(l.agrad)));
     const h3 = el("td"); if (l.agrad) h3.append(histCanvas(l.agrad.hist)); tr.append(h3);
+    const h4 = el("td"); h4.append(heatCanvas(run, li, "agrad")); tr.append(h4);
     tr.append(el("td", {}, range(l.w)), el("td", {}, range(l.wgrad)),
               el("td", {}, l.ratio === undefined ? "" : fmt(l.ratio, 2)), mapsCell(l.map));
     table.append(tr);
