@@ -13,5 +13,5 @@ def test_bench_dashboard_runs(tmp_path):
     spec = importlib.util.spec_from_file_location("bench_dashboard", SCRIPT)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
-    seconds, size, cpu = bench.one_run("publisher+server+client", 1, tmp_path)  # uses everything
-    assert seconds > 0 and size > 0 and cpu > 0
+    seconds, size, cpu, own = bench.one_run("publisher+server+client", 1, tmp_path)  # uses everything
+    assert seconds > 0 and size > 0 and cpu > 0 and 0 < own < seconds
