@@ -26,6 +26,18 @@ def sync_playwright():
     return pw.sync_playwright
 
 
+def open_page(p, url: str, errors: list[str]):
+    """Chromium (headless, Debian's) on `url`; console errors, page errors and dialogs (an
+    injected alert) are appended to `errors`. Returns (browser, page)."""
+    browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    page = browser.new_page(viewport={"width": 1400, "height": 1000})
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("dialog", lambda d: (errors.append("dialog: " + d.message), d.dismiss()))
+    page.goto(url)
+    return browser, page
+
+
 class LiveRun:
     """`striate train ... --dashboard --port 0` in a subprocess; `url` once the server is up."""
 

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from dashboard_helpers import CHROMIUM, CHROMIUM_ARGS, LiveRun, sync_playwright
+from dashboard_helpers import LiveRun, open_page, sync_playwright
 
 SHOTS = Path(__file__).resolve().parents[2] / "docs" / "images"
 
@@ -46,12 +46,7 @@ def test_live_training_page(tmp_path):
     errors: list[str] = []
     try:
         with playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: errors.append("dialog: " + d.message))
-            page.goto(run.url)
+            browser, page = open_page(p, run.url, errors)
 
             # loss curve and accuracy update while the steps advance
             _wait(lambda: _step(page) > 0, 120, "the first step on the page")
@@ -154,12 +149,7 @@ def test_runs_side_by_side_and_names_shown_as_text(tmp_path):
     errors: list[str] = []
     try:
         with playwright() as p:
-            browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
-            page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
-            page.on("pageerror", lambda e: errors.append(str(e)))
-            page.on("dialog", lambda d: (errors.append("dialog: " + d.message), d.dismiss()))
-            page.goto(server.url)
+            browser, page = open_page(p, server.url, errors)
             _wait(lambda: page.locator("#runs .run").count() == 2, 30, "both runs")
             _wait(lambda: _step(page) == 80, 30, "the first run's history")
             assert EVIL in page.text_content("#legend") and "second-run" in page.text_content("#legend")

@@ -13,8 +13,9 @@ from striate.dashboard import DashboardCallback
 from striate.train import runs
 
 
-def make(folder, epochs=1, **options):
-    cfg = runs.RunConfig(epochs=epochs, **options)
+def make(folder, epochs=1, batch_size=128, **options):
+    """A digits run (1293 training images: 11 batches of 128 per epoch)."""
+    cfg = runs.RunConfig(epochs=epochs, batch_size=batch_size, **options)
     folder.mkdir(exist_ok=True)
     trainer = runs.make_trainer(cfg, folder, progress=False)
     cfg.save(folder)
@@ -68,7 +69,7 @@ def test_optional_work_stays_within_its_budget(tmp_path):
     trainer.fit()
     kinds = [e["t"] for e in events(tmp_path)]
     assert kinds.count("layers") == 1 and kinds.count("probe") == 1  # the first tick only
-    assert kinds.count("step") > 5 and "confusion" not in events(tmp_path)[-2]
+    assert kinds.count("step") >= 2 and "confusion" not in events(tmp_path)[-2]
     assert cb.spent > 0
 
 
@@ -76,16 +77,16 @@ def test_controls_are_applied_logged_and_survive_resume(tmp_path):
     cfg, trainer = make(tmp_path, epochs=2)
     cb = DashboardCallback(tmp_path)
     trainer.callbacks.insert(0, cb)
-    cb.submit({"action": "set", "lr": 0.0123, "momentum": 0.8, "weight_decay": 1e-4, "batch_size": 64})
+    cb.submit({"action": "set", "lr": 0.0123, "momentum": 0.8, "weight_decay": 1e-4, "batch_size": 256})
     trainer.fit()
     group = trainer.optimizer.param_groups[0]
     assert group["lr"] == 0.0123 and group["betas"][0] == 0.8 and group["weight_decay"] == 1e-4
     assert [r["lr"] for r in trainer.history.as_rows()] == [0.0123, 0.0123]
     logged = json.loads((tmp_path / "controls.json").read_text())
     assert logged[0]["step"] == 1 and logged[0]["lr"] == 0.0123
-    # the batch size takes effect at the next epoch: 1293 examples = 41 batches of 32, then 21 of 64
-    assert trainer.global_step == 41 + 21 and trainer.train_data.batch_size == 64
-    assert json.loads((tmp_path / "config.json").read_text())["batch_size"] == 64
+    # the batch size takes effect at the next epoch: 1293 examples = 11 batches of 128, then 6 of 256
+    assert trainer.global_step == 11 + 6 and trainer.train_data.batch_size == 256
+    assert json.loads((tmp_path / "config.json").read_text())["batch_size"] == 256
 
     cfg = runs.RunConfig.load(tmp_path)
     cfg.epochs = 3
@@ -98,7 +99,7 @@ def test_controls_are_applied_logged_and_survive_resume(tmp_path):
     assert resumed.optimizer.param_groups[0]["betas"][0] == 0.8
     resumed.epochs = 3
     resumed.fit()
-    assert resumed.global_step == 41 + 21 + 21
+    assert resumed.global_step == 11 + 6 + 6
 
 
 def test_pause_checkpoint_predict_and_stop_after_epoch(tmp_path):

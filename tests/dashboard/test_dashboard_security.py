@@ -36,9 +36,9 @@ EVIL = "<img src=x onerror=alert(1)>"
 SCRIPT = "<script>alert(1)</script>"
 
 
-@pytest.fixture
-def server(tmp_path):
-    folder = tmp_path / EVIL
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("runs") / EVIL
     folder.mkdir()
     config = {"dataset": "digits", "in_channels": 1, "input_side": 32, "mean": [0.3], "std": [0.3],
               "classes": [SCRIPT] + [str(i) for i in range(1, 10)]}
@@ -94,6 +94,7 @@ def test_host_header_must_be_loopback_with_the_port(server):
 
 
 def test_controls_need_the_token(server):
+    server.publisher.controls.clear()
     body = json.dumps({"action": "set", "lr": 0.5}).encode()
     assert post(server, "/api/control?run=0", body, None)[0] == 403
     assert post(server, "/api/control?run=0", body, "wrong-token")[0] == 403
