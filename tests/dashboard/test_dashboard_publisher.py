@@ -128,3 +128,8 @@ def test_pause_checkpoint_predict_and_stop_after_epoch(tmp_path):
     assert actions == ["pause", "checkpoint", "stop_after_epoch", "resume"]
     with pytest.raises(RuntimeError, match="not training"):
         cb.predict(np.zeros((1, 1, 32, 32), np.float32))
+    # a finished run (`striate dashboard RUN`) answers from its last checkpoint
+    from striate.dashboard import RunSource
+
+    probs = RunSource(tmp_path, cb).predict(np.zeros((1, 1, 32, 32), np.float32))
+    assert probs.shape == (1, 10) and abs(probs.sum() - 1) < 1e-5

@@ -160,6 +160,8 @@ function drawConfusion(run) {
   const last = [...run.epochs].reverse().find((e) => e.confusion);
   ctx.fillStyle = "#778"; ctx.font = "11px sans-serif";
   if (!last) { ctx.fillText("after the first epoch", 10, 20); return; }
+  // computed when the publisher's time budget allows, so it may be an earlier epoch's
+  $("confusion-epoch").textContent = "(validation after epoch " + last.epoch + "; rows: true class)";
   const m = last.confusion, k = m.length, off = 70, cell = Math.floor((canvas.width - off) / k);
   for (let i = 0; i < k; i++) {
     const total = m[i].reduce((a, b) => a + b, 0) || 1;
