@@ -95,6 +95,14 @@ def test_live_training_page(tmp_path):
             shares = [float(t.rstrip("%")) for t in cells]
             assert sum(shares) == pytest.approx(100, abs=1)
 
+            # a page opened now replays the whole history: the same step, the same curve
+            late = browser.new_page(viewport={"width": 1400, "height": 1000})
+            late.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+            late.goto(run.url)
+            _wait(lambda: _step(late) == paused_at, 30, "a late page to replay the history")
+            assert _loss_pixels(late) > 30 and late.locator("#control-log li").count() >= 2
+            late.close()
+
             page.click("#pause")  # resume
             _wait(lambda: _step(page) > paused_at, 60, "training to resume")
             _wait(lambda: page.locator("#layers tr").count() > 5, 60, "the layer table")

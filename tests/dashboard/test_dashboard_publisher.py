@@ -52,6 +52,7 @@ def test_layer_statistics_describe_a_real_step(tmp_path):
         assert conv[key]["min"] <= conv[key]["mean"] <= conv[key]["max"]
         assert sum(conv[key]["hist"]) > 0
     assert 0 < conv["ratio"] < 1 and conv["map"]["c"] == 6
+    assert (conv["filters"]["c"], conv["filters"]["h"], conv["filters"]["w"]) == (6, 5, 5)
     assert 0 <= by_name["relu1"]["dead"] <= 1
     probe = next(e for e in evs if e["t"] == "probe")
     top = [p for _, p in probe["items"][0]["top"]]
@@ -69,7 +70,8 @@ def test_optional_work_stays_within_its_budget(tmp_path):
     trainer.fit()
     kinds = [e["t"] for e in events(tmp_path)]
     assert kinds.count("layers") == 1 and kinds.count("probe") == 1  # the first tick only
-    assert kinds.count("step") >= 2 and "confusion" not in events(tmp_path)[-2]
+    assert kinds.count("step") >= 2
+    assert "confusion" in events(tmp_path)[-2]  # free: the trainer's own validation pass
     assert cb.spent > 0
 
 

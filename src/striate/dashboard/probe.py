@@ -93,6 +93,9 @@ class LayerCapture:
                 delta = np.concatenate([(p._data - b).reshape(-1) for p, b in zip(params, self.before[name])])
                 wn = float(np.linalg.norm(w))
                 row["ratio"] = float(np.linalg.norm(delta)) / wn if wn > 0 else 0.0
+            weight = getattr(m, "weight", None)
+            if weight is not None and weight._data.ndim == 4:  # the filters, as ConvNetJS draws them
+                row["filters"] = stats.layer_map(weight._data[None, :, 0])
             out.append(row)
         return out
 

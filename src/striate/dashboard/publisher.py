@@ -135,12 +135,9 @@ class DashboardCallback(Callback):
     def on_epoch_end(self, trainer, epoch: int, logs: dict[str, float]) -> None:
         event = {"t": "epoch", "step": trainer.global_step, **logs}
         start = time.perf_counter()
-        if trainer.val_data is not None and self._affordable(start - self._t0):
-            from striate.train.trainer import evaluate
-
-            k = len(trainer.metadata.get("config", {}).get("classes", [])) or None
-            event["confusion"] = evaluate(trainer.model, trainer.val_data, loss=trainer.loss_fn,
-                                          num_classes=k)["confusion_matrix"].tolist()
+        confusion = _validation_confusion(trainer, self._affordable(start - self._t0))
+        if confusion is not None:
+            event["confusion"] = confusion
         self._emit(event)
         self.spent += time.perf_counter() - start
         if self._pending_batch_size is not None:
@@ -265,3 +262,22 @@ class DashboardCallback(Callback):
             if kind == "predict":
                 item.error = reason
                 item.done.set()
+
+
+def _validation_confusion(trainer, affordable: bool) -> list[list[int]] | None:
+    """The validation confusion matrix: free from the trainer's own epoch-end evaluation, else
+    (a trainer without it) by evaluating again when the budget allows."""
+    if trainer.val_data is None:
+        return None
+    k = len(trainer.metadata.get("config", {}).get("classes", [])) or None
+    result = getattr(trainer, "last_validation", None)
+    if result is None:
+        if not affordable:
+            return None
+        from striate.train.trainer import evaluate
+
+        result = evaluate(trainer.model, trainer.val_data, loss=trainer.loss_fn, num_classes=k)
+    matrix = np.asarray(result["confusion_matrix"])
+    if k and matrix.shape[0] < k:  # evaluate() sizes it by the largest class seen
+        matrix = np.pad(matrix, ((0, k - matrix.shape[0]), (0, k - matrix.shape[1])))
+    return matrix.tolist()

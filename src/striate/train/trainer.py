@@ -87,6 +87,7 @@ class Trainer:
         self.batch_in_epoch = 0  # batches completed in the current epoch
         self.global_step = 0
         self.stop_training = False
+        self.last_validation: dict[str, Any] | None = None  # evaluate() of the last epoch's val data
         self.steps_per_epoch = _loader_length(train)
         self._partial: dict[str, float] = {"loss_sum": 0.0, "correct": 0, "seen": 0, "time": 0.0}
         self._interrupt = False
@@ -149,6 +150,7 @@ class Trainer:
         if self.val_data is not None:
             val = evaluate(self.model, self.val_data, loss=self.loss_fn)
             logs["val_loss"], logs["val_accuracy"] = val["loss"], val["accuracy"]
+            self.last_validation = val  # the whole result (confusion matrix too) for callbacks
         self.epoch += 1
         self.batch_in_epoch = 0
         self._partial = {"loss_sum": 0.0, "correct": 0, "seen": 0, "time": 0.0}

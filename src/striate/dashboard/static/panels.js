@@ -225,7 +225,7 @@ function drawLayers(run) {
   const table = $("layers"); table.replaceChildren();
   const head = el("tr");
   for (const h of ["layer", "params", "output", "activations min … max", "histogram", "histogram over time",
-                   "dead ReLUs", "activation gradients", "histogram", "over time", "weights", "weight gradients", "update / weight", "feature maps (example 1)"])
+                   "dead ReLUs", "activation gradients", "histogram", "over time", "weights", "weight gradients", "update / weight", "filters (input channel 1)", "feature maps (example 1)"])
     head.append(el("th", {}, h));
   table.append(head);
   if (!run.layers) return;
@@ -239,7 +239,7 @@ function drawLayers(run) {
     const h3 = el("td"); if (l.agrad) h3.append(histCanvas(l.agrad.hist)); tr.append(h3);
     const h4 = el("td"); h4.append(heatCanvas(run, li, "agrad")); tr.append(h4);
     tr.append(el("td", {}, range(l.w)), el("td", {}, range(l.wgrad)),
-              el("td", {}, l.ratio === undefined ? "" : fmt(l.ratio, 2)), mapsCell(l.map));
+              el("td", {}, l.ratio === undefined ? "" : fmt(l.ratio, 2)), mapsCell(l.filters), mapsCell(l.map));
     table.append(tr);
   });
 }
