@@ -118,6 +118,32 @@ def one_run(mode: str, epochs: int, base: Path) -> tuple[float, int, float, floa
     return seconds, events.stat().st_size if events.exists() else 0, cpu, own
 
 
+def server_cpu(base: Path, seconds: float = 5.0, rate: float = 20.0) -> float:
+    """CPU seconds per second used by the server and one connected client while a writer
+    appends `rate` step events per second (no training): the server side's share of a core."""
+    from striate.dashboard.events import EventWriter
+
+    folder = Path(tempfile.mkdtemp(dir=base))
+    (folder / "config.json").write_text("{}")
+    writer = EventWriter(folder)
+    server = DashboardServer([RunSource(folder)], port=0).start()
+    stop, received = threading.Event(), [0]
+    threading.Thread(target=_client, args=(server.port, server.token, stop, received), daemon=True).start()
+    event = {"t": "step", "step": 0, "loss": 0.5, "acc": 0.9, "lr": 1e-3, "gnorm": 1.0}
+    c0, t0 = time.process_time(), time.perf_counter()
+    step = 0
+    while time.perf_counter() - t0 < seconds:
+        step += 1
+        writer.write({**event, "step": step})
+        time.sleep(1 / rate)
+    cpu = time.process_time() - c0
+    stop.set()
+    server.stop()
+    writer.close()
+    assert received[0] > 0, "the client received nothing"
+    return cpu / seconds
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--epochs", type=int, default=5)
@@ -153,6 +179,10 @@ def main(argv: list[str] | None = None) -> int:
               f"| {cmed:.3f} | {100 * (cmed / cbase - 1):+.1f}% "
               f"| {100 * statistics.median(owns[mode]):.2f}%, {100 * max(owns[mode]):.2f}% "
               f"| {sizes[mode] / 1024:.0f} KiB |")
+    with tempfile.TemporaryDirectory() as tmp:
+        share = server_cpu(Path(tmp))
+    print(f"\nserver + one client + a writer of 20 step events/s, no training: {1000 * share:.1f} ms "
+          f"CPU per second ({100 * share:.2f}% of one core)")
     print(f"\nload average at end: {', '.join(f'{v:.2f}' for v in os.getloadavg())}")
     return 0
 
