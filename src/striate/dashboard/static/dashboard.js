@@ -171,7 +171,7 @@ function setupPad() {
   pad.addEventListener("mousemove", (e) => {
     if (!down) return;
     const p = pos(e);
-    ctx.strokeStyle = "#fff"; ctx.lineWidth = 18; ctx.lineCap = "round";
+    ctx.strokeStyle = "#fff"; ctx.lineWidth = 22; ctx.lineCap = "round";
     ctx.beginPath(); ctx.moveTo(last[0], last[1]); ctx.lineTo(p[0], p[1]); ctx.stroke();
     last = p;
   });
