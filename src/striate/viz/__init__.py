@@ -11,7 +11,8 @@ feature visualisation, DeepDream, style transfer and the autograd graph.
     st.viz.graph(tensor)                            SVG of the autograd graph (values, grads)
 
 Arrays come back as NumPy; pictures need matplotlib/Pillow: pip install 'striate[viz]'.
-Submodules load on first use so `import striate.viz` stays light.
+Submodules load on first use so `import striate.viz` stays light; no submodule is named like a
+function (a loaded submodule would hide the function of the same name).
 """
 
 from __future__ import annotations
@@ -23,11 +24,11 @@ _EXPORTS = {
     "saliency": "attributions", "gradient_x_input": "attributions", "guided_backprop": "attributions",
     "guided_relu": "attributions", "smoothgrad": "attributions", "integrated_gradients": "attributions",
     "grad_cam": "cam", "grad_cam_pp": "cam", "guided_grad_cam": "cam", "find_cam_layer": "cam",
-    "overlay": "overlay", "resize": "overlay", "save_png": "overlay", "attribution_image": "overlay",
-    "filters": "filters", "filter_grid": "filters",
-    "activations": "activations",
-    "maximize": "maximize", "deep_dream": "dream", "style_transfer": "style", "gram_matrix": "style",
-    "graph": "graph",
+    "overlay": "display", "resize": "display", "save_png": "display", "attribution_image": "display",
+    "filters": "conv_filters", "filter_grid": "conv_filters",
+    "activations": "feature_maps",
+    "maximize": "feature_vis", "deep_dream": "dream", "style_transfer": "style", "gram_matrix": "style",
+    "graph": "autograd_graph",
     "apply_kernels": "kernels", "LECTURE_KERNELS": "kernels", "receptive_field_box": "kernels",
 }
 

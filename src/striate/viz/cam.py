@@ -129,7 +129,7 @@ def guided_grad_cam(model: Any, x: Any, target: Any = None, layer: Any = None) -
     """Guided Grad-CAM: guided backpropagation times the Grad-CAM map resized (bilinear, as
     F.interpolate with align_corners=False) to the input's spatial size; x's shape."""
     from striate.viz.attributions import guided_backprop
-    from striate.viz.overlay import resize
+    from striate.viz.display import resize
 
     arr = as_array(x)
     if target is None:
