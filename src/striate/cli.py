@@ -262,6 +262,8 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict
 # Commands that live in their own modules: each module has `add_parser(sub)` (adds its
 # subparser to argparse's subparsers object) and `run(args) -> int` (the exit code).
 _COMMAND_MODULES: dict[str, str] = {
+    "visualize": "striate.viz.cli_visualize",  # issue 15
+    "report": "striate.viz.cli_report",  # issue 15
 }
 
 

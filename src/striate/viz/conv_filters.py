@@ -2,7 +2,8 @@
 
 Each filter is min-max normalised on its own (a filter's pattern, not its scale, is what the
 picture shows). Three input channels are drawn as one RGB tile per filter; otherwise one grey
-tile per (filter, input channel), a row per filter. 1-D kernels (O, I, k) are drawn as 1-pixel
+tile per (filter, input channel), a row per filter; one input channel: a grey tile per
+filter. 1-D kernels (O, I, k) are drawn as 1-pixel
 high strips.
 """
 
@@ -40,8 +41,8 @@ def filter_grid(weight: Any, max_filters: int = 64, max_channels: int = 16, gap:
         raise ValueError(f"filter_grid: expected a conv weight (O, I, kh, kw) or (O, I, k), got {w.shape}")
     w = normalise01(w[:max_filters], axes=(1, 2, 3))
     o, i, kh, kw = w.shape
-    if i == 3:
-        tiles = w.transpose(0, 2, 3, 1)[:, None]  # (O, 1, kh, kw, 3)
+    if i in (1, 3):  # one tile per filter (grey or RGB), in a square-ish grid
+        tiles = np.broadcast_to(w.transpose(0, 2, 3, 1), (o, kh, kw, 3))[:, None]  # (O, 1, kh, kw, 3)
         cols = int(np.ceil(np.sqrt(o)))
         rows = int(np.ceil(o / cols))
         pad = np.ones((rows * cols - o, 1, kh, kw, 3))

@@ -57,6 +57,13 @@ def to_rgb(image: Any) -> np.ndarray:
     return np.repeat(img, 3, axis=2) if img.shape[2] == 1 else img
 
 
+def clip_percentiles(a: Any, lo: float = 1.0, hi: float = 99.0) -> np.ndarray:
+    """Values clipped to their lo-th and hi-th percentiles, so a few extreme pixels (DeepDream,
+    optimised images) do not wash out the rest when the picture is min-max scaled."""
+    arr = as_array(a)
+    return np.clip(arr, *np.percentile(arr, [lo, hi]))
+
+
 def colorize(values: Any, cmap: str = "jet") -> np.ndarray:
     """A 2-D map in [0, 1] as RGB (H, W, 3) through a matplotlib colormap."""
     require("matplotlib")
