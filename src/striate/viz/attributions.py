@@ -11,7 +11,9 @@
 
 Every function takes any model built from `st.nn` and a batch x of shape (N, C, H, W) or
 (N, C, L), a `target` (None: each example's argmax; an int; or one int per example), and returns a
-NumPy array of x's shape. The model's parameters are left untouched (no `.grad` written).
+NumPy array of x's shape. The model's parameters are left untouched (no `.grad` written). The
+model runs in the mode it is in: call `model.eval()` first so BatchNorm uses its running
+statistics and Dropout is off (the examples of a batch then do not interact).
 """
 
 from __future__ import annotations
