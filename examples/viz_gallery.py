@@ -110,6 +110,10 @@ def main(run: str, out_dir: str) -> None:
     t0 = time.time()
     pictures.write_maximize(view, x0, "", args, out)
     print(f"class images: {time.time() - t0:.1f} s")
+    t0 = time.time()
+    dct = SimpleNamespace(layer=None, target=None, steps=128, param="dct")
+    pictures.write_maximize(view, x0, "", dct, out)
+    print(f"class images, DCT: {time.time() - t0:.1f} s")
     pictures.write_dream(view, xt[23:24], "test image 23", SimpleNamespace(layer="layer2.2", target=None,
                                                                            steps=128), out)
     style_figure(view, out)

@@ -50,6 +50,23 @@ def test_class_images_are_classified_as_their_class():
     assert hits >= 9
 
 
+def test_dct_parametrisation_round_trip_and_ascent():
+    from striate.viz.feature_vis import DCTImage, dct_matrix
+
+    d = dct_matrix(7)
+    np.testing.assert_allclose(d @ d.T, np.eye(7), atol=1e-12)
+    for shape in [(1, 6, 5), (2, 9)]:
+        basis = DCTImage(shape, 1.0)
+        x = np.random.default_rng(0).random((1, *shape)).astype(np.float32)
+        np.testing.assert_allclose(basis.decode(st.tensor(basis.encode(x))).numpy(), x, atol=1e-5)
+    model, *_ = trained_digits_cnn()
+    r = st.viz.maximize(model, (1, 8, 8), layer="3", channel=5, steps=32, seed=0, param="dct", lr=0.1)
+    assert r.history[-1] > 3 * max(r.history[0], 0.1)
+    with st.no_grad():
+        assert model(st.tensor(st.viz.maximize(model, (1, 8, 8), target=4, steps=32, param="dct", lr=0.1)
+                               .image[None])).numpy().argmax() == 4
+
+
 def test_maximize_bad_input():
     model, *_ = trained_digits_cnn()
     with pytest.raises(ValueError, match="give a class"):

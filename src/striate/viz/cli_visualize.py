@@ -30,6 +30,8 @@ def add_parser(sub) -> None:
     p.add_argument("--class", dest="target", type=int, default=None,
                    help="class index to explain or maximise (default: the predicted class / all classes)")
     p.add_argument("--steps", type=int, default=96, help="optimisation steps for maximize/dream (default 96)")
+    p.add_argument("--param", default="pixel", choices=["pixel", "dct"],
+                   help="maximize: optimise pixels (with blur) or DCT coefficients (default pixel)")
     p.add_argument("--out", required=True, help="folder for the pictures")
 
 

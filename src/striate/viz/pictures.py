@@ -95,8 +95,9 @@ def write_maximize(view, x, caption, args, out: Path) -> list[Path]:
     lo, hi = float(x.min()), float(x.max())
     images, titles = [], []
     for k in classes:
+        param = getattr(args, "param", "pixel")
         r = maximize(view.model, view.input_shape, target=k, steps=args.steps, seed=k, tv=0.05, l2=0.01,
-                     clamp=(min(lo, -1.0), max(hi, 3.0)), lr=0.05)
+                     clamp=(min(lo, -1.0), max(hi, 3.0)), lr=0.05 if param == "pixel" else 0.1, param=param)
         p = probabilities(view.model, r.image[None])[0]
         images.append(to_rgb(r.image))
         titles.append(f"{view.classes[k]}\n-> {view.classes[int(p.argmax())]} {p.max():.2f}")
@@ -106,9 +107,10 @@ def write_maximize(view, x, caption, args, out: Path) -> list[Path]:
         ax.imshow(img, interpolation="nearest")
         ax.set_title(t, fontsize=7)
         ax.set_axis_off()
-    fig.suptitle("class images by gradient ascent (jitter, scale, rotation, blur, TV + L2); "
-                 "below each: what the network says", fontsize=8)
-    path = out / "maximize.png"
+    how = "blur" if getattr(args, "param", "pixel") == "pixel" else "DCT parametrisation"
+    fig.suptitle(f"class images by gradient ascent (jitter, scale, rotation, {how}, TV + L2); "
+                 "above each: what the network says", fontsize=8)
+    path = out / ("maximize.png" if how == "blur" else "maximize_dct.png")
     save_figure(fig, path, dpi=120)
     return [path]
 
