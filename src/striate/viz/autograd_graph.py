@@ -44,13 +44,19 @@ class AutogradGraph:
 
     def _layers(self) -> list[list[tuple]]:
         depth = dict.fromkeys(self.labels, 0)
-        for _ in range(len(self.labels)):  # longest path from the inputs (graphs are small)
-            changed = False
-            for a, b in self.edges:
-                if depth[b] < depth[a] + 1:
-                    depth[b], changed = depth[a] + 1, True
-            if not changed:
-                break
+        consumers: dict[tuple, list[tuple]] = {n: [] for n in self.labels}
+        waiting = dict.fromkeys(self.labels, 0)
+        for a, b in self.edges:
+            consumers[a].append(b)
+            waiting[b] += 1
+        ready = [n for n, k in waiting.items() if k == 0]
+        while ready:  # longest path from the inputs, in topological order (Kahn)
+            a = ready.pop()
+            for b in consumers[a]:
+                depth[b] = max(depth[b], depth[a] + 1)
+                waiting[b] -= 1
+                if not waiting[b]:
+                    ready.append(b)
         for a, _ in self.edges:  # inputs sit just before their first use (z beside q in (x+y)z)
             if self.kinds[a] == "t" and not any(b == a for _, b in self.edges):
                 depth[a] = min(depth[b] for x, b in self.edges if x == a) - 1
