@@ -72,6 +72,9 @@ def curves_figure(history: list[dict]) -> Any:
         ax.grid(alpha=0.3)
         if key != "lr":
             ax.legend(fontsize=8)
+        else:
+            ax.ticklabel_format(axis="y", style="sci", scilimits=(-2, 3), useOffset=False)
+    fig.subplots_adjust(wspace=0.35)
     return fig
 
 
