@@ -278,6 +278,8 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict
 # subparser to argparse's subparsers object) and `run(args) -> int` (the exit code).
 _COMMAND_MODULES: dict[str, str] = {
     "dashboard": "striate.dashboard.command",
+    "visualize": "striate.viz.cli_visualize",  # issue 15
+    "report": "striate.viz.cli_report",  # issue 15
 }
 
 
