@@ -262,6 +262,7 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict
 # Commands that live in their own modules: each module has `add_parser(sub)` (adds its
 # subparser to argparse's subparsers object) and `run(args) -> int` (the exit code).
 _COMMAND_MODULES: dict[str, str] = {
+    "export": "striate.cli_export",  # issue 18
 }
 
 
