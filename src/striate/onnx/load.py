@@ -32,7 +32,7 @@ from striate.onnx.runners import RUNNERS, Node, OnnxImportError
 
 _WEIGHT_INPUTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "BatchNormalization": (1, 2)}
 _BUFFER_INPUTS = {"BatchNormalization": (3, 4)}
-_DOTTED = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z0-9_]+)*$")
+_DOTTED = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 
 
 class OnnxModule(Module):
@@ -139,7 +139,9 @@ def load(path: str | os.PathLike) -> OnnxModule:
     nodes = [Node.from_proto(n, onnx) for n in graph.node if n.op_type != "Constant"]
     module = OnnxModule(nodes, inputs[0], graph.output[0].name, constants, paths)
     for name, role, arr in params:
-        dotted = name if _DOTTED.match(name) else re.sub(r"\W", "_", name).lstrip("0123456789") or "t"
+        dotted = name if _DOTTED.match(name) else re.sub(r"[^A-Za-z0-9_.]", "_", name).strip(".") or "t"
+        if hasattr(OnnxModule, dotted.split(".")[0]) or dotted.startswith("_"):
+            dotted = "p" + dotted  # never shadow a method or an internal attribute
         while dotted in paths.values():
             dotted += "_"
         *parents, attr = dotted.split(".")
