@@ -60,8 +60,9 @@ def test_torchvision_style_state_dict_loads_identically_and_into_resnet18(tmp_pa
 
 
 def test_checkpoint_with_optimizer_state_dtypes_and_shared_storages(tmp_path):
-    net = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(),
-                              torch.nn.Linear(4 * 6 * 6, 5))
+    net = torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3), torch.nn.BatchNorm2d(4), torch.nn.Flatten(), torch.nn.Linear(4 * 6 * 6, 5)
+    )
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     for _ in range(2):
         opt.zero_grad()
@@ -69,17 +70,32 @@ def test_checkpoint_with_optimizer_state_dtypes_and_shared_storages(tmp_path):
         opt.step()
     base = torch.arange(48, dtype=torch.float32).reshape(6, 8)
     extras = {
-        "transposed": base.t(), "strided": base[1::2, ::3], "view_a": base[2:4], "view_b": base[3],
-        "expanded": torch.tensor([1.0, 2.0]).expand(3, 2), "empty": torch.zeros(0, 4),
-        "scalar": torch.tensor(2.5, dtype=torch.float64), "half": torch.randn(5).half(),
+        "transposed": base.t(),
+        "strided": base[1::2, ::3],
+        "view_a": base[2:4],
+        "view_b": base[3],
+        "expanded": torch.tensor([1.0, 2.0]).expand(3, 2),
+        "empty": torch.zeros(0, 4),
+        "scalar": torch.tensor(2.5, dtype=torch.float64),
+        "half": torch.randn(5).half(),
         "bfloat16": torch.tensor([1.5, -2.25, 3e38], dtype=torch.bfloat16),
-        "int8": torch.tensor([-3, 4], dtype=torch.int8), "int16": torch.tensor([300], dtype=torch.int16),
-        "int32": torch.arange(3, dtype=torch.int32), "uint8": torch.tensor([255], dtype=torch.uint8),
-        "bool": torch.tensor([True, False]), "complex": torch.tensor([1 + 2j], dtype=torch.complex64),
+        "int8": torch.tensor([-3, 4], dtype=torch.int8),
+        "int16": torch.tensor([300], dtype=torch.int16),
+        "int32": torch.arange(3, dtype=torch.int32),
+        "uint8": torch.tensor([255], dtype=torch.uint8),
+        "bool": torch.tensor([True, False]),
+        "complex": torch.tensor([1 + 2j], dtype=torch.complex64),
         "param": torch.nn.Parameter(torch.randn(3)),
     }
-    ckpt = {"model": net.state_dict(), "optimizer": opt.state_dict(), "epoch": 3, "best": 0.91,
-            "history": [{"loss": 1.5}, {"loss": None}], "flags": (True, "adam"), "extras": extras}
+    ckpt = {
+        "model": net.state_dict(),
+        "optimizer": opt.state_dict(),
+        "epoch": 3,
+        "best": 0.91,
+        "history": [{"loss": 1.5}, {"loss": None}],
+        "flags": (True, "adam"),
+        "extras": extras,
+    }
     path = tmp_path / "ckpt.pt"
     torch.save(ckpt, path)
     got = st.load_torch(path)
@@ -120,8 +136,11 @@ def test_weights_mapping_renames_keys_and_wrappers_are_unwrapped(tmp_path):
     torch.save({"state_dict": renamed, "epoch": 1}, path)
     with pytest.raises(ValueError, match="mapping"):
         st.models.lenet5(variant="modern", weights=path)
-    model = st.models.lenet5(variant="modern", weights=path, weights_mapping=lambda k: k.replace("c", "conv", 1)
-                             if k.startswith("c") else k)
+    model = st.models.lenet5(
+        variant="modern",
+        weights=path,
+        weights_mapping=lambda k: k.replace("c", "conv", 1) if k.startswith("c") else k,
+    )
     for key, value in net.state_dict().items():
         assert np.array_equal(model.state_dict()[key].numpy(), value.numpy()), key
 
@@ -155,8 +174,13 @@ def _rebuild_pickle(numel: int, size: tuple, stride: tuple, offset: int = 0) -> 
     out = io.BytesIO()
     out.write(b"\x80\x02")
     out.write(b"ctorch._utils\n_rebuild_tensor_v2\nq\x00(")
-    out.write(b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu"
-              + b"\x8a" + bytes([8]) + numel.to_bytes(8, "little", signed=True) + b"tQ")
+    out.write(
+        b"(X\x07\x00\x00\x00storagectorch\nFloatStorage\nX\x01\x00\x00\x000X\x03\x00\x00\x00cpu"
+        + b"\x8a"
+        + bytes([8])
+        + numel.to_bytes(8, "little", signed=True)
+        + b"tQ"
+    )
     out.write(b"J" + struct.pack("<i", offset))
     out.write(b"(" + b"".join(b"\x8a\x08" + n.to_bytes(8, "little", signed=True) for n in size) + b"t")
     out.write(b"(" + b"".join(b"\x8a\x08" + n.to_bytes(8, "little", signed=True) for n in stride) + b"t")
@@ -171,13 +195,17 @@ def _hostile_files(tmp_path: Path, sentinel: Path) -> dict[str, Path]:
         "os.system (zip)": _torch_zip(tmp_path / "system.zip", system),
         "imports a module": _torch_zip(tmp_path / "import.zip", pickle.dumps(_Import(), protocol=4)),
         "os.system inside a state dict": _torch_zip(
-            tmp_path / "nested.zip", pickle.dumps({"fc.weight": _System(f"touch {sentinel}")}, protocol=2)),
-        "tensor beyond its storage": _torch_zip(tmp_path / "beyond.zip", _rebuild_pickle(4, (10**12,), (1,)),
-                                                {"0": b"\0" * 16}),
-        "absurd storage size": _torch_zip(tmp_path / "absurd.zip", _rebuild_pickle(10**15, (2,), (1,)),
-                                          {"0": b"\0" * 16}),
-        "offset past the storage": _torch_zip(tmp_path / "offset.zip", _rebuild_pickle(4, (2,), (1,), offset=10**6),
-                                              {"0": b"\0" * 16}),
+            tmp_path / "nested.zip", pickle.dumps({"fc.weight": _System(f"touch {sentinel}")}, protocol=2)
+        ),
+        "tensor beyond its storage": _torch_zip(
+            tmp_path / "beyond.zip", _rebuild_pickle(4, (10**12,), (1,)), {"0": b"\0" * 16}
+        ),
+        "absurd storage size": _torch_zip(
+            tmp_path / "absurd.zip", _rebuild_pickle(10**15, (2,), (1,)), {"0": b"\0" * 16}
+        ),
+        "offset past the storage": _torch_zip(
+            tmp_path / "offset.zip", _rebuild_pickle(4, (2,), (1,), offset=10**6), {"0": b"\0" * 16}
+        ),
     }
     files["os.system (legacy stream)"].write_bytes(system)
     return files
@@ -207,7 +235,7 @@ def _patch_central_directory(path: Path, member: str, field_offset: int, value: 
     pos = data.rfind(b"PK\x01\x02" + b"", 0)
     while pos >= 0:
         name_len = struct.unpack_from("<H", data, pos + 28)[0]
-        if data[pos + 46:pos + 46 + name_len].decode() == member:
+        if data[pos + 46 : pos + 46 + name_len].decode() == member:
             struct.pack_into("<I", data, pos + field_offset, value)
             path.write_bytes(bytes(data))
             return
@@ -215,8 +243,10 @@ def _patch_central_directory(path: Path, member: str, field_offset: int, value: 
     raise AssertionError(f"{member} not in the central directory")
 
 
-@pytest.mark.parametrize("field,value,what", [(42, 0x7FFFFFF0, "local header offset outside the zip"),
-                                              (24, 0x7FFFFFF0, "absurd uncompressed size")])
+@pytest.mark.parametrize(
+    "field,value,what",
+    [(42, 0x7FFFFFF0, "local header offset outside the zip"), (24, 0x7FFFFFF0, "absurd uncompressed size")],
+)
 def test_zip_entries_pointing_outside_the_file_are_refused(tmp_path, field, value, what):
     path = tmp_path / "model.pt"
     torch.save({"w": torch.arange(4.0)}, path)

@@ -16,9 +16,12 @@ EXIT_USAGE = 2
 
 
 def add_parser(sub) -> None:
-    p = sub.add_parser("export", help="write a run's model as an ONNX file",
-                       description="Export the best (or last) checkpoint of a run folder as ONNX "
-                                   "(needs onnx: pip install 'striate[onnx]').")
+    p = sub.add_parser(
+        "export",
+        help="write a run's model as an ONNX file",
+        description="Export the best (or last) checkpoint of a run folder as ONNX "
+        "(needs onnx: pip install 'striate[onnx]').",
+    )
     p.add_argument("run", help="run folder written by 'striate train'")
     p.add_argument("--onnx", required=True, metavar="OUT", help="path of the .onnx file to write")
     p.add_argument("--which", default="best", choices=["best", "last"], help="checkpoint (default best)")
@@ -33,8 +36,11 @@ def run(args: argparse.Namespace) -> int:
 
     folder = Path(args.run)
     if not (folder / "config.json").is_file():
-        print(f"striate export: {folder} is not a run folder (no config.json); pass the folder "
-              "'striate train' wrote", file=sys.stderr)
+        print(
+            f"striate export: {folder} is not a run folder (no config.json); pass the folder "
+            "'striate train' wrote",
+            file=sys.stderr,
+        )
         return EXIT_USAGE
     try:
         from striate.onnx import export
@@ -62,15 +68,23 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, OSError) as exc:
         print(f"striate export: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    meta = {"mean": list(cfg.mean), "std": list(cfg.std), "classes": list(cfg.classes),
-            "input": f"N x {channels} x {side} x {side} float32, (x - mean) / std"}
+    meta = {
+        "mean": list(cfg.mean),
+        "std": list(cfg.std),
+        "classes": list(cfg.classes),
+        "input": f"N x {channels} x {side} x {side} float32, (x - mean) / std",
+    }
     onnx.helper.set_model_props(proto, {"striate.preprocessing": json.dumps(meta)})
     from striate.io_atomic import atomic_write_bytes
 
     atomic_write_bytes(out, proto.SerializeToString())
     ops = sorted({n.op_type for n in proto.graph.node})
-    print(f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, opset {args.opset}, {len(proto.graph.node)} nodes: "
-          f"{', '.join(ops)})")
-    print(f"input 'input': {meta['input']} with mean {meta['mean']} and std {meta['std']}; "
-          "output 'output': logits")
+    print(
+        f"wrote {out} ({out.stat().st_size / 1e6:.2f} MB, opset {args.opset}, {len(proto.graph.node)} nodes: "
+        f"{', '.join(ops)})"
+    )
+    print(
+        f"input 'input': {meta['input']} with mean {meta['mean']} and std {meta['std']}; "
+        "output 'output': logits"
+    )
     return 0

@@ -38,14 +38,38 @@ _LEGACY_MAGIC = 0x1950A86A20F9469CFC6C
 
 # storage class name -> NumPy dtype ("bfloat16" has none: widened to float32 on load)
 _STORAGE_DTYPES = {
-    "FloatStorage": "<f4", "DoubleStorage": "<f8", "HalfStorage": "<f2", "BFloat16Storage": "bfloat16",
-    "LongStorage": "<i8", "IntStorage": "<i4", "ShortStorage": "<i2", "CharStorage": "i1",
-    "ByteStorage": "u1", "BoolStorage": "?", "ComplexFloatStorage": "<c8", "ComplexDoubleStorage": "<c16",
+    "FloatStorage": "<f4",
+    "DoubleStorage": "<f8",
+    "HalfStorage": "<f2",
+    "BFloat16Storage": "bfloat16",
+    "LongStorage": "<i8",
+    "IntStorage": "<i4",
+    "ShortStorage": "<i2",
+    "CharStorage": "i1",
+    "ByteStorage": "u1",
+    "BoolStorage": "?",
+    "ComplexFloatStorage": "<c8",
+    "ComplexDoubleStorage": "<c16",
 }
 _TORCH_DTYPES = {
-    "float32": "<f4", "float": "<f4", "float64": "<f8", "double": "<f8", "float16": "<f2", "half": "<f2",
-    "bfloat16": "bfloat16", "int64": "<i8", "long": "<i8", "int32": "<i4", "int": "<i4", "int16": "<i2",
-    "short": "<i2", "int8": "i1", "uint8": "u1", "bool": "?", "complex64": "<c8", "complex128": "<c16",
+    "float32": "<f4",
+    "float": "<f4",
+    "float64": "<f8",
+    "double": "<f8",
+    "float16": "<f2",
+    "half": "<f2",
+    "bfloat16": "bfloat16",
+    "int64": "<i8",
+    "long": "<i8",
+    "int32": "<i4",
+    "int": "<i4",
+    "int16": "<i2",
+    "short": "<i2",
+    "int8": "i1",
+    "uint8": "u1",
+    "bool": "?",
+    "complex64": "<c8",
+    "complex128": "<c16",
 }
 _REBUILDERS = {"_rebuild_tensor", "_rebuild_tensor_v2", "_rebuild_parameter", "_rebuild_parameter_with_state"}
 
@@ -70,9 +94,12 @@ class _TorchMachine(_Machine):
         self.tensors: list[tuple[_Storage, int, tuple, tuple, list]] = []
 
     def refuse(self, what: str) -> UnsafePickleError:
-        return UnsafePickleError(self.path, f"refused to load: {what}. st.load_torch reads only tensors, "
-                                            "(ordered) dicts and plain containers from PyTorch checkpoints "
-                                            "and executed nothing from this file")
+        return UnsafePickleError(
+            self.path,
+            f"refused to load: {what}. st.load_torch reads only tensors, "
+            "(ordered) dicts and plain containers from PyTorch checkpoints "
+            "and executed nothing from this file",
+        )
 
     def global_(self, module: str, name: str) -> _Global:
         if module == "torch._utils" and name in _REBUILDERS:
@@ -91,9 +118,16 @@ class _TorchMachine(_Machine):
 
     def persistent_load(self, pid: Any) -> Any:
         # zip: ('storage', StorageType, key, location, numel); legacy adds view metadata
-        if not (isinstance(pid, tuple) and len(pid) in (5, 6) and pid[0] == "storage"
-                and isinstance(pid[1], _Global) and pid[1].kind.startswith("storage:")
-                and isinstance(pid[2], str) and isinstance(pid[4], int) and pid[4] >= 0):
+        if not (
+            isinstance(pid, tuple)
+            and len(pid) in (5, 6)
+            and pid[0] == "storage"
+            and isinstance(pid[1], _Global)
+            and pid[1].kind.startswith("storage:")
+            and isinstance(pid[2], str)
+            and isinstance(pid[4], int)
+            and pid[4] >= 0
+        ):
             raise self.refuse(f"a persistent id that is not a tensor storage ({pid!r:.80})")
         if len(pid) == 6 and pid[5] is not None:
             raise self.refuse("a storage view (legacy format before PyTorch 0.4)")
@@ -113,16 +147,22 @@ class _TorchMachine(_Machine):
             return OrderedDict()
         if kind == "size" and len(args) == 1 and isinstance(args[0], tuple):
             return args[0]
-        if kind in ("_rebuild_tensor", "_rebuild_tensor_v2") and len(args) >= 4 \
-                and isinstance(args[0], _Storage):
+        if (
+            kind in ("_rebuild_tensor", "_rebuild_tensor_v2")
+            and len(args) >= 4
+            and isinstance(args[0], _Storage)
+        ):
             storage, offset, size, stride = args[:4]
             if not (isinstance(offset, int) and _ints(size) and _ints(stride) and len(size) == len(stride)):
                 raise self.refuse("a tensor with malformed offset, size or stride")
             placeholder: list = []
             self.tensors.append((storage, offset, tuple(size), tuple(stride), placeholder))
             return placeholder  # filled in place once the storages are read
-        if kind in ("_rebuild_parameter", "_rebuild_parameter_with_state") and len(args) >= 1 \
-                and isinstance(args[0], list):
+        if (
+            kind in ("_rebuild_parameter", "_rebuild_parameter_with_state")
+            and len(args) >= 1
+            and isinstance(args[0], list)
+        ):
             return args[0]  # a Parameter is its tensor
         return super().reduce(func, args)
 
@@ -141,10 +181,15 @@ def _ints(values: Any) -> bool:
 def _storage_array(raw: bytes, storage: _Storage, path: str) -> np.ndarray:
     itemsize = 2 if storage.dtype == "bfloat16" else np.dtype(storage.dtype).itemsize
     if storage.numel is not None and len(raw) != storage.numel * itemsize:
-        raise TorchFileError(path, f"storage {storage.key} should hold {storage.numel} elements "
-                                   f"({storage.numel * itemsize} bytes) but the file has {len(raw)} bytes")
+        raise TorchFileError(
+            path,
+            f"storage {storage.key} should hold {storage.numel} elements "
+            f"({storage.numel * itemsize} bytes) but the file has {len(raw)} bytes",
+        )
     if len(raw) % itemsize:
-        raise TorchFileError(path, f"storage {storage.key}: {len(raw)} bytes is not a whole number of elements")
+        raise TorchFileError(
+            path, f"storage {storage.key}: {len(raw)} bytes is not a whole number of elements"
+        )
     if storage.dtype == "bfloat16":  # the upper half of a float32: widen exactly
         return (np.frombuffer(raw, "<u2").astype("<u4") << 16).view("<f4")
     return np.frombuffer(raw, storage.dtype)
@@ -158,11 +203,15 @@ def _tensor(storage: _Storage, offset: int, size: tuple, stride: tuple, path: st
     if numel:
         last = offset + sum((n - 1) * s for n, s in zip(size, stride))
         if last >= base.size:
-            raise UnsafePickleError(path, f"refused to load: a tensor of size {size}, stride {stride} at offset "
-                                          f"{offset} reaches element {last} of storage {storage.key}, "
-                                          f"which holds {base.size}")
-        view = np.lib.stride_tricks.as_strided(base[offset:], shape=size,
-                                               strides=tuple(s * base.itemsize for s in stride), writeable=False)
+            raise UnsafePickleError(
+                path,
+                f"refused to load: a tensor of size {size}, stride {stride} at offset "
+                f"{offset} reaches element {last} of storage {storage.key}, "
+                f"which holds {base.size}",
+            )
+        view = np.lib.stride_tricks.as_strided(
+            base[offset:], shape=size, strides=tuple(s * base.itemsize for s in stride), writeable=False
+        )
     else:
         view = np.empty(size, base.dtype)
     return np.array(view, dtype=base.dtype.newbyteorder("="), order="C")
@@ -196,8 +245,16 @@ def _run(machine: _TorchMachine, path: str) -> Any:
         return machine.run()
     except (UnsafePickleError, TorchFileError):
         raise
-    except (EOFError, ValueError, TypeError, KeyError, IndexError, AttributeError, struct.error,
-            UnicodeDecodeError) as exc:
+    except (
+        EOFError,
+        ValueError,
+        TypeError,
+        KeyError,
+        IndexError,
+        AttributeError,
+        struct.error,
+        UnicodeDecodeError,
+    ) as exc:
         raise TorchFileError(path, f"not a readable PyTorch checkpoint: {exc}") from None
 
 
@@ -210,11 +267,17 @@ def _load_zip(path: str) -> Any:
         names = zf.namelist()
         pkl = [n for n in names if n.endswith("data.pkl") and n.count("/") == 1]
         if len(pkl) != 1:
-            raise TorchFileError(path, "a zip file without exactly one <name>/data.pkl: not written by torch.save")
+            raise TorchFileError(
+                path, "a zip file without exactly one <name>/data.pkl: not written by torch.save"
+            )
         prefix = pkl[0][: -len("data.pkl")]
-        if prefix + "byteorder" in names and _read(zf, prefix + "byteorder", 16, path, exact=False) not in (b"little", b""):
-            raise TorchFileError(path, "big-endian checkpoints are not supported; save it on a little-endian "
-                                       "machine")
+        if prefix + "byteorder" in names and _read(zf, prefix + "byteorder", 16, path, exact=False) not in (
+            b"little",
+            b"",
+        ):
+            raise TorchFileError(
+                path, "big-endian checkpoints are not supported; save it on a little-endian machine"
+            )
         machine = _TorchMachine(_read(zf, pkl[0], None, path), path, {})
         root = _run(machine, path)
         for key, storage in machine.storages.items():
@@ -272,7 +335,7 @@ def _load_legacy(data: bytes, path: str) -> Any:
         if count < 0 or pos + 8 + nbytes > len(data):
             raise TorchFileError(path, f"storage {key} claims {count} elements, beyond the end of the file")
         storage.numel = count
-        storage.array = _storage_array(data[pos + 8:pos + 8 + nbytes], storage, path)
+        storage.array = _storage_array(data[pos + 8 : pos + 8 + nbytes], storage, path)
         pos += 8 + nbytes
     return _finish(machine, root, path)
 

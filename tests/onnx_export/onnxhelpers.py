@@ -9,7 +9,9 @@ import striate as st
 from harness import assert_close
 
 onnx = pytest.importorskip("onnx", reason="the ONNX tests need onnx: pip install 'striate[onnx]'")
-ort = pytest.importorskip("onnxruntime", reason="the ONNX tests need onnxruntime: pip install 'striate[onnx]'")
+ort = pytest.importorskip(
+    "onnxruntime", reason="the ONNX tests need onnxruntime: pip install 'striate[onnx]'"
+)
 
 
 def randomise_norm_stats(model) -> None:
@@ -32,7 +34,8 @@ def session(path):
 
 
 def check_round_trip(model, shape, tmp_path, rtol=1e-5, batches=(1, 3), example_batch=2):
-    """Export at `example_batch`; checker (full), onnxruntime and st.onnx.load agree with striate at `batches`."""
+    """Export at `example_batch`; the full checker, onnxruntime and st.onnx.load agree with striate at
+    `batches`."""
     model.eval()
     path = tmp_path / "model.onnx"
     proto = st.onnx.export(model, st.randn(example_batch, *shape), path)

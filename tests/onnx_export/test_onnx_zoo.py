@@ -26,8 +26,11 @@ ZOO = [
     ("lenet5", (1, 32, 32), {}),
     ("lenet5", (1, 32, 32), {"variant": "modern"}),
     ("mnist_convnet", (1, 28, 28), {}),
-    ("mnist_convnet", (1, 28, 28), {"width": 2, "convs_per_block": 2, "kernel_size": 3, "hidden": 32,
-                                    "dropout": 0.3}),
+    (
+        "mnist_convnet",
+        (1, 28, 28),
+        {"width": 2, "convs_per_block": 2, "kernel_size": 3, "hidden": 32, "dropout": 0.3},
+    ),
     ("convnetjs_cifar", (3, 32, 32), {}),
     ("alexnet", (3, 99, 99), {"num_classes": 10}),
     ("googlenet", (3, 64, 64), {"num_classes": 10}),
@@ -57,9 +60,18 @@ def _narrow_vgg(name: str):
     VGG.forward's computation without initialising 100M classifier weights (16 s under load)."""
     config = {"vgg11": "A", "vgg13": "B", "vgg16": "D", "vgg19": "E"}[name.replace("_bn", "")]
     features = vgg.make_layers(vgg.VGG_CONFIGS[config], name.endswith("_bn"), 3)
-    return nn.Sequential(features, nn.AdaptiveAvgPool2d((7, 7)), nn.Flatten(),
-                         nn.Linear(512 * 7 * 7, 64), nn.ReLU(inplace=True), nn.Dropout(),
-                         nn.Linear(64, 64), nn.ReLU(inplace=True), nn.Dropout(), nn.Linear(64, 10))
+    return nn.Sequential(
+        features,
+        nn.AdaptiveAvgPool2d((7, 7)),
+        nn.Flatten(),
+        nn.Linear(512 * 7 * 7, 64),
+        nn.ReLU(inplace=True),
+        nn.Dropout(),
+        nn.Linear(64, 64),
+        nn.ReLU(inplace=True),
+        nn.Dropout(),
+        nn.Linear(64, 10),
+    )
 
 
 @pytest.mark.parametrize("name,shape,kwargs", ZOO, ids=[f"{n}-{i}" for i, (n, _, _) in enumerate(ZOO)])
@@ -103,4 +115,5 @@ def test_loaded_model_fine_tunes(tmp_path):
     after = dict(loaded.named_buffers())[key].numpy()
     assert not (before == after).all()
     # and the fine-tuned weights go back into the zoo model by key
-    model.load_state_dict({k: v for k, v in loaded.state_dict().items()}, strict=False)
+    result = model.load_state_dict(loaded.state_dict(), strict=False)
+    assert not result.unexpected_keys

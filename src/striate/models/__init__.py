@@ -43,14 +43,16 @@ from striate.models.weights import load_weights, with_weights
 # mapping of arrays; torchvision's keys for ResNet, VGG, GoogLeNet) and weights_mapping=
 alexnet, convnetjs_cifar, googlenet, lenet5, mnist_convnet, unet = (
     with_weights(f) for f in (alexnet, convnetjs_cifar, googlenet, lenet5, mnist_convnet, unet))
-resnet18, resnet18_cifar, resnet34, resnet50 = (with_weights(f) for f in (resnet18, resnet18_cifar, resnet34, resnet50))
+resnet18, resnet18_cifar, resnet34, resnet50 = (
+    with_weights(f) for f in (resnet18, resnet18_cifar, resnet34, resnet50))
 vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn = (
     with_weights(f) for f in (vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn))
 
 __all__ = [
     "VGG", "AlexNet", "ConvNet", "ConvNetJSCifar", "GoogLeNet", "GoogLeNetOutputs", "LeNet", "LeNet5",
     "ResNet", "UNet", "alexnet", "convnetjs_cifar", "default_input_size", "get_model", "googlenet", "lenet5",
-    "list_models", "load_weights", "mnist_convnet", "rbf_loss", "resnet18", "resnet18_cifar", "resnet34", "resnet50", "unet",
+    "list_models", "load_weights", "mnist_convnet", "rbf_loss", "resnet18", "resnet18_cifar", "resnet34",
+    "resnet50", "unet",
     "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
 ]
 

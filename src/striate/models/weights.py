@@ -30,9 +30,12 @@ def read_state_dict(source: Source) -> dict[str, Any]:
         path = os.fspath(source)
         with open(path, "rb") as f:
             head = f.read(8)
-        if path.endswith(".safetensors") or (len(head) == 8 and not head.startswith(b"PK")
-                                             and int.from_bytes(head, "little") < os.path.getsize(path)
-                                             and _looks_like_safetensors(path)):
+        if path.endswith(".safetensors") or (
+            len(head) == 8
+            and not head.startswith(b"PK")
+            and int.from_bytes(head, "little") < os.path.getsize(path)
+            and _looks_like_safetensors(path)
+        ):
             state = _read_safetensors(path)
         else:
             from striate.io_torch import load_torch
@@ -45,7 +48,7 @@ def read_state_dict(source: Source) -> dict[str, Any]:
     if not isinstance(state, Mapping):
         raise ValueError(f"{source}: holds a {type(state).__name__}, not a state dict of tensors")
     if state and all(isinstance(k, str) and k.startswith("module.") for k in state):
-        state = {k[len("module."):]: v for k, v in state.items()}
+        state = {k[len("module.") :]: v for k, v in state.items()}
     return dict(state)
 
 
@@ -84,13 +87,18 @@ def _remap(state: dict[str, Any], mapping: KeyMapping) -> dict[str, Any]:
 def load_weights(model: Any, source: Source, mapping: KeyMapping = None, strict: bool = True) -> Any:
     """Load a checkpoint into `model` (keys and shapes checked first; see the module's docstring)."""
     state = _remap(read_state_dict(source), mapping)
-    state = {k: (v.numpy() if hasattr(v, "numpy") and not isinstance(v, np.ndarray) else v) for k, v in state.items()}
+    state = {
+        k: (v.numpy() if hasattr(v, "numpy") and not isinstance(v, np.ndarray) else v)
+        for k, v in state.items()
+    }
     try:
         model.load_state_dict(state, strict=strict)
     except (RuntimeError, ValueError, KeyError) as exc:
-        raise ValueError(f"weights from {source if not isinstance(source, Mapping) else 'the mapping'} do not fit "
-                         f"{type(model).__name__}: {exc} Pass mapping={{file key: model key}} (or a function) "
-                         "when the file's layout differs.") from None
+        raise ValueError(
+            f"weights from {source if not isinstance(source, Mapping) else 'the mapping'} do not fit "
+            f"{type(model).__name__}: {exc} Pass mapping={{file key: model key}} (or a function) "
+            "when the file's layout differs."
+        ) from None
     return model
 
 
@@ -98,7 +106,9 @@ def with_weights(factory: Callable[..., Any]) -> Callable[..., Any]:
     """`factory(..., weights=None, weights_mapping=None)`: build, then load the weights if given."""
 
     @functools.wraps(factory)
-    def build(*args: Any, weights: Source | None = None, weights_mapping: KeyMapping = None, **kwargs: Any) -> Any:
+    def build(
+        *args: Any, weights: Source | None = None, weights_mapping: KeyMapping = None, **kwargs: Any
+    ) -> Any:
         model = factory(*args, **kwargs)
         if weights is not None:
             load_weights(model, weights, weights_mapping)

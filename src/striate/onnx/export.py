@@ -54,18 +54,23 @@ class _Trace:
             if isinstance(output, Tensor) and not any(output is a for a in inputs):
                 self.keep.append(output)
                 self.records.setdefault(id(output), []).append(_Record(name, module, inputs))
+
         return record
 
     def run(self) -> Tensor:
-        handles = [m.register_forward_hook(self.hook(name or type(m).__name__))
-                   for name, m in self.model.named_modules()]
+        handles = [
+            m.register_forward_hook(self.hook(name or type(m).__name__))
+            for name, m in self.model.named_modules()
+        ]
         try:
             out = self.model(self.x)
         finally:
             for h in handles:
                 h.remove()
         if not isinstance(out, Tensor):
-            raise ExportError(f"the model returned {type(out).__name__}; export needs a model returning one tensor")
+            raise ExportError(
+                f"the model returned {type(out).__name__}; export needs a model returning one tensor"
+            )
         return out
 
     # ---------------------------------------------------------------- dependence on the input
@@ -107,8 +112,10 @@ class _Trace:
             context = recs[0].name  # the innermost module that returned it
         fn = t._ctx
         if fn is None or fn.parents is None:
-            raise ExportError(f"module {context!r}: a value was computed outside the recorded graph "
-                              "(under st.no_grad() or from .numpy()); export cannot follow it")
+            raise ExportError(
+                f"module {context!r}: a value was computed outside the recorded graph "
+                "(under st.no_grad() or from .numpy()); export cannot follow it"
+            )
         return "function", fn, tuple(fn.parents), context
 
     def emit(self, root: Tensor) -> str:
@@ -141,8 +148,9 @@ class _Trace:
             except ExportError as exc:
                 if str(exc).startswith("module "):
                     raise
-                raise ExportError(f"module {ctx!r} ({_module_type(self.model, ctx)}) cannot be exported: "
-                                  f"{exc}") from None
+                raise ExportError(
+                    f"module {ctx!r} ({_module_type(self.model, ctx)}) cannot be exported: {exc}"
+                ) from None
             self.names[id(t)] = out
         return self.names[id(root)]
 
@@ -185,20 +193,29 @@ def to_model_proto(model: Any, example_input: Any, opset: int = 17, dynamic_batc
     elem = onnx.helper.np_dtype_to_tensor_dtype(x.dtype)
     batch = ["N"] if dynamic_batch else [x.shape[0]]
     graph = onnx.helper.make_graph(
-        g.nodes, type(model).__name__,
+        g.nodes,
+        type(model).__name__,
         [onnx.helper.make_tensor_value_info("input", elem, batch + list(x.shape[1:]))],
-        [onnx.helper.make_tensor_value_info("output", onnx.helper.np_dtype_to_tensor_dtype(out.dtype),
-                                            (batch if out.ndim and dynamic_batch else [out.shape[0]] if out.ndim
-                                             else []) + list(out.shape[1:]))],
-        initializer=list(g.initializers.values()))
-    proto = onnx.helper.make_model(graph, opset_imports=[onnx.helper.make_opsetid("", opset)],
-                                   producer_name="striate")
+        [
+            onnx.helper.make_tensor_value_info(
+                "output",
+                onnx.helper.np_dtype_to_tensor_dtype(out.dtype),
+                (batch if out.ndim and dynamic_batch else [out.shape[0]] if out.ndim else [])
+                + list(out.shape[1:]),
+            )
+        ],
+        initializer=list(g.initializers.values()),
+    )
+    proto = onnx.helper.make_model(
+        graph, opset_imports=[onnx.helper.make_opsetid("", opset)], producer_name="striate"
+    )
     proto.ir_version = min(proto.ir_version, 8 if opset <= 17 else 9)  # what onnxruntime releases accept
     return proto
 
 
-def export(model: Any, example_input: Any, path: str | os.PathLike, opset: int = 17,
-           dynamic_batch: bool = True) -> Any:
+def export(
+    model: Any, example_input: Any, path: str | os.PathLike, opset: int = 17, dynamic_batch: bool = True
+) -> Any:
     """Write `model` as an ONNX file runnable by onnxruntime (and viewable in Netron).
 
     The model runs once on `example_input` (in eval mode; its training mode is restored after):

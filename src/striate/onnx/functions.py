@@ -23,12 +23,28 @@ def converts(*names: str) -> Callable[[Converter], Converter]:
         for name in names:
             FUNCTIONS[name] = fn
         return fn
+
     return register
 
 
-_SIMPLE = {"Add": "Add", "Sub": "Sub", "Mul": "Mul", "Div": "Div", "ReLU": "Relu", "Sigmoid": "Sigmoid",
-           "Tanh": "Tanh", "Exp": "Exp", "Log": "Log", "Sqrt": "Sqrt", "Neg": "Neg", "Abs": "Abs",
-           "Clone": "Identity", "MatMul": "MatMul", "Maximum": "Max", "Minimum": "Min"}
+_SIMPLE = {
+    "Add": "Add",
+    "Sub": "Sub",
+    "Mul": "Mul",
+    "Div": "Div",
+    "ReLU": "Relu",
+    "Sigmoid": "Sigmoid",
+    "Tanh": "Tanh",
+    "Exp": "Exp",
+    "Log": "Log",
+    "Sqrt": "Sqrt",
+    "Neg": "Neg",
+    "Abs": "Abs",
+    "Clone": "Identity",
+    "MatMul": "MatMul",
+    "Maximum": "Max",
+    "Minimum": "Min",
+}
 
 
 @converts(*_SIMPLE)
@@ -109,30 +125,53 @@ def _conv(g, fn, ins, parents, out_t, out):
     if fn.u is not None:  # Winograd padded to whole tiles: the real bottom/right follow from the output
         bottom = oh - 1 + dh * (kh - 1) + 1 - x.shape[2] - top
         right = ow - 1 + dw * (kw - 1) + 1 - x.shape[3] - left
-    g.node("Conv", ins, out, kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw],
-           pads=[top, left, bottom, right], group=int(x.shape[1] // w.shape[1]))
+    g.node(
+        "Conv",
+        ins,
+        out,
+        kernel_shape=[kh, kw],
+        strides=[sh, sw],
+        dilations=[dh, dw],
+        pads=[top, left, bottom, right],
+        group=int(x.shape[1] // w.shape[1]),
+    )
 
 
 @converts("WindowMax")
 def _max_pool(g, fn, ins, parents, out_t, out):
     window = getattr(fn, "window", None)
     if window is None:
-        raise ExportError("an adaptive or 1-D max pooling called in forward() cannot be exported; "
-                          "use nn.MaxPool2d / nn.AdaptiveMaxPool2d modules")
+        raise ExportError(
+            "an adaptive or 1-D max pooling called in forward() cannot be exported; "
+            "use nn.MaxPool2d / nn.AdaptiveMaxPool2d modules"
+        )
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil = window
     check_pool_shape(parents[0].shape, out_t.shape, window)
-    g.node("MaxPool", ins, out, kernel_shape=[kh, kw], strides=[sh, sw], pads=[ph, pw, ph, pw],
-           dilations=[dh, dw], ceil_mode=int(ceil))
+    g.node(
+        "MaxPool",
+        ins,
+        out,
+        kernel_shape=[kh, kw],
+        strides=[sh, sw],
+        pads=[ph, pw, ph, pw],
+        dilations=[dh, dw],
+        ceil_mode=int(ceil),
+    )
 
 
 def check_pool_shape(in_shape, out_shape, window) -> None:
     """ONNX's ceil_mode keeps a last window that starts in the right padding; PyTorch drops it."""
     (kh, kw), (sh, sw), (ph, pw), (dh, dw), ceil = window
-    for n, k, s, p, d, o in ((in_shape[2], kh, sh, ph, dh, out_shape[2]), (in_shape[3], kw, sw, pw, dw, out_shape[3])):
+    for n, k, s, p, d, o in (
+        (in_shape[2], kh, sh, ph, dh, out_shape[2]),
+        (in_shape[3], kw, sw, pw, dw, out_shape[3]),
+    ):
         onnx_out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil else 0)) // s + 1
         if onnx_out != o:
-            raise ExportError(f"pooling with ceil_mode over {n} pixels (kernel {k}, stride {s}, padding {p}) "
-                              f"gives {o} outputs in PyTorch and {onnx_out} in ONNX; change padding or ceil_mode")
+            raise ExportError(
+                f"pooling with ceil_mode over {n} pixels (kernel {k}, stride {s}, padding {p}) "
+                f"gives {o} outputs in PyTorch and {onnx_out} in ONNX; change padding or ceil_mode"
+            )
 
 
 @converts("AdaptiveAvgPool2d")
@@ -153,8 +192,10 @@ def adaptive_pool(g: GraphBuilder, kind: str, in_shape, out_shape, ins, out) -> 
         right = g.node("MatMul", [ins[0], g.const(np.ascontiguousarray(cols.T), "pool_cols")])
         g.node("MatMul", [g.const(rows, "pool_rows"), right], out)
     else:
-        raise ExportError(f"adaptive max pooling from {H}x{W} to {OH}x{OW} has unequal windows, which ONNX "
-                          "cannot express; use an input size divisible by the output size")
+        raise ExportError(
+            f"adaptive max pooling from {H}x{W} to {OH}x{OW} has unequal windows, which ONNX "
+            "cannot express; use an input size divisible by the output size"
+        )
 
 
 def _mean_matrix(n: int, out: int, dtype) -> np.ndarray:
@@ -186,15 +227,30 @@ def _getitem(g, fn, ins, parents, out_t, out):
     if not axes:
         g.node("Identity", ins, out)
         return
-    g.node("Slice", [ins[0], g.ints(starts, "starts"), g.ints(ends, "ends"), g.ints(axes, "axes"),
-                     g.ints(steps, "steps")], out)
+    g.node(
+        "Slice",
+        [
+            ins[0],
+            g.ints(starts, "starts"),
+            g.ints(ends, "ends"),
+            g.ints(axes, "axes"),
+            g.ints(steps, "steps"),
+        ],
+        out,
+    )
 
 
 @converts("Pad")
 def _pad(g, fn, ins, parents, out_t, out):
     widths = fn.widths  # NumPy-style ((before, after), ...) per axis
-    mode = {"constant": "constant", "reflect": "reflect", "replicate": "edge", "edge": "edge",
-            "circular": "wrap", "wrap": "wrap"}.get(str(fn.mode))
+    mode = {
+        "constant": "constant",
+        "reflect": "reflect",
+        "replicate": "edge",
+        "edge": "edge",
+        "circular": "wrap",
+        "wrap": "wrap",
+    }.get(str(fn.mode))
     if mode is None or (mode == "wrap" and g.opset < 19):
         raise ExportError(f"padding mode {fn.mode!r} needs opset 19 or is not in ONNX")
     pads = [int(b) for b, _ in widths] + [int(a) for _, a in widths]

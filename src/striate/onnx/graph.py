@@ -20,8 +20,9 @@ def require_onnx() -> Any:
     try:
         import onnx
     except ImportError:
-        raise ImportError("st.onnx needs onnx (and onnxruntime to run the result): "
-                          "pip install 'striate[onnx]'") from None
+        raise ImportError(
+            "st.onnx needs onnx (and onnxruntime to run the result): pip install 'striate[onnx]'"
+        ) from None
     return onnx
 
 
@@ -48,8 +49,9 @@ class GraphBuilder:
     def node(self, op: str, inputs: list[str], out: str | None = None, hint: str = "", **attrs: Any) -> str:
         out = out or self.fresh(hint or op.lower())
         self.ops.add(op)
-        self.nodes.append(self.onnx.helper.make_node(op, inputs, [out], name=self.fresh("n_" + (hint or op)),
-                                                     **attrs))
+        self.nodes.append(
+            self.onnx.helper.make_node(op, inputs, [out], name=self.fresh("n_" + (hint or op)), **attrs)
+        )
         return out
 
     def initializer(self, array: np.ndarray, name: str, role: str = "constant") -> str:
@@ -81,6 +83,8 @@ class GraphBuilder:
         if self.batch is not None and target and in_shape and target[0] == in_shape[0] == self.batch:
             target[0] = 0
         elif self.batch is not None and target:
-            raise ExportError(f"a reshape from {in_shape} to {tuple(shape)} mixes the batch axis with others; "
-                              "export with dynamic_batch=False")
+            raise ExportError(
+                f"a reshape from {in_shape} to {tuple(shape)} mixes the batch axis with others; "
+                "export with dynamic_batch=False"
+            )
         return target

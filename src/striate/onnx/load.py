@@ -30,7 +30,13 @@ from striate.nn.parameter import Parameter
 from striate.onnx.graph import require_onnx
 from striate.onnx.runners import RUNNERS, Node, OnnxImportError
 
-_WEIGHT_INPUTS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "BatchNormalization": (1, 2)}
+_WEIGHT_INPUTS = {
+    "Conv": (1, 2),
+    "ConvTranspose": (1, 2),
+    "Gemm": (1, 2),
+    "MatMul": (1,),
+    "BatchNormalization": (1, 2),
+}
 _BUFFER_INPUTS = {"BatchNormalization": (3, 4)}
 _DOTTED = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 
@@ -38,14 +44,20 @@ _DOTTED = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
 class OnnxModule(Module):
     """A model read from an ONNX file: `forward(x)` runs the file's graph with striate's operations."""
 
-    def __init__(self, nodes: list[Node], input_name: str, output_name: str, constants: dict[str, np.ndarray],
-                 tensor_paths: dict[str, str]) -> None:
+    def __init__(
+        self,
+        nodes: list[Node],
+        input_name: str,
+        output_name: str,
+        constants: dict[str, np.ndarray],
+        tensor_paths: dict[str, str],
+    ) -> None:
         super().__init__()
         self._nodes = nodes
         self._input_name = input_name
         self._output_name = output_name
-        self._constants = constants          # name -> array (never trained, not in state_dict)
-        self._tensor_paths = tensor_paths    # initializer name -> dotted attribute path
+        self._constants = constants  # name -> array (never trained, not in state_dict)
+        self._tensor_paths = tensor_paths  # initializer name -> dotted attribute path
         self._constant_tensors: dict[str, Tensor] = {}
 
     def tensor(self, name: str) -> Tensor:
@@ -65,8 +77,9 @@ class OnnxModule(Module):
     def constant(self, name: str, what: str) -> np.ndarray:
         """A value the graph needs as plain numbers (a shape, axes, pads): a constant of the file."""
         if name not in self._constants:
-            raise OnnxImportError(f"{what} ({name!r}) is computed inside the graph; only constant {what} "
-                                  "can be loaded")
+            raise OnnxImportError(
+                f"{what} ({name!r}) is computed inside the graph; only constant {what} can be loaded"
+            )
         return self._constants[name]
 
     def forward(self, x: Tensor) -> Tensor:
@@ -112,23 +125,36 @@ def load(path: str | os.PathLike) -> OnnxModule:
     except Exception as exc:  # protobuf's DecodeError has no stable import path
         raise OnnxImportError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
     graph = proto.graph
-    unknown = sorted({n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}"
-                      for n in graph.node if n.op_type not in RUNNERS or n.domain not in ("", "ai.onnx")})
+    unknown = sorted(
+        {
+            n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}"
+            for n in graph.node
+            if n.op_type not in RUNNERS or n.domain not in ("", "ai.onnx")
+        }
+    )
     if unknown:
-        raise OnnxImportError(f"{path}: operators striate cannot run: {', '.join(unknown)} "
-                              f"(it runs {', '.join(sorted(RUNNERS))})")
+        raise OnnxImportError(
+            f"{path}: operators striate cannot run: {', '.join(unknown)} "
+            f"(it runs {', '.join(sorted(RUNNERS))})"
+        )
     init_names = {t.name for t in graph.initializer}
     inputs = [i.name for i in graph.input if i.name not in init_names]
     if len(inputs) != 1 or len(graph.output) != 1:
-        raise OnnxImportError(f"{path}: st.onnx.load takes graphs with one input and one output, this one has "
-                              f"{len(inputs)} inputs and {len(graph.output)} outputs")
+        raise OnnxImportError(
+            f"{path}: st.onnx.load takes graphs with one input and one output, this one has "
+            f"{len(inputs)} inputs and {len(graph.output)} outputs"
+        )
     constants: dict[str, np.ndarray] = {}
     paths: dict[str, str] = {}
     guessed = _roles(graph)
     params: list[tuple[str, str, np.ndarray]] = []
     for t in graph.initializer:
         arr = np.array(onnx.numpy_helper.to_array(t))
-        role = t.doc_string if proto.producer_name == "striate" and t.doc_string else guessed.get(t.name, "constant")
+        role = (
+            t.doc_string
+            if proto.producer_name == "striate" and t.doc_string
+            else guessed.get(t.name, "constant")
+        )
         if role in ("parameter", "buffer") and arr.dtype.kind == "f":
             params.append((t.name, role, arr))
         else:

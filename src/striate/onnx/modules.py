@@ -34,8 +34,12 @@ def _batch_norm(g: GraphBuilder, m: _BatchNorm, ins, inputs, out_t, out) -> None
     channels = m.num_features
     weight = g.value(m.weight) if m.weight is not None else g.const(np.ones(channels, x.dtype), "bn_scale")
     bias = g.value(m.bias) if m.bias is not None else g.const(np.zeros(channels, x.dtype), "bn_bias")
-    g.node("BatchNormalization", [ins[0], weight, bias, g.value(m.running_mean), g.value(m.running_var)], out,
-           epsilon=float(m.eps))
+    g.node(
+        "BatchNormalization",
+        [ins[0], weight, bias, g.value(m.running_mean), g.value(m.running_var)],
+        out,
+        epsilon=float(m.eps),
+    )
 
 
 def _lrn(g: GraphBuilder, m: LocalResponseNorm, ins, inputs, out_t, out) -> None:
@@ -52,8 +56,16 @@ def _avg_pool(g: GraphBuilder, m: AvgPool2d, ins, inputs, out_t, out) -> None:
     from striate.onnx.functions import check_pool_shape
 
     check_pool_shape(inputs[0].shape, out_t.shape, (k, s, p, (1, 1), bool(m.ceil_mode)))
-    g.node("AveragePool", ins, out, kernel_shape=list(k), strides=list(s), pads=[p[0], p[1], p[0], p[1]],
-           ceil_mode=int(bool(m.ceil_mode)), count_include_pad=int(bool(m.count_include_pad)))
+    g.node(
+        "AveragePool",
+        ins,
+        out,
+        kernel_shape=list(k),
+        strides=list(s),
+        pads=[p[0], p[1], p[0], p[1]],
+        ceil_mode=int(bool(m.ceil_mode)),
+        count_include_pad=int(bool(m.count_include_pad)),
+    )
 
 
 def _adaptive(kind: str) -> ModuleConverter:
@@ -62,6 +74,7 @@ def _adaptive(kind: str) -> ModuleConverter:
             raise ExportError("return_indices=True has no ONNX equivalent here")
         g.dtype = inputs[0].dtype
         adaptive_pool(g, kind, inputs[0].shape, out_t.shape, ins, out)
+
     return convert
 
 
@@ -71,10 +84,22 @@ def _conv_transpose(g: GraphBuilder, m: ConvTranspose2d, ins, inputs, out_t, out
         raise ExportError("only batched (N, C, H, W) inputs can be exported")
     k, s, p, d = _pair(m.kernel_size), _pair(m.stride), _pair(m.padding), _pair(m.dilation)
     # the output size decides output_padding (it may have come from forward's output_size)
-    op = [out_t.shape[2 + i] - ((x.shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + 1) for i in range(2)]
+    op = [
+        out_t.shape[2 + i] - ((x.shape[2 + i] - 1) * s[i] - 2 * p[i] + d[i] * (k[i] - 1) + 1)
+        for i in range(2)
+    ]
     args = [ins[0], g.value(m.weight)] + ([g.value(m.bias)] if m.bias is not None else [])
-    g.node("ConvTranspose", args, out, kernel_shape=list(k), strides=list(s), pads=[p[0], p[1], p[0], p[1]],
-           dilations=list(d), group=int(m.groups), output_padding=op)
+    g.node(
+        "ConvTranspose",
+        args,
+        out,
+        kernel_shape=list(k),
+        strides=list(s),
+        pads=[p[0], p[1], p[0], p[1]],
+        dilations=list(d),
+        group=int(m.groups),
+        output_padding=op,
+    )
 
 
 MODULES: dict[type, ModuleConverter] = {

@@ -30,7 +30,9 @@ class OnnxImportError(ValueError):
 class Node:
     __slots__ = ("op", "inputs", "outputs", "attrs", "name")
 
-    def __init__(self, op: str, inputs: list[str], outputs: list[str], attrs: dict[str, Any], name: str) -> None:
+    def __init__(
+        self, op: str, inputs: list[str], outputs: list[str], attrs: dict[str, Any], name: str
+    ) -> None:
         self.op, self.inputs, self.outputs, self.attrs, self.name = op, inputs, outputs, attrs, name
 
     @classmethod
@@ -55,6 +57,7 @@ def runs(*ops: str) -> Callable[[Runner], Runner]:
         for op in ops:
             RUNNERS[op] = fn
         return fn
+
     return register
 
 
@@ -86,8 +89,15 @@ def _conv(m, node, args):
     pads, widths = _symmetric(node)
     if widths is not None:
         x = F.pad(x, widths)
-    return F.conv2d(x, w, b, stride=tuple(node.get("strides", [1, 1])), padding=tuple(pads),
-                    dilation=tuple(node.get("dilations", [1, 1])), groups=int(node.get("group", 1)))
+    return F.conv2d(
+        x,
+        w,
+        b,
+        stride=tuple(node.get("strides", [1, 1])),
+        padding=tuple(pads),
+        dilation=tuple(node.get("dilations", [1, 1])),
+        groups=int(node.get("group", 1)),
+    )
 
 
 @runs("ConvTranspose")
@@ -96,9 +106,16 @@ def _conv_transpose(m, node, args):
     pads, widths = _symmetric(node)
     if widths is not None or "output_shape" in node.attrs:
         raise node.refuse("asymmetric pads or output_shape are not supported")
-    return F.conv_transpose2d(x, w, b, stride=tuple(node.get("strides", [1, 1])), padding=tuple(pads),
-                              output_padding=tuple(node.get("output_padding", [0, 0])),
-                              groups=int(node.get("group", 1)), dilation=tuple(node.get("dilations", [1, 1])))
+    return F.conv_transpose2d(
+        x,
+        w,
+        b,
+        stride=tuple(node.get("strides", [1, 1])),
+        padding=tuple(pads),
+        output_padding=tuple(node.get("output_padding", [0, 0])),
+        groups=int(node.get("group", 1)),
+        dilation=tuple(node.get("dilations", [1, 1])),
+    )
 
 
 @runs("MaxPool", "AveragePool")
@@ -112,10 +129,17 @@ def _pool(m, node, args):
     stride = tuple(node.get("strides", [1] * len(kernel)))
     ceil = bool(node.get("ceil_mode", 0))
     if node.op == "MaxPool":
-        return F.max_pool2d(args[0], kernel, stride, tuple(pads), tuple(node.get("dilations", [1, 1])),
-                            ceil_mode=ceil)
-    return F.avg_pool2d(args[0], kernel, stride, tuple(pads), ceil_mode=ceil,
-                        count_include_pad=bool(node.get("count_include_pad", 0)))
+        return F.max_pool2d(
+            args[0], kernel, stride, tuple(pads), tuple(node.get("dilations", [1, 1])), ceil_mode=ceil
+        )
+    return F.avg_pool2d(
+        args[0],
+        kernel,
+        stride,
+        tuple(pads),
+        ceil_mode=ceil,
+        count_include_pad=bool(node.get("count_include_pad", 0)),
+    )
 
 
 @runs("GlobalAveragePool")
@@ -133,14 +157,27 @@ def _batch_norm(m, node, args):
     x, scale, bias, running_mean, running_var = args[:5]
     if node.get("training_mode", 0):
         raise node.refuse("training_mode=1 files are not supported")
-    return F.batch_norm(x, running_mean, running_var, scale, bias, training=m.training,
-                        momentum=1.0 - float(node.get("momentum", 0.9)), eps=float(node.get("epsilon", 1e-5)))
+    return F.batch_norm(
+        x,
+        running_mean,
+        running_var,
+        scale,
+        bias,
+        training=m.training,
+        momentum=1.0 - float(node.get("momentum", 0.9)),
+        eps=float(node.get("epsilon", 1e-5)),
+    )
 
 
 @runs("LRN")
 def _lrn(m, node, args):
-    return F.local_response_norm(args[0], int(node.attrs["size"]), float(node.get("alpha", 1e-4)),
-                                 float(node.get("beta", 0.75)), float(node.get("bias", 1.0)))
+    return F.local_response_norm(
+        args[0],
+        int(node.attrs["size"]),
+        float(node.get("alpha", 1e-4)),
+        float(node.get("beta", 0.75)),
+        float(node.get("bias", 1.0)),
+    )
 
 
 @runs("Gemm")
@@ -156,9 +193,16 @@ def _gemm(m, node, args):
     return y if c is None else y + (c * beta if beta != 1.0 else c)
 
 
-_BINARY = {"Add": lambda a, b: a + b, "Sub": lambda a, b: a - b, "Mul": lambda a, b: a * b,
-           "Div": lambda a, b: a / b, "MatMul": matmul, "Max": maximum, "Min": minimum,
-           "Pow": lambda a, b: a ** b}
+_BINARY = {
+    "Add": lambda a, b: a + b,
+    "Sub": lambda a, b: a - b,
+    "Mul": lambda a, b: a * b,
+    "Div": lambda a, b: a / b,
+    "MatMul": matmul,
+    "Max": maximum,
+    "Min": minimum,
+    "Pow": lambda a, b: a**b,
+}
 
 
 @runs(*_BINARY)
@@ -168,8 +212,17 @@ def _binary(m, node, args):
     return _BINARY[node.op](args[0], args[1])
 
 
-_UNARY = {"Relu": F.relu, "Sigmoid": F.sigmoid, "Tanh": F.tanh, "Exp": exp, "Log": log, "Sqrt": sqrt,
-          "Neg": neg, "Abs": st_abs, "Identity": lambda x: x}
+_UNARY = {
+    "Relu": F.relu,
+    "Sigmoid": F.sigmoid,
+    "Tanh": F.tanh,
+    "Exp": exp,
+    "Log": log,
+    "Sqrt": sqrt,
+    "Neg": neg,
+    "Abs": st_abs,
+    "Identity": lambda x: x,
+}
 
 
 @runs(*_UNARY)
@@ -246,7 +299,8 @@ def _pad(m, node, args):
     for b, e in zip(reversed(pads[:rank]), reversed(pads[rank:])):
         widths += [b, e]
     mode = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}[
-        node.get("mode", "constant")]
+        node.get("mode", "constant")
+    ]
     while len(widths) > 2 and widths[-2:] == [0, 0]:
         widths = widths[:-2]  # F.pad pads trailing axes; leading zero pairs are implied
     if mode == "constant":
@@ -294,8 +348,11 @@ def _squeeze(m, node, args):
         for a in sorted(a % (x.ndim + len(axes)) for a in axes):
             x = x.unsqueeze(a)
         return x
-    axes = sorted((a % x.ndim for a in axes), reverse=True) if axes else \
-        [i for i in reversed(range(x.ndim)) if x.shape[i] == 1]
+    axes = (
+        sorted((a % x.ndim for a in axes), reverse=True)
+        if axes
+        else [i for i in reversed(range(x.ndim)) if x.shape[i] == 1]
+    )
     for a in axes:
         x = x.squeeze(a)
     return x

@@ -1,0 +1,213 @@
+"""User-style models built from st.nn layers and functional code, through ONNX and back; the
+errors for what cannot be exported or loaded; `striate export RUN --onnx OUT`."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from onnxhelpers import check_round_trip, onnx, randomise_norm_stats, session
+
+import striate as st
+import striate.nn as nn
+import striate.nn.functional as F
+
+
+class Layers(nn.Module):
+    """Convolutions with padding modes, groups, dilation and 'same'; the pooling variants; LRN;
+    adaptive pooling with unequal windows (16x16 input: 5x5 -> 3x3); the activations; dropout."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.features = nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1, padding_mode="reflect"),
+            nn.BatchNorm2d(8),
+            nn.LeakyReLU(0.1),
+            nn.Conv2d(8, 8, 3, padding=2, dilation=2, groups=4, padding_mode="replicate", bias=False),
+            nn.ELU(0.7),
+            nn.MaxPool2d(3, stride=2, padding=1, ceil_mode=True),
+            nn.Conv2d(8, 12, 3, padding="same"),
+            nn.Tanh(),
+            nn.LocalResponseNorm(3, alpha=1e-3, beta=0.75, k=2.0),
+            nn.AvgPool2d(3, stride=2, padding=1, count_include_pad=False),
+            nn.AdaptiveAvgPool2d((3, 3)),
+        )
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Dropout(0.5),
+            nn.Linear(12 * 9, 16),
+            nn.Sigmoid(),
+            nn.BatchNorm1d(16),
+            nn.Linear(16, 5),
+            nn.LogSoftmax(dim=1),
+        )
+
+    def forward(self, x):
+        return self.classifier(self.features(x))
+
+
+class Functional(nn.Module):
+    """PyTorch-style forward(): F.* calls, a residual add, a concatenation, view, softmax."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.stem = nn.Conv2d(1, 6, 5)
+        self.left = nn.Conv2d(6, 6, 3, padding=1)
+        self.right = nn.Conv2d(6, 4, 1)
+        self.up = nn.ConvTranspose2d(10, 4, 3, stride=2, padding=1, output_padding=1, groups=2)
+        self.pool = nn.AdaptiveMaxPool2d(2)
+        self.fc = nn.Linear(4 * 2 * 2, 3)
+
+    def forward(self, x):
+        out = F.max_pool2d(F.relu(self.stem(x)), 2)
+        out = F.relu(self.left(out)) + out
+        out = st.cat([out, self.right(out)], dim=1)
+        out = self.pool(self.up(out))
+        out = out.view(out.size(0), -1)
+        return F.softmax(self.fc(out) * 2.0 - 1.0, dim=1)
+
+
+@pytest.mark.parametrize(
+    "model,shape", [(Layers, (3, 16, 16)), (Functional, (1, 16, 16))], ids=["layers", "functional"]
+)
+def test_user_models_round_trip(model, shape, tmp_path):
+    net = model()
+    randomise_norm_stats(net)
+    st.onnx.to_model_proto(net, st.randn(2, *shape))
+    assert net.training and all(m.training for m in net.modules()), "export restores the training mode"
+    proto, _ = check_round_trip(net, shape, tmp_path)
+    ops = {n.op_type for n in proto.graph.node}
+    expected = {
+        "Layers": {
+            "Pad",
+            "Conv",
+            "BatchNormalization",
+            "LeakyRelu",
+            "Elu",
+            "MaxPool",
+            "Tanh",
+            "LRN",
+            "AveragePool",
+            "MatMul",
+            "Gemm",
+            "Sigmoid",
+            "LogSoftmax",
+        },
+        "Functional": {
+            "Conv",
+            "Relu",
+            "MaxPool",
+            "Add",
+            "Concat",
+            "ConvTranspose",
+            "Reshape",
+            "Gemm",
+            "Mul",
+            "Sub",
+            "Softmax",
+        },
+    }[model.__name__]
+    assert expected <= ops, expected - ops
+
+
+def test_static_batch_and_float64(tmp_path):
+    net = nn.Sequential(nn.Linear(6, 5), nn.Tanh(), nn.Linear(5, 3), nn.Softmax(dim=1)).double()
+    path = tmp_path / "f64.onnx"
+    st.onnx.export(net, st.randn(1, 6, dtype=st.float64), path, dynamic_batch=False)
+    model = onnx.load(str(path))
+    assert model.graph.input[0].type.tensor_type.shape.dim[0].dim_value == 1
+    x = st.randn(1, 6, dtype=st.float64)
+    with st.no_grad():
+        expected = net(x).numpy()
+        again = st.onnx.load(path)(x).numpy()
+    assert again.dtype == np.float64
+    np.testing.assert_allclose(session(path).run(None, {"input": x.numpy()})[0], expected, rtol=1e-12)
+    np.testing.assert_allclose(again, expected, rtol=1e-12)
+
+
+class _Std(nn.Module):
+    def forward(self, x):
+        return x.std(dim=1)
+
+
+def test_what_cannot_be_exported_is_named(tmp_path):
+    net = nn.Sequential(nn.Conv2d(1, 2, 3), _Std())
+    with pytest.raises(st.onnx.ExportError, match=r"module '1' \(_Std\).*Var has no ONNX converter"):
+        st.onnx.export(net, st.randn(2, 1, 8, 8), tmp_path / "x.onnx")
+    circular = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode="circular"))
+    with pytest.raises(st.onnx.ExportError, match=r"module '0' \(Conv2d\).*circular.*opset 19"):
+        st.onnx.export(circular, st.randn(2, 1, 8, 8), tmp_path / "x.onnx")
+    assert not (tmp_path / "x.onnx").exists()
+    proto = st.onnx.export(circular, st.randn(2, 1, 8, 8), tmp_path / "c.onnx", opset=19)
+    assert "Pad" in {n.op_type for n in proto.graph.node}
+    x = st.randn(3, 1, 8, 8)
+    with st.no_grad():
+        np.testing.assert_allclose(
+            session(tmp_path / "c.onnx").run(None, {"input": x.numpy()})[0],
+            circular(x).numpy(),
+            rtol=1e-5,
+            atol=1e-6,
+        )
+
+
+def test_unknown_operators_are_named_on_load(tmp_path):
+    helper = onnx.helper
+    nodes = [
+        helper.make_node("Hardmax", ["input"], ["h"]),
+        helper.make_node("Relu", ["h"], ["r"]),
+        helper.make_node("Trilu", ["r"], ["output"]),
+    ]
+    graph = helper.make_graph(
+        nodes,
+        "g",
+        [helper.make_tensor_value_info("input", onnx.TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info("output", onnx.TensorProto.FLOAT, [2, 3])],
+    )
+    path = tmp_path / "unknown.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with pytest.raises(st.onnx.OnnxImportError, match="Hardmax, Trilu"):
+        st.onnx.load(path)
+    (tmp_path / "junk.onnx").write_bytes(b"not a protobuf at all")
+    with pytest.raises(st.onnx.OnnxImportError, match="junk.onnx"):
+        st.onnx.load(tmp_path / "junk.onnx")
+
+
+def test_cli_export_of_a_run_folder(tmp_path, capsys):
+    from striate.cli import main
+    from striate.io import save
+    from striate.train.runs import RunConfig, build_model
+
+    cfg = RunConfig(
+        model="lenet5",
+        variant="modern",
+        dataset="digits",
+        input_side=32,
+        in_channels=1,
+        num_classes=10,
+        mean=[0.3],
+        std=[0.3],
+        classes=[str(i) for i in range(10)],
+    )
+    run = tmp_path / "run"
+    (run / "checkpoints").mkdir(parents=True)
+    cfg.save(run)
+    model = build_model(cfg)
+    save({"model": model.state_dict()}, run / "checkpoints" / "best.safetensors")
+    out = tmp_path / "lenet.onnx"
+    assert main(["export", str(run), "--onnx", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "wrote" in printed and "mean [0.3]" in printed
+    x = st.randn(4, 1, 32, 32)
+    with st.no_grad():
+        expected = model.eval()(x).numpy()
+    np.testing.assert_allclose(
+        session(out).run(None, {"input": x.numpy()})[0], expected, rtol=1e-5, atol=1e-6
+    )
+    assert main(["export", str(tmp_path), "--onnx", str(out)]) == 2
+    assert "not a run folder" in capsys.readouterr().err
+    done = subprocess.run(
+        [sys.executable, "-m", "striate.cli", "export", "--help"], capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0 and "--onnx" in done.stdout
