@@ -86,7 +86,7 @@ def main(argv: list[str]) -> int:
 
     import striate as st
 
-    names = args.models or [n for n in st.models.list_models()] + ["lenet5_modern"]
+    names = args.models or [*st.models.list_models(), "lenet5_modern"]
     threads = st.config.get_num_threads()
     blas = ", ".join(f"{i.get('internal_api')} {i.get('version')} ({i.get('architecture')})"
                      for i in threadpool_info() if i.get("user_api") == "blas")
@@ -103,7 +103,8 @@ def main(argv: list[str]) -> int:
             print(f"| {r['model']} | {r['input']} | {r['errors'][0]:.1e} | {r['errors'][1]:.1e} | "
                   f"{r['export_s']:.1f} | {r['mb']:.1f} | {r['nodes']} | {r['striate_ms']:.0f} | "
                   f"{r['ort_ms']:.0f} | {', '.join(r['ops'])} |", flush=True)
-    print(f"largest error {worst:.1e}; load average at the end {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"largest error {worst:.1e}; load average at the end {load}")
     return 0 if worst <= 1e-4 else 1
 
 

@@ -69,8 +69,21 @@ class Functional(nn.Module):
         return F.softmax(self.fc(out) * 2.0 - 1.0, dim=1)
 
 
+class Signal1d(nn.Sequential):
+    """1-D convolutions (dilation, groups, stride, reflect padding), 1-D pooling, BatchNorm1d."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            nn.Conv1d(2, 4, 3, padding=2, dilation=2), nn.BatchNorm1d(4), nn.ReLU(), nn.MaxPool1d(2),
+            nn.Conv1d(4, 4, 3, stride=2, groups=2, padding=1, padding_mode="reflect"),
+            nn.AvgPool1d(2), nn.Flatten(), nn.Linear(4 * 5, 3),
+        )  # fmt: skip
+
+
 @pytest.mark.parametrize(
-    "model,shape", [(Layers, (3, 16, 16)), (Functional, (1, 16, 16))], ids=["layers", "functional"]
+    "model,shape",
+    [(Layers, (3, 16, 16)), (Functional, (1, 16, 16)), (Signal1d, (2, 40))],
+    ids=["layers", "functional", "signal1d"],
 )
 def test_user_models_round_trip(model, shape, tmp_path):
     net = model()
@@ -108,6 +121,7 @@ def test_user_models_round_trip(model, shape, tmp_path):
             "Sub",
             "Softmax",
         },
+        "Signal1d": {"Conv", "BatchNormalization", "MaxPool", "Pad", "AveragePool", "Gemm"},
     }[model.__name__]
     assert expected <= ops, expected - ops
 

@@ -118,23 +118,18 @@ def _linear(g, fn, ins, parents, out_t, out):
 @converts("ConvNd")
 def _conv(g, fn, ins, parents, out_t, out):
     x, w = parents[0], parents[1]
-    if x.ndim != 4:
-        raise ExportError("a functional conv1d cannot be exported; use nn.Conv1d... as a 2-D model")
     kh, kw, sh, sw, dh, dw, oh, ow = fn.geometry
     top, bottom, left, right = fn.pads
     if fn.u is not None:  # Winograd padded to whole tiles: the real bottom/right follow from the output
         bottom = oh - 1 + dh * (kh - 1) + 1 - x.shape[2] - top
         right = ow - 1 + dw * (kw - 1) + 1 - x.shape[3] - left
-    g.node(
-        "Conv",
-        ins,
-        out,
-        kernel_shape=[kh, kw],
-        strides=[sh, sw],
-        dilations=[dh, dw],
-        pads=[top, left, bottom, right],
-        group=int(x.shape[1] // w.shape[1]),
-    )
+    group = int(x.shape[1] // w.shape[1])
+    if x.ndim == 3:  # conv1d ran as a height-1 2-D convolution
+        g.node("Conv", ins, out, kernel_shape=[kw], strides=[sw], dilations=[dw], pads=[left, right],
+               group=group)
+        return
+    g.node("Conv", ins, out, kernel_shape=[kh, kw], strides=[sh, sw], dilations=[dh, dw],
+           pads=[top, left, bottom, right], group=group)
 
 
 @converts("WindowMax")

@@ -16,8 +16,8 @@ import numpy as np
 
 from striate.nn.layers.conv import ConvTranspose2d
 from striate.nn.layers.normalization import LocalResponseNorm, _BatchNorm
-from striate.nn.layers.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool2d
-from striate.onnx.functions import adaptive_pool
+from striate.nn.layers.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d
+from striate.onnx.functions import adaptive_pool, check_pool_shape
 from striate.onnx.graph import ExportError, GraphBuilder
 
 ModuleConverter = Callable[[GraphBuilder, Any, list, tuple, Any, str], None]
@@ -48,24 +48,22 @@ def _lrn(g: GraphBuilder, m: LocalResponseNorm, ins, inputs, out_t, out) -> None
     g.node("LRN", ins, out, size=int(m.size), alpha=float(m.alpha), beta=float(m.beta), bias=float(m.k))
 
 
-def _avg_pool(g: GraphBuilder, m: AvgPool2d, ins, inputs, out_t, out) -> None:
-    if m.divisor_override is not None:
+def _avg_pool(g: GraphBuilder, m: AvgPool2d | AvgPool1d, ins, inputs, out_t, out) -> None:
+    if getattr(m, "divisor_override", None) is not None:
         raise ExportError("ONNX's AveragePool has no divisor_override")
-    k, p = _pair(m.kernel_size), _pair(m.padding)
-    s = k if m.stride is None or m.stride == () else _pair(m.stride)
-    from striate.onnx.functions import check_pool_shape
-
-    check_pool_shape(inputs[0].shape, out_t.shape, (k, s, p, (1, 1), bool(m.ceil_mode)))
-    g.node(
-        "AveragePool",
-        ins,
-        out,
-        kernel_shape=list(k),
-        strides=list(s),
-        pads=[p[0], p[1], p[0], p[1]],
-        ceil_mode=int(bool(m.ceil_mode)),
-        count_include_pad=int(bool(m.count_include_pad)),
-    )
+    one_d = isinstance(m, AvgPool1d)
+    k, p = _pair(m.kernel_size[0] if one_d else m.kernel_size), _pair(m.padding[0] if one_d else m.padding)
+    s = k if m.stride is None or m.stride == () else _pair(m.stride[0] if one_d else m.stride)
+    if one_d:  # checked as a height-1 2-D pooling
+        k, s, p = (1, k[0]), (1, s[0]), (0, p[0])
+        check_pool_shape((*inputs[0].shape[:2], 1, inputs[0].shape[2]), (*out_t.shape[:2], 1, out_t.shape[2]),
+                         (k, s, p, (1, 1), bool(m.ceil_mode)))
+        k, s, pads = k[1:], s[1:], [p[1], p[1]]
+    else:
+        check_pool_shape(inputs[0].shape, out_t.shape, (k, s, p, (1, 1), bool(m.ceil_mode)))
+        pads = [p[0], p[1], p[0], p[1]]
+    g.node("AveragePool", ins, out, kernel_shape=list(k), strides=list(s), pads=pads,
+           ceil_mode=int(bool(m.ceil_mode)), count_include_pad=int(bool(m.count_include_pad)))
 
 
 def _adaptive(kind: str) -> ModuleConverter:
@@ -106,6 +104,7 @@ MODULES: dict[type, ModuleConverter] = {
     _BatchNorm: _batch_norm,
     LocalResponseNorm: _lrn,
     AvgPool2d: _avg_pool,
+    AvgPool1d: _avg_pool,
     AdaptiveAvgPool2d: _adaptive("Average"),
     AdaptiveMaxPool2d: _adaptive("Max"),
     ConvTranspose2d: _conv_transpose,

@@ -84,20 +84,16 @@ def _symmetric(node: Node, rank: int = 2) -> tuple[list[int], list[int] | None]:
 @runs("Conv")
 def _conv(m, node, args):
     x, w, b = (args + [None])[:3]
-    if x.ndim != 4:
-        raise node.refuse("only 2-D convolutions (N, C, H, W) are supported")
-    pads, widths = _symmetric(node)
+    if x.ndim not in (3, 4):
+        raise node.refuse("only 1-D and 2-D convolutions ((N, C, L) or (N, C, H, W)) are supported")
+    rank = x.ndim - 2
+    pads, widths = _symmetric(node, rank)
     if widths is not None:
         x = F.pad(x, widths)
-    return F.conv2d(
-        x,
-        w,
-        b,
-        stride=tuple(node.get("strides", [1, 1])),
-        padding=tuple(pads),
-        dilation=tuple(node.get("dilations", [1, 1])),
-        groups=int(node.get("group", 1)),
-    )
+    conv = F.conv2d if rank == 2 else F.conv1d
+    options = {"stride": tuple(node.get("strides", [1] * rank)), "padding": tuple(pads),
+               "dilation": tuple(node.get("dilations", [1] * rank)), "groups": int(node.get("group", 1))}
+    return conv(x, w, b, **options)
 
 
 @runs("ConvTranspose")
@@ -122,24 +118,23 @@ def _conv_transpose(m, node, args):
 def _pool(m, node, args):
     if len(node.outputs) > 1 and node.outputs[1]:
         raise node.refuse("the Indices output is not supported")
-    pads, widths = _symmetric(node)
-    if widths is not None:
-        raise node.refuse("asymmetric pads are not supported for pooling")
     kernel = tuple(node.attrs["kernel_shape"])
-    stride = tuple(node.get("strides", [1] * len(kernel)))
+    rank = len(kernel)
+    pads, widths = _symmetric(node, rank)
+    if widths is not None or rank not in (1, 2):
+        raise node.refuse("only 1-D and 2-D pooling with symmetric pads is supported")
+    stride = tuple(node.get("strides", [1] * rank))
+    dilation = tuple(node.get("dilations", [1] * rank))
     ceil = bool(node.get("ceil_mode", 0))
+    x = args[0].unsqueeze(2) if rank == 1 else args[0]  # 1-D pooling as height-1 2-D pooling
+    if rank == 1:
+        kernel, stride, pads, dilation = (1, *kernel), (1, *stride), (0, *pads), (1, *dilation)
     if node.op == "MaxPool":
-        return F.max_pool2d(
-            args[0], kernel, stride, tuple(pads), tuple(node.get("dilations", [1, 1])), ceil_mode=ceil
-        )
-    return F.avg_pool2d(
-        args[0],
-        kernel,
-        stride,
-        tuple(pads),
-        ceil_mode=ceil,
-        count_include_pad=bool(node.get("count_include_pad", 0)),
-    )
+        y = F.max_pool2d(x, kernel, stride, tuple(pads), dilation, ceil_mode=ceil)
+    else:
+        y = F.avg_pool2d(x, kernel, stride, tuple(pads), ceil_mode=ceil,
+                         count_include_pad=bool(node.get("count_include_pad", 0)))
+    return y.squeeze(2) if rank == 1 else y
 
 
 @runs("GlobalAveragePool")
