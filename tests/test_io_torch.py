@@ -206,6 +206,9 @@ def _hostile_files(tmp_path: Path, sentinel: Path) -> dict[str, Path]:
         "offset past the storage": _torch_zip(
             tmp_path / "offset.zip", _rebuild_pickle(4, (2,), (1,), offset=10**6), {"0": b"\0" * 16}
         ),
+        "lists nested 200,000 deep": _torch_zip(
+            tmp_path / "deep.zip", b"\x80\x02" + b"]" * 200_000 + b"a" * 199_999 + b"."
+        ),
     }
     files["os.system (legacy stream)"].write_bytes(system)
     return files

@@ -236,8 +236,11 @@ def _resolve(obj: Any, arrays: dict[int, np.ndarray]) -> Any:
 
 
 def _finish(machine: _TorchMachine, root: Any, path: str) -> Any:
-    arrays = {id(ph): _tensor(s, off, size, stride, path) for s, off, size, stride, ph in machine.tensors}
-    return _resolve(root, arrays)
+    try:
+        arrays = {id(ph): _tensor(s, off, size, stride, path) for s, off, size, stride, ph in machine.tensors}
+        return _resolve(root, arrays)
+    except (ValueError, OverflowError, MemoryError, RecursionError) as exc:  # absurd shapes, deep nesting
+        raise TorchFileError(path, f"not a loadable checkpoint: {type(exc).__name__}: {exc}") from None
 
 
 def _run(machine: _TorchMachine, path: str) -> Any:

@@ -119,12 +119,16 @@ def load(path: str | os.PathLike) -> OnnxModule:
     onnx = require_onnx()
     path = os.fspath(path)
     try:
-        proto = onnx.load(path)
+        proto = onnx.load(path, load_external_data=False)  # never read files the model names
     except (OSError, ValueError) as exc:
         raise OnnxImportError(f"{path}: not a readable ONNX file: {exc}") from None
     except Exception as exc:  # protobuf's DecodeError has no stable import path
         raise OnnxImportError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
     graph = proto.graph
+    external = [t.name for t in graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
+    if external:
+        raise OnnxImportError(f"{path}: tensors stored in external files ({', '.join(external[:3])}) are not "
+                              "loaded; save the model with its weights inside the .onnx file")
     unknown = sorted(
         {
             n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}"
