@@ -152,7 +152,9 @@ class _Trace:
                     f"module {ctx!r} ({_module_type(self.model, ctx)}) cannot be exported: {exc}"
                 ) from None
             self.names[id(t)] = out
-        return self.names[id(root)]
+        if self.names[id(root)] != "output":  # the output is the input itself, or a constant
+            self.g.node("Identity", [self.names[id(root)]], "output")
+        return "output"
 
 
 def _module_type(model: Any, name: str) -> str:
