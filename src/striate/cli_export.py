@@ -43,13 +43,14 @@ def run(args: argparse.Namespace) -> int:
         )
         return EXIT_USAGE
     try:
-        from striate.onnx import export
+        from striate.onnx import to_model_proto
         from striate.onnx.graph import require_onnx
 
         onnx = require_onnx()
     except ImportError as exc:
         print(f"striate export: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    from striate.io_atomic import atomic_write_bytes
     from striate.train import runs
 
     try:
@@ -64,8 +65,8 @@ def run(args: argparse.Namespace) -> int:
         print(f"striate export: the folder {out.parent} does not exist", file=sys.stderr)
         return EXIT_USAGE
     try:
-        proto = export(model, example, out, opset=args.opset, dynamic_batch=not args.static_batch)
-    except (ValueError, OSError) as exc:
+        proto = to_model_proto(model, example, opset=args.opset, dynamic_batch=not args.static_batch)
+    except ValueError as exc:
         print(f"striate export: {exc}", file=sys.stderr)
         return EXIT_USAGE
     meta = {
@@ -75,8 +76,7 @@ def run(args: argparse.Namespace) -> int:
         "input": f"N x {channels} x {side} x {side} float32, (x - mean) / std",
     }
     onnx.helper.set_model_props(proto, {"striate.preprocessing": json.dumps(meta)})
-    from striate.io_atomic import atomic_write_bytes
-
+    onnx.checker.check_model(proto, full_check=True)
     atomic_write_bytes(out, proto.SerializeToString())
     ops = sorted({n.op_type for n in proto.graph.node})
     print(

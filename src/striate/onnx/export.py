@@ -175,6 +175,8 @@ def to_model_proto(model: Any, example_input: Any, opset: int = 17, dynamic_batc
     """The ONNX ModelProto of `model` traced on `example_input` (not written anywhere)."""
     from striate.autograd.function import enable_grad
 
+    if opset < 13:
+        raise ValueError(f"st.onnx.export: opset {opset} is too old; use 13 or later (default 17)")
     g = GraphBuilder(opset, None)
     onnx = g.onnx
     x = _as_example(example_input)
@@ -226,8 +228,6 @@ def export(
     runs. The file passes `onnx.checker.check_model(full_check=True)` before it is written
     (atomically). Returns the ModelProto.
     """
-    if opset < 13:
-        raise ValueError(f"st.onnx.export: opset {opset} is too old; use 13 or later (default 17)")
     proto = to_model_proto(model, example_input, opset, dynamic_batch)
     onnx = require_onnx()
     onnx.checker.check_model(proto, full_check=True)
