@@ -225,3 +225,19 @@ def test_cli_export_of_a_run_folder(tmp_path, capsys):
         [sys.executable, "-m", "striate.cli", "export", "--help"], capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0 and "--onnx" in done.stdout
+
+
+class _DoubledNorm(nn.BatchNorm2d):
+    """A subclass with its own forward(): traced (F.batch_norm's node), not taken for a plain BatchNorm2d."""
+
+    def forward(self, x):
+        return super().forward(x) * 2.0
+
+
+def test_subclassed_layer_with_own_forward_is_traced(tmp_path):
+    net = nn.Sequential(nn.Conv2d(1, 3, 3), _DoubledNorm(3), nn.ReLU())
+    randomise_norm_stats(net)
+    proto, _ = check_round_trip(net, (1, 8, 8), tmp_path)
+    assert "BatchNormalization" not in {n.op_type for n in proto.graph.node}
+    used = {i for n in proto.graph.node for i in n.input}
+    assert all(t.name in used for t in proto.graph.initializer)

@@ -194,6 +194,7 @@ def to_model_proto(model: Any, example_input: Any, opset: int = 17, dynamic_batc
     finally:
         for m, mode in zip(model.modules(), was_training):
             m.training = mode
+    used = {name for node in g.nodes for name in node.input}  # e.g. a weight folded into a constant
     elem = onnx.helper.np_dtype_to_tensor_dtype(x.dtype)
     batch = ["N"] if dynamic_batch else [x.shape[0]]
     graph = onnx.helper.make_graph(
@@ -208,7 +209,7 @@ def to_model_proto(model: Any, example_input: Any, opset: int = 17, dynamic_batc
                 + list(out.shape[1:]),
             )
         ],
-        initializer=list(g.initializers.values()),
+        initializer=[t for name, t in g.initializers.items() if name in used],
     )
     proto = onnx.helper.make_model(
         graph, opset_imports=[onnx.helper.make_opsetid("", opset)], producer_name="striate"

@@ -250,3 +250,21 @@ def _pad(g, fn, ins, parents, out_t, out):
         raise ExportError(f"padding mode {fn.mode!r} needs opset 19 or is not in ONNX")
     pads = [int(b) for b, _ in widths] + [int(a) for _, a in widths]
     g.node("Pad", [ins[0], g.ints(pads, "pads")], out, mode=mode)
+
+
+@converts("BatchNorm")
+def _batch_norm(g, fn, ins, parents, out_t, out):
+    """F.batch_norm called in forward() (modules use BatchNormalization): (x - mean) * scale + shift."""
+    if fn.training:
+        raise ExportError("batch norm with batch statistics (training=True) cannot be exported")
+    x = parents[0]
+    per_channel = (1, x.shape[1]) + (1,) * (x.ndim - 2)
+    scale = fn.invstd if fn.weight is None else fn.invstd * fn.weight
+    centred = g.node("Sub", [ins[0], g.const(fn.mean.astype(x.dtype).reshape(per_channel), "bn_mean")])
+    scaled = g.node("Mul", [centred, g.const(scale.astype(x.dtype).reshape(per_channel), "bn_scale")])
+    has_bias = len(parents) == 3 or (len(parents) == 2 and fn.weight is None)
+    if not has_bias:
+        g.node("Identity", [scaled], out)
+        return
+    shift = g.node("Reshape", [ins[-1], g.ints(per_channel)])
+    g.node("Add", [scaled, shift], out)
