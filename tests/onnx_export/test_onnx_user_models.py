@@ -49,7 +49,8 @@ class Layers(nn.Module):
 
 
 class Functional(nn.Module):
-    """PyTorch-style forward(): F.* calls, a residual add, a concatenation, view, softmax."""
+    """PyTorch-style forward(): F.* calls, a residual add, a concatenation, F.pad with a value, view,
+    softmax."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -58,13 +59,13 @@ class Functional(nn.Module):
         self.right = nn.Conv2d(6, 4, 1)
         self.up = nn.ConvTranspose2d(10, 4, 3, stride=2, padding=1, output_padding=1, groups=2)
         self.pool = nn.AdaptiveMaxPool2d(2)
-        self.fc = nn.Linear(4 * 2 * 2, 3)
+        self.fc = nn.Linear(4 * 3 * 3, 3)
 
     def forward(self, x):
         out = F.max_pool2d(F.relu(self.stem(x)), 2)
         out = F.relu(self.left(out)) + out
         out = st.cat([out, self.right(out)], dim=1)
-        out = self.pool(self.up(out))
+        out = F.pad(self.pool(self.up(out)), (1, 0, 0, 1), value=0.5)
         out = out.view(out.size(0), -1)
         return F.softmax(self.fc(out) * 2.0 - 1.0, dim=1)
 
@@ -120,6 +121,7 @@ def test_user_models_round_trip(model, shape, tmp_path):
             "Mul",
             "Sub",
             "Softmax",
+            "Pad",
         },
         "Signal1d": {"Conv", "BatchNormalization", "MaxPool", "Pad", "AveragePool", "Gemm"},
     }[model.__name__]

@@ -249,7 +249,14 @@ def _pad(g, fn, ins, parents, out_t, out):
     if mode is None or (mode == "wrap" and g.opset < 19):
         raise ExportError(f"padding mode {fn.mode!r} needs opset 19 or is not in ONNX")
     pads = [int(b) for b, _ in widths] + [int(a) for _, a in widths]
-    g.node("Pad", [ins[0], g.ints(pads, "pads")], out, mode=mode)
+    inputs = [ins[0], g.ints(pads, "pads")]
+    if mode == "constant":  # the node keeps no fill value: read it off a padded place of the output
+        axis = next((i for i, (b, a) in enumerate(widths) if b > 0 or a > 0), None)
+        if axis is not None and out_t.numel():
+            where = [0] * out_t.ndim
+            where[axis] = 0 if widths[axis][0] > 0 else -1
+            inputs.append(g.const(np.asarray(out_t._data[tuple(where)], out_t.dtype), "pad_value"))
+    g.node("Pad", inputs, out, mode=mode)
 
 
 @converts("BatchNorm")

@@ -59,7 +59,7 @@ class GraphBuilder:
         if name in self.initializers:
             return name
         self.used.add(name)
-        arr = np.ascontiguousarray(array)
+        arr = np.array(array, order="C")  # (ascontiguousarray would make a 0-d value 1-d)
         proto = self.onnx.numpy_helper.from_array(arr, name)
         proto.doc_string = role
         self.initializers[name] = proto
