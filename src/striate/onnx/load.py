@@ -124,6 +124,10 @@ def load(path: str | os.PathLike) -> OnnxModule:
         raise OnnxImportError(f"{path}: not a readable ONNX file: {exc}") from None
     except Exception as exc:  # protobuf's DecodeError has no stable import path
         raise OnnxImportError(f"{path}: not a readable ONNX file ({type(exc).__name__}: {exc})") from None
+    try:
+        onnx.checker.check_model(proto)
+    except onnx.checker.ValidationError as exc:
+        raise OnnxImportError(f"{path}: not a valid ONNX model: {str(exc).splitlines()[0]}") from None
     graph = proto.graph
     external = [t.name for t in graph.initializer if t.data_location == onnx.TensorProto.EXTERNAL]
     if external:
