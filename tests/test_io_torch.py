@@ -266,3 +266,10 @@ def test_not_a_checkpoint_is_a_clear_error(tmp_path):
         st.load_torch(text)
     with pytest.raises(TorchFileError, match="cannot be opened"):
         st.load_torch(tmp_path / "missing.pt")
+
+
+def test_a_whole_pickled_model_is_refused_with_the_way_out(tmp_path):
+    path = tmp_path / "whole.pt"
+    torch.save(torch.nn.Linear(2, 3), path)
+    with pytest.raises(UnsafePickleError, match=r"torch\.nn\.modules\.linear\.Linear.*state_dict\(\)"):
+        st.load_torch(path)

@@ -114,7 +114,10 @@ class _TorchMachine(_Machine):
             return _Global("size")
         if _lookup(module, name) is not None and _lookup(module, name).kind in ("set", "frozenset", "encode"):
             return _lookup(module, name)
-        raise self.refuse(f"the pickle asks for the global {module}.{name}")
+        hint = ""
+        if module.startswith("torch.nn.modules") or module == "__main__":
+            hint = " (a whole model object was saved: save model.state_dict() instead and load that)"
+        raise self.refuse(f"the pickle asks for the global {module}.{name}{hint}")
 
     def persistent_load(self, pid: Any) -> Any:
         # zip: ('storage', StorageType, key, location, numel); legacy adds view metadata
