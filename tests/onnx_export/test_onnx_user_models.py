@@ -243,3 +243,35 @@ def test_subclassed_layer_with_own_forward_is_traced(tmp_path):
     assert "BatchNormalization" not in {n.op_type for n in proto.graph.node}
     used = {i for n in proto.graph.node for i in n.input}
     assert all(t.name in used for t in proto.graph.initializer)
+
+
+def test_files_written_by_torch_onnx_export_load_and_train(tmp_path):
+    """PyTorch's exporter computes x.view(x.size(0), -1) as Shape/Gather/Unsqueeze/Concat and folds
+    batch norm into the convolutions; the loaded module agrees and has gradients."""
+    torch = pytest.importorskip("torch")
+    import importlib.util
+    import warnings
+    from pathlib import Path
+
+    twins_path = Path(__file__).parents[1] / "models" / "test_torch_twins.py"
+    spec = importlib.util.spec_from_file_location("torch_twins_for_onnx", twins_path)
+    twins = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(twins)
+    torch.manual_seed(0)
+    for net, shape in ((twins.TorchConvNet(), (1, 28, 28)), (twins.TorchLeNet(), (1, 32, 32))):
+        net.eval()
+        path = tmp_path / "torch.onnx"
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the TorchScript exporter's deprecation notice
+            torch.onnx.export(net, (torch.randn(2, *shape),), str(path), dynamo=False, input_names=["input"],
+                              output_names=["output"], dynamic_axes={"input": {0: "N"}, "output": {0: "N"}},
+                              opset_version=17)
+        loaded = st.onnx.load(path)
+        x = torch.randn(3, *shape)
+        with torch.no_grad(), st.no_grad():
+            expected = net(x).numpy()
+            got = loaded(st.tensor(x.numpy())).numpy()
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5 * np.abs(expected).max())
+        loaded.train()
+        (loaded(st.tensor(x.numpy())) ** 2).mean().backward()
+        assert all(p.grad is not None for p in loaded.parameters())

@@ -59,6 +59,7 @@ class OnnxModule(Module):
         self._constants = constants  # name -> array (never trained, not in state_dict)
         self._tensor_paths = tensor_paths  # initializer name -> dotted attribute path
         self._constant_tensors: dict[str, Tensor] = {}
+        self._shapes: dict[str, Any] = {}
 
     def tensor(self, name: str) -> Tensor:
         """The Parameter, buffer or constant named `name` in the file."""
@@ -75,7 +76,11 @@ class OnnxModule(Module):
         return t
 
     def constant(self, name: str, what: str) -> np.ndarray:
-        """A value the graph needs as plain numbers (a shape, axes, pads): a constant of the file."""
+        """A value the graph needs as plain numbers (a shape, axes, pads): a constant of the file,
+        or a shape computed from the input's shape during this forward."""
+        computed = self._shapes.get(name) if hasattr(self, "_shapes") else None
+        if isinstance(computed, np.ndarray):
+            return computed
         if name not in self._constants:
             raise OnnxImportError(
                 f"{what} ({name!r}) is computed inside the graph; only constant {what} can be loaded"
@@ -83,11 +88,25 @@ class OnnxModule(Module):
         return self._constants[name]
 
     def forward(self, x: Tensor) -> Tensor:
+        # integer values (shapes, indices: PyTorch's exporter computes x.view(x.size(0), -1) with
+        # Shape/Gather/Concat) stay NumPy arrays; everything else is a Tensor
         env: dict[str, Any] = {self._input_name: x, "": None}
-        for node in self._nodes:
-            args = [env[n] if n in env else (None if n == "" else self.tensor(n)) for n in node.inputs]
-            env[node.outputs[0]] = RUNNERS[node.op](self, node, args)
+        self._shapes = env
+        try:
+            for node in self._nodes:
+                args = [env[n] if n in env else self._value(n) for n in node.inputs]
+                env[node.outputs[0]] = RUNNERS[node.op](self, node, args)
+        finally:
+            self._shapes = {}
         return env[self._output_name]
+
+    def _value(self, name: str) -> Any:
+        if name == "":
+            return None
+        arr = self._constants.get(name)
+        if arr is not None and arr.dtype.kind in "iub":
+            return arr
+        return self.tensor(name)
 
     def extra_repr(self) -> str:
         return f"{len(self._nodes)} nodes"
@@ -137,7 +156,7 @@ def load(path: str | os.PathLike) -> OnnxModule:
         {
             n.op_type if n.domain in ("", "ai.onnx") else f"{n.domain}.{n.op_type}"
             for n in graph.node
-            if n.op_type not in RUNNERS or n.domain not in ("", "ai.onnx")
+            if (n.op_type not in RUNNERS and n.op_type != "Constant") or n.domain not in ("", "ai.onnx")
         }
     )
     if unknown:

@@ -273,12 +273,17 @@ def _transpose(m, node, args):
 
 @runs("Concat")
 def _concat(m, node, args):
+    if all(isinstance(a, np.ndarray) for a in args):
+        return np.concatenate([np.atleast_1d(a) for a in args], axis=int(node.attrs["axis"]))
     return cat(list(args), dim=int(node.attrs["axis"]))
 
 
 @runs("Cast")
 def _cast(m, node, args):
     import onnx
+
+    if isinstance(args[0], np.ndarray):
+        return args[0].astype(onnx.helper.tensor_dtype_to_np_dtype(int(node.attrs["to"])))
 
     return cast(args[0], np.dtype(onnx.helper.tensor_dtype_to_np_dtype(int(node.attrs["to"]))))
 
@@ -339,6 +344,10 @@ def _squeeze(m, node, args):
     given = _const(m, node, 1, "axes")
     axes = [int(a) for a in (given if given is not None else axes or [])]
     x = args[0]
+    if isinstance(x, np.ndarray):
+        if node.op == "Unsqueeze":
+            return np.expand_dims(x, tuple(axes))
+        return np.squeeze(x, tuple(axes) or None)
     if node.op == "Unsqueeze":
         for a in sorted(a % (x.ndim + len(axes)) for a in axes):
             x = x.unsqueeze(a)
@@ -351,3 +360,22 @@ def _squeeze(m, node, args):
     for a in axes:
         x = x.squeeze(a)
     return x
+
+
+# ---------------------------------------------------------------------------- shape arithmetic
+# Values computed from shapes are NumPy integer arrays (see OnnxModule.forward): these operators
+# accept them and stay in NumPy.
+
+
+@runs("Shape")
+def _shape(m, node, args):
+    shape = np.asarray(args[0].shape, dtype=np.int64)
+    return shape[node.get("start", 0):node.get("end", None)]
+
+
+@runs("Gather")
+def _gather(m, node, args):
+    data, indices = args[0], args[1]
+    if not isinstance(data, np.ndarray) or not isinstance(indices, np.ndarray):
+        raise node.refuse("Gather is supported on shapes only (not on tensors, e.g. embeddings)")
+    return np.asarray(np.take(data, indices, axis=int(node.get("axis", 0))))
