@@ -76,11 +76,14 @@ concat = cat
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
-                 "viz", "cli", "bench", "utils"}
+                 "viz", "cli", "bench", "utils",
+                 "onnx"}
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),
     "load": ("striate.io", "load"),
     "summary": ("striate.summary", "summary"),
+    # issue 18: PyTorch checkpoints without pickle
+    "load_torch": ("striate.io_torch", "load_torch"),
 }
 
 

@@ -280,6 +280,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "dashboard": "striate.dashboard.command",
     "visualize": "striate.viz.cli_visualize",  # issue 15
     "report": "striate.viz.cli_report",  # issue 15
+    "export": "striate.cli_export",  # issue 18
 }
 
 

@@ -37,11 +37,22 @@ from striate.models.vgg import (
     vgg19,
     vgg19_bn,
 )
+from striate.models.weights import load_weights, with_weights
+
+# issue 18: every factory takes weights=PATH (a torch.save checkpoint, a safetensors file or a
+# mapping of arrays; torchvision's keys for ResNet, VGG, GoogLeNet) and weights_mapping=
+alexnet, convnetjs_cifar, googlenet, lenet5, mnist_convnet, unet = (
+    with_weights(f) for f in (alexnet, convnetjs_cifar, googlenet, lenet5, mnist_convnet, unet))
+resnet18, resnet18_cifar, resnet34, resnet50 = (
+    with_weights(f) for f in (resnet18, resnet18_cifar, resnet34, resnet50))
+vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn = (
+    with_weights(f) for f in (vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn))
 
 __all__ = [
     "VGG", "AlexNet", "ConvNet", "ConvNetJSCifar", "GoogLeNet", "GoogLeNetOutputs", "LeNet", "LeNet5",
     "ResNet", "UNet", "alexnet", "convnetjs_cifar", "default_input_size", "get_model", "googlenet", "lenet5",
-    "list_models", "mnist_convnet", "rbf_loss", "resnet18", "resnet18_cifar", "resnet34", "resnet50", "unet",
+    "list_models", "load_weights", "mnist_convnet", "rbf_loss", "resnet18", "resnet18_cifar", "resnet34",
+    "resnet50", "unet",
     "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
 ]
 

@@ -129,7 +129,11 @@ def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None =
     wstart = np.arange(OW, dtype=np.int64) * sw - pw
     hend = np.full(OH, H, np.int64)
     wend = np.full(OW, W, np.int64)
-    return _window_max(x, hstart, hend, wstart, wend, kh, kw, dh, dw, return_indices, unbatched)
+    out = _window_max(x, hstart, hend, wstart, wend, kh, kw, dh, dw, return_indices, unbatched)
+    node = (out[0] if return_indices else out)._ctx
+    if node is not None and not unbatched:  # the window's settings, for st.onnx.export
+        node.window = ((kh, kw), (sh, sw), (ph, pw), (dh, dw), bool(ceil_mode))
+    return out
 
 
 def _adaptive_bounds(n: int, out: int) -> tuple[np.ndarray, np.ndarray]:

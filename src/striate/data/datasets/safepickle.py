@@ -185,6 +185,10 @@ class _Machine:
             return _array(raw, dtype, shape, bool(fortran))
         raise self.refuse(f"BUILD on {type(obj).__name__}")
 
+    def persistent_load(self, pid: Any) -> Any:
+        """A persistent id names data outside the pickle; plain pickles have none."""
+        raise self.refuse(f"a persistent id ({type(pid).__name__})")
+
     # ---------------------------------------------------------------- the loop
     def run(self) -> Any:  # noqa: C901 - one branch per opcode is the clearest form
         st = self.stack
@@ -324,9 +328,13 @@ class _Machine:
             elif op == 0x62:                                 # BUILD
                 state = st.pop()
                 st[-1] = self.build(st[-1], state)
+            elif op == 0x51:                                 # BINPERSID (a subclass may resolve it)
+                st.append(self.persistent_load(st.pop()))
+            elif op == 0x50:                                 # PERSID (text)
+                st.append(self.persistent_load(self.line().decode("ascii")))
             else:
                 names = {0x69: "INST", 0x6F: "OBJ", 0x81: "NEWOBJ", 0x92: "NEWOBJ_EX", 0x82: "EXT1",
-                         0x83: "EXT2", 0x84: "EXT4", 0x50: "PERSID", 0x51: "BINPERSID",
+                         0x83: "EXT2", 0x84: "EXT4",
                          0x97: "NEXT_BUFFER", 0x98: "READONLY_BUFFER"}
                 raise self.refuse(f"opcode {names.get(op, hex(op))} at offset {self.pos - 1}")
 
