@@ -5,7 +5,11 @@ layouts, so `torch.nn.RNN/LSTM/GRU` weights load unchanged).
 Speed: the input projection X W_ih^T (+ biases) of all T steps is one matrix product before
 the loop; inside the loop each step is ONE product h W_hh^T for all gates (N, G*H) and the whole
 batch; the backward loop does one product dG W_hh per step and the weight gradients are again
-one product each after the loop (dW_ih = dG^T X, dW_hh = dG^T H_prev over all steps).
+one product each after the loop (dW_ih = dG^T X, dW_hh = dG^T H_prev over all steps). The big
+products are split over striate's threads (`kernels.gemm`); the per-step products are small
+(32 x 512 x 2048 at the project's sizes, ~0.3 ms), so they run on one BLAS thread without a
+hand-off per step: measured on the loaded 2-core machine, splitting each step over two threads
+cost 1.5 s of queue hand-offs per 1000 steps and stalled whenever the partner was descheduled.
 
 Every array is in "processing order": a reverse (bidirectional) direction flips x once, runs
 the same loop, and flips its outputs back.
@@ -18,6 +22,7 @@ import numpy as np
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 from striate.kernels.gemm import gemm
+from striate.kernels.parallel import serial_blas
 from striate.ops.activation import stable_sigmoid
 
 
@@ -29,10 +34,16 @@ def _in_order(x: np.ndarray, reverse: bool) -> np.ndarray:
     return np.ascontiguousarray(x[::-1]) if reverse else x
 
 
+def _steps(T: int, backwards: bool = False):
+    """The time indices of a loop, with BLAS on one thread for its per-step products."""
+    with serial_blas():
+        yield from (range(T - 1, -1, -1) if backwards else range(T))
+
+
 def _input_projection(x: np.ndarray, w_ih: np.ndarray, bias: np.ndarray | None) -> np.ndarray:
     """X W_ih^T (+ bias) for all T steps at once: (T, N, G*H)."""
     T, N, _ = x.shape
-    xp = gemm(_flat(x), np.ascontiguousarray(w_ih.T)).reshape(T, N, -1)
+    xp = gemm(_flat(x), w_ih.T).reshape(T, N, -1)
     if bias is not None:
         xp += bias
     return xp
@@ -60,9 +71,9 @@ class _RecurrentLayer(Function):
         if needs[0]:
             dx = _in_order(gemm(_flat(dG), w_ih).reshape(x.shape), self.reverse)
         if needs[1 + s]:
-            dw_ih = gemm(np.ascontiguousarray(_flat(dG).T), _flat(x))
+            dw_ih = gemm(_flat(dG).T, _flat(x))
         if needs[2 + s]:
-            dw_hh = gemm(np.ascontiguousarray(_flat(dHh).T), _flat(self.h_all[:-1]))
+            dw_hh = gemm(_flat(dHh).T, _flat(self.h_all[:-1]))
         grads = [dx, *self.d_states, dw_ih, dw_hh]
         if len(needs) > 3 + s:
             db_ih = _flat(dG).sum(axis=0) if needs[3 + s] else None
@@ -91,9 +102,9 @@ class RNNLayer(_RecurrentLayer):
         w_hh_t = np.ascontiguousarray(w_hh.T)
         h_all = np.empty((T + 1,) + h0.shape, x.dtype)
         h_all[0] = h0
-        for t in range(T):
+        for t in _steps(T):
             a = xp[t]
-            a += gemm(h_all[t], w_hh_t)
+            a += h_all[t] @ w_hh_t
             if nonlinearity == "tanh":
                 np.tanh(a, out=h_all[t + 1])
             else:
@@ -109,11 +120,11 @@ class RNNLayer(_RecurrentLayer):
         T = g.shape[0]
         dA = np.empty_like(g)
         dh = np.zeros_like(h_all[0])
-        for t in range(T - 1, -1, -1):
+        for t in _steps(T, backwards=True):
             dh += g[t]
             h = h_all[t + 1]
             dA[t] = dh * (1 - h * h) if self.nonlinearity == "tanh" else dh * (h > 0)
-            dh = gemm(dA[t], w_hh)
+            dh = dA[t] @ w_hh
         self.d_states = [dh if self.needs_input_grad[1] else None]
         return self._weight_grads(dA, dA, self.x, self.w_ih)
 
@@ -143,9 +154,9 @@ class LSTMLayer(_RecurrentLayer):
         c_all = np.empty_like(h_all)
         h_all[0], c_all[0] = h0, c0
         acts = xp  # overwritten in place by the gate activations, step by step
-        for t in range(T):
+        for t in _steps(T):
             a = acts[t]
-            a += gemm(h_all[t], w_hh_t)
+            a += h_all[t] @ w_hh_t
             a[:, :2 * H] = stable_sigmoid(a[:, :2 * H])
             np.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
             a[:, 3 * H:] = stable_sigmoid(a[:, 3 * H:])
@@ -171,7 +182,7 @@ class LSTMLayer(_RecurrentLayer):
         dG = np.empty_like(acts)
         dh = np.zeros_like(self.h_all[0])
         dc = g[T].copy()  # dL/dc_n from the c_n output
-        for t in range(T - 1, -1, -1):
+        for t in _steps(T, backwards=True):
             dh += gh[t]
             a = acts[t]
             i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
@@ -183,7 +194,7 @@ class LSTMLayer(_RecurrentLayer):
             d[:, 2 * H:3 * H] = dc * i * (1 - gg * gg)
             d[:, 3 * H:] = dh * tc * o * (1 - o)
             dc *= f
-            dh = gemm(d, w_hh)
+            dh = d @ w_hh
         needs = self.needs_input_grad
         self.d_states = [dh if needs[1] else None, dc if needs[2] else None]
         return self._weight_grads(dG, dG, self.x, self.w_ih)
@@ -211,8 +222,8 @@ class GRULayer(_RecurrentLayer):
         h_all = np.empty((T + 1,) + h0.shape, x.dtype)
         h_all[0] = h0
         saved = np.empty(xp.shape[:2] + (4 * H,), x.dtype)  # r, z, n, h W_hn^T + b_hn per step
-        for t in range(T):
-            hh = gemm(h_all[t], w_hh_t)
+        for t in _steps(T):
+            hh = h_all[t] @ w_hh_t
             if b_hh is not None:
                 hh += b_hh
             a, s = xp[t], saved[t]
@@ -235,7 +246,7 @@ class GRULayer(_RecurrentLayer):
         dX = np.empty(g.shape[:2] + (3 * H,), g.dtype)
         dHh = np.empty_like(dX)
         dh = np.zeros_like(h_all[0])
-        for t in range(T - 1, -1, -1):
+        for t in _steps(T, backwards=True):
             dh += g[t]
             s = saved[t]
             r, z, n, hn = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
@@ -246,7 +257,7 @@ class GRULayer(_RecurrentLayer):
             dx[:, 2 * H:] = da_n
             dr[:, :2 * H] = dx[:, :2 * H]
             dr[:, 2 * H:] = da_n * r
-            dh = dh * z + gemm(dr, w_hh)
+            dh = dh * z + dr @ w_hh
         self.d_states = [dh if self.needs_input_grad[1] else None]
         return self._weight_grads(dX, dHh, self.x, self.w_ih)
 
