@@ -113,8 +113,21 @@ def blas_description() -> str:
     return "; ".join(parts) or "no BLAS found by threadpoolctl"
 
 
-def worker(lib: str, cfg: Config, repeats: int, warmup: int) -> dict:
-    """Time `repeats` training steps after `warmup` (runs inside the child process)."""
+def worker(lib: str, cfg: Config, repeats: int, warmup: int, threads: int | None = None) -> dict:
+    """Time `repeats` training steps after `warmup` (runs inside the child process).
+
+    threads: both libraries' own thread-count setting (torch.set_num_threads,
+    st.config.set_num_threads); None leaves each at its default.
+    """
+    if threads is not None:
+        if lib == "torch":
+            import torch
+
+            torch.set_num_threads(threads)
+        else:
+            import striate as st
+
+            st.config.set_num_threads(threads)
     mod, x, target, params = build(lib, cfg)
     for _ in range(warmup):
         train_step(lib, mod, x, target, params)
@@ -146,22 +159,27 @@ def _child_env(lib: str) -> dict:
     return env
 
 
-def run_in_process(lib: str, cfg: Config, repeats: int, warmup: int) -> dict:
+def run_in_process(lib: str, cfg: Config, repeats: int, warmup: int, threads: int | None = None) -> dict:
     args = [sys.executable, __file__, "--worker", lib, "--config", json.dumps(asdict(cfg)),
             "--repeats", str(repeats), "--warmup", str(warmup)]
+    if threads is not None:
+        args += ["--threads", str(threads)]
     done = subprocess.run(args, capture_output=True, text=True, env=_child_env(lib), check=False)
     if done.returncode != 0:
         raise RuntimeError(f"{lib} worker failed for {cfg.name}:\n{done.stderr[-2000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(quick: bool = False, repeats: int = 3, warmup: int = 1, rounds: int = 2) -> tuple[list[dict], dict]:
+def run(quick: bool = False, repeats: int = 3, warmup: int = 1, rounds: int = 2, threads: int | None = None,
+        only: str | None = None) -> tuple[list[dict], dict]:
     rows, meta = [], {}
     for cfg in configs(quick):
+        if only and only not in cfg.name:
+            continue
         times: dict[str, list[float]] = {"striate": [], "torch": []}
         for _ in range(rounds):
             for lib in ("striate", "torch"):
-                info = run_in_process(lib, cfg, repeats, warmup)
+                info = run_in_process(lib, cfg, repeats, warmup, threads)
                 times[lib].append(info["seconds"])
                 meta[lib] = {k: v for k, v in info.items() if k != "seconds"}
         s, t = statistics.median(times["striate"]), statistics.median(times["torch"])
@@ -185,15 +203,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--threads", type=int, help="the same thread count for both (default: each own)")
+    parser.add_argument("--only", help="run only the workloads whose name contains this text")
     parser.add_argument("--worker", choices=["striate", "torch"], help=argparse.SUPPRESS)
     parser.add_argument("--config", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.worker:
-        print(json.dumps(worker(args.worker, Config(**json.loads(args.config)), args.repeats, args.warmup)))
+        cfg = Config(**json.loads(args.config))
+        print(json.dumps(worker(args.worker, cfg, args.repeats, args.warmup, args.threads)))
         return
     load_start = os.getloadavg()
     started = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
-    rows, meta = run(args.quick, args.repeats, args.warmup, args.rounds)
+    rows, meta = run(args.quick, args.repeats, args.warmup, args.rounds, args.threads, args.only)
     load_end = os.getloadavg()
     print(f"Measured {started}, {os.cpu_count()} cores; load average at start "
           f"{', '.join(f'{v:.1f}' for v in load_start)}, at end {', '.join(f'{v:.1f}' for v in load_end)}.")
