@@ -28,9 +28,9 @@ import numpy as np
 
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
+from striate.kernels import cells
 from striate.kernels.gemm import gemm
 from striate.kernels.parallel import serial_blas
-from striate.ops.activation import stable_sigmoid
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -187,51 +187,38 @@ class LSTMLayer(_RecurrentLayer):
 
     def forward(self, *arrays, reverse, lengths=None):
         x, (h0, c0), w_ih, w_hh, biases = self._prepare(arrays, reverse, lengths)
-        T, H = x.shape[0], h0.shape[-1]
+        T = x.shape[0]
         acts = _input_projection(x, w_ih, None if biases is None else biases[0] + biases[1])
         w_hh_t = w_hh.T
         h_all = np.empty((T + 1,) + h0.shape, x.dtype)
         c_all = np.empty_like(h_all)
         h_all[0], c_all[0] = h0, c0
+        kernel = cells.impl()
         for t in _steps(T):
             a = acts[t]  # the projections, overwritten by the gate activations
             a += h_all[t] @ w_hh_t
-            a[:, :2 * H] = stable_sigmoid(a[:, :2 * H])
-            np.tanh(a[:, 2 * H:3 * H], out=a[:, 2 * H:3 * H])
-            a[:, 3 * H:] = stable_sigmoid(a[:, 3 * H:])
-            i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            c = c_all[t + 1]
-            np.multiply(f, c_all[t], out=c)
-            c += i * gg
-            np.multiply(o, np.tanh(c), out=h_all[t + 1])
-            self._carry(t, c, c_all[t])
+            kernel.lstm_forward(a, c_all[t], c_all[t + 1], h_all[t + 1])
+            self._carry(t, c_all[t + 1], c_all[t])
             self._carry(t, h_all[t + 1], h_all[t])
         self._save(x=x, h_all=h_all, c_all=c_all, acts=acts, w_ih=w_ih, w_hh=w_hh)
         return self._outputs(h_all, (h_all[T], c_all[T]))
 
     def backward(self, g):
         gh, (dh, dc) = self._output_grads(g)
-        H = dh.shape[-1]
         acts, c_all, w_hh = self.acts, self.c_all, self.w_hh
         dG = np.empty_like(acts)
+        kernel = cells.impl()
         for t in _steps(gh.shape[0], backwards=True):
             dh += gh[t]
-            a = acts[t]
-            i, f, gg, o = a[:, :H], a[:, H:2 * H], a[:, 2 * H:3 * H], a[:, 3 * H:]
-            tc = np.tanh(c_all[t + 1])
-            dc_t = dc + dh * o * (1 - tc * tc)
             d = dG[t]
-            d[:, :H] = dc_t * gg * i * (1 - i)
-            d[:, H:2 * H] = dc_t * c_all[t] * f * (1 - f)
-            d[:, 2 * H:3 * H] = dc_t * i * (1 - gg * gg)
-            d[:, 3 * H:] = dh * tc * o * (1 - o)
+            dc_prev = kernel.lstm_backward(acts[t], c_all[t], c_all[t + 1], dh, dc, d)
             idle = self._idle_rows(t)
             if idle is not None:  # ended samples: no gate gradients, states' gradients carried
                 d[idle] = 0
-                dc = np.where(idle[:, None], dc, dc_t * f)
+                dc = np.where(idle[:, None], dc, dc_prev)
                 dh = np.where(idle[:, None], dh, d @ w_hh)
             else:
-                dc = dc_t * f
+                dc = dc_prev
                 dh = d @ w_hh
         return self._weight_grads(dG, dG, [dh, dc])
 
@@ -257,17 +244,12 @@ class GRULayer(_RecurrentLayer):
         h_all = np.empty((T + 1,) + h0.shape, x.dtype)
         h_all[0] = h0
         saved = np.empty(xp.shape[:2] + (4 * H,), x.dtype)  # r, z, n, h W_hn^T + b_hn per step
+        kernel = cells.impl()
         for t in _steps(T):
             hh = h_all[t] @ w_hh_t
             if b_hh is not None:
                 hh += b_hh
-            a, s = xp[t], saved[t]
-            s[:, :2 * H] = stable_sigmoid(a[:, :2 * H] + hh[:, :2 * H])
-            r, z = s[:, :H], s[:, H:2 * H]
-            s[:, 3 * H:] = hh[:, 2 * H:]
-            n = s[:, 2 * H:3 * H]
-            np.tanh(a[:, 2 * H:] + r * hh[:, 2 * H:], out=n)
-            h_all[t + 1] = n + z * (h_all[t] - n)
+            kernel.gru_forward(xp[t], hh, h_all[t], saved[t], h_all[t + 1])
             self._carry(t, h_all[t + 1], h_all[t])
         self._save(x=x, h_all=h_all, saved=saved, w_ih=w_ih, w_hh=w_hh)
         return self._outputs(h_all, (h_all[T],))
@@ -278,24 +260,18 @@ class GRULayer(_RecurrentLayer):
         h_all, saved, w_hh = self.h_all, self.saved, self.w_hh
         dX = np.empty(gh.shape[:2] + (3 * H,), gh.dtype)
         dHh = np.empty_like(dX)
+        kernel = cells.impl()
         for t in _steps(gh.shape[0], backwards=True):
             dh += gh[t]
-            s = saved[t]
-            r, z, n, hn = s[:, :H], s[:, H:2 * H], s[:, 2 * H:3 * H], s[:, 3 * H:]
-            da_n = dh * (1 - z) * (1 - n * n)
             dx, dr = dX[t], dHh[t]
-            dx[:, :H] = da_n * hn * r * (1 - r)
-            dx[:, H:2 * H] = dh * (h_all[t] - n) * z * (1 - z)
-            dx[:, 2 * H:] = da_n
-            dr[:, :2 * H] = dx[:, :2 * H]
-            dr[:, 2 * H:] = da_n * r
+            dh_z = kernel.gru_backward(saved[t], h_all[t], dh, dx, dr)
             idle = self._idle_rows(t)
             if idle is not None:
                 dx[idle] = 0
                 dr[idle] = 0
-                dh = np.where(idle[:, None], dh, dh * z + dr @ w_hh)
+                dh = np.where(idle[:, None], dh, dh_z + dr @ w_hh)
             else:
-                dh = dh * z + dr @ w_hh
+                dh = dh_z + dr @ w_hh
         return self._weight_grads(dX, dHh, [dh])
 
 
