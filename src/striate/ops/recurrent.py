@@ -193,11 +193,10 @@ class LSTMLayer(_RecurrentLayer):
         h_all = np.empty((T + 1,) + h0.shape, x.dtype)
         c_all = np.empty_like(h_all)
         h_all[0], c_all[0] = h0, c0
-        kernel = cells.impl()
         for t in _steps(T):
             a = acts[t]  # the projections, overwritten by the gate activations
             a += h_all[t] @ w_hh_t
-            kernel.lstm_forward(a, c_all[t], c_all[t + 1], h_all[t + 1])
+            cells.lstm_forward(a, c_all[t], c_all[t + 1], h_all[t + 1])
             self._carry(t, c_all[t + 1], c_all[t])
             self._carry(t, h_all[t + 1], h_all[t])
         self._save(x=x, h_all=h_all, c_all=c_all, acts=acts, w_ih=w_ih, w_hh=w_hh)
@@ -207,11 +206,10 @@ class LSTMLayer(_RecurrentLayer):
         gh, (dh, dc) = self._output_grads(g)
         acts, c_all, w_hh = self.acts, self.c_all, self.w_hh
         dG = np.empty_like(acts)
-        kernel = cells.impl()
         for t in _steps(gh.shape[0], backwards=True):
             dh += gh[t]
             d = dG[t]
-            dc_prev = kernel.lstm_backward(acts[t], c_all[t], c_all[t + 1], dh, dc, d)
+            dc_prev = cells.lstm_backward(acts[t], c_all[t], c_all[t + 1], dh, dc, d)
             idle = self._idle_rows(t)
             if idle is not None:  # ended samples: no gate gradients, states' gradients carried
                 d[idle] = 0
@@ -244,12 +242,11 @@ class GRULayer(_RecurrentLayer):
         h_all = np.empty((T + 1,) + h0.shape, x.dtype)
         h_all[0] = h0
         saved = np.empty(xp.shape[:2] + (4 * H,), x.dtype)  # r, z, n, h W_hn^T + b_hn per step
-        kernel = cells.impl()
         for t in _steps(T):
             hh = h_all[t] @ w_hh_t
             if b_hh is not None:
                 hh += b_hh
-            kernel.gru_forward(xp[t], hh, h_all[t], saved[t], h_all[t + 1])
+            cells.gru_forward(xp[t], hh, h_all[t], saved[t], h_all[t + 1])
             self._carry(t, h_all[t + 1], h_all[t])
         self._save(x=x, h_all=h_all, saved=saved, w_ih=w_ih, w_hh=w_hh)
         return self._outputs(h_all, (h_all[T],))
@@ -260,11 +257,10 @@ class GRULayer(_RecurrentLayer):
         h_all, saved, w_hh = self.h_all, self.saved, self.w_hh
         dX = np.empty(gh.shape[:2] + (3 * H,), gh.dtype)
         dHh = np.empty_like(dX)
-        kernel = cells.impl()
         for t in _steps(gh.shape[0], backwards=True):
             dh += gh[t]
             dx, dr = dX[t], dHh[t]
-            dh_z = kernel.gru_backward(saved[t], h_all[t], dh, dx, dr)
+            dh_z = cells.gru_backward(saved[t], h_all[t], dh, dx, dr)
             idle = self._idle_rows(t)
             if idle is not None:
                 dx[idle] = 0
