@@ -14,10 +14,16 @@ _NEG_INF = -np.inf
 
 @njit(cache=True, nogil=True, inline="always")
 def _lse3(a, b, c):
-    m = max(a, max(b, c))
+    # the largest term contributes exp(0) = 1, so only the other two need an exp
+    if a >= b and a >= c:
+        m, u, v = a, b, c
+    elif b >= c:
+        m, u, v = b, a, c
+    else:
+        m, u, v = c, a, b
     if m == _NEG_INF:
         return _NEG_INF
-    return m + math.log(math.exp(a - m) + math.exp(b - m) + math.exp(c - m))
+    return m + math.log1p(math.exp(u - m) + math.exp(v - m))
 
 
 @njit(cache=True, nogil=True)
