@@ -6,9 +6,9 @@ from striate.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from striate.nn.layers.dropout import Dropout, Dropout2d
 from striate.nn.layers.flatten import Flatten, Unflatten
 from striate.nn.layers.linear import Identity, Linear
-from striate.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from striate.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, MSELoss, NLLLoss
 from striate.nn.layers.maxout import Maxout
-from striate.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
+from striate.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, LocalResponseNorm
 from striate.nn.layers.pooling import (
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
@@ -18,6 +18,9 @@ from striate.nn.layers.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from striate.nn.layers.recurrent import GRU, LSTM, RNN, RNNBase
+from striate.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
+from striate.nn.layers.sparse import Embedding
 
 __all__ = [
     "ELU",
@@ -54,4 +57,15 @@ __all__ = [
     "Softmax",
     "Tanh",
     "Unflatten",
+    # sequence models (issue 17)
+    "CTCLoss",
+    "Embedding",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
+    "LayerNorm",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
 ]
