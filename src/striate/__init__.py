@@ -77,6 +77,7 @@ __version__ = "0.1.0"
 
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
                  "viz", "cli", "bench", "utils"}
+_LAZY_MODULES |= {"distributed"}  # st.distributed (issue 19)
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),
     "load": ("striate.io", "load"),

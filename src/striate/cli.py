@@ -71,6 +71,8 @@ def _train_parser(sub) -> None:
     p.add_argument("--resume", default=None, metavar="RUN",
                    help="continue the run in this folder from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    p.add_argument("--sync-bn", action="store_true",
+                   help="under mpirun: batch norm statistics over the whole global batch (default: per rank)")
 
 
 def _add_parsers() -> argparse.ArgumentParser:
@@ -104,6 +106,15 @@ def _add_parsers() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from striate.distributed.launch import cli_communicator
+    from striate.distributed.training import stop_all_on_error
+
+    comm = cli_communicator()  # `mpirun -np N striate train`: N data-parallel ranks, rank 0 writes
+    with stop_all_on_error(comm):  # a rank that fails ends the whole job, not a hang
+        return _train(args, comm)
+
+
+def _train(args: argparse.Namespace, comm) -> int:
     from striate.train import runs
     from striate.train.trainer import NonFiniteLossError, TrainingInterrupted
 
@@ -118,15 +129,17 @@ def cmd_train(args: argparse.Namespace) -> int:
             val_fraction=args.val_fraction, early_stopping=args.early_stopping, augment=args.augment,
             jitter=args.jitter, clip_grad=args.clip_grad, seed=args.seed, width=args.width,
             dropout=args.dropout, hidden=args.hidden, convs_per_block=args.convs_per_block,
-            kernel_size=args.kernel_size)
-        folder = runs.new_run_folder(args.out, cfg)
-    trainer = runs.make_trainer(cfg, folder, progress=not args.quiet)
-    cfg.save(folder)
+            kernel_size=args.kernel_size, sync_batchnorm=args.sync_bn)
+        folder = comm.broadcast_object(runs.new_run_folder(args.out, cfg) if comm.is_main else None)
+    trainer = runs.make_trainer(cfg, folder, progress=not args.quiet, comm=comm)
+    if comm.is_main:
+        cfg.save(folder)
     if args.resume:
-        ckpt = _resume_checkpoint(folder)
+        ckpt = comm.broadcast_object(_resume_checkpoint(folder) if comm.is_main else None)
         trainer.load_checkpoint(ckpt)
-        print(f"resuming {folder} from {ckpt.name} at epoch {trainer.epoch + 1}", file=sys.stderr)
-    else:
+        if comm.is_main:
+            print(f"resuming {folder} from {ckpt.name} at epoch {trainer.epoch + 1}", file=sys.stderr)
+    elif comm.is_main:
         print(f"run folder: {folder}", file=sys.stderr)
     try:
         trainer.fit()
@@ -136,6 +149,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     except TrainingInterrupted as e:
         print(f"\n{e}\nresume with: striate train --resume {folder}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    if not comm.is_main:
+        return 0
     _, model = runs.load_model(folder)
     result = runs.test_metrics(cfg, model)
     _write_result(folder, cfg, result, trainer)
