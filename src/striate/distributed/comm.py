@@ -72,14 +72,17 @@ class Communicator:
         kind = "MPI" if self._comm is not None else "single process"
         return f"Communicator(rank={self.rank}, size={self.size}, {kind})"
 
-    def allreduce_(self, array: np.ndarray) -> np.ndarray:
-        """Sum `array` (contiguous) over all ranks, in place; returns it."""
+    def allreduce_(self, array: np.ndarray, op: str = "sum") -> np.ndarray:
+        """Sum (or "max") `array` (contiguous) over all ranks, in place; returns it."""
+        if op not in ("sum", "max"):
+            raise ValueError(f"op must be 'sum' or 'max', got {op!r}")
         if self._comm is None:
             return array
         if not array.flags.c_contiguous:
             raise ValueError("allreduce_ needs a C-contiguous array (np.ascontiguousarray it first)")
         self.bytes_sent += array.nbytes
-        self._comm.Allreduce(_in_place(), array)
+        mpi = _import_mpi()
+        self._comm.Allreduce(mpi.IN_PLACE, array, op=mpi.SUM if op == "sum" else mpi.MAX)
         return array
 
     def allreduce_values(self, *values: float) -> list[float]:
@@ -112,10 +115,6 @@ class Communicator:
         if self._comm is None:
             os._exit(code)
         self._comm.Abort(code)
-
-
-def _in_place():
-    return _import_mpi().IN_PLACE
 
 
 _WORLD: list[Communicator] = []
