@@ -7,9 +7,10 @@ SGD-momentum update) is timed in
   - PyTorch, one process with 2 threads, and
   - PyTorch, 2 processes x 1 thread with DistributedDataParallel over gloo (the same launcher),
 on the same random inputs. Reported: images/s, the all-reduce time per step and its share of
-the step (striate; PyTorch overlaps its all-reduce with the backward, so it has no separate
-time), and the gradient bytes each rank contributes per step (a ring all-reduce sends about
-2 (R - 1) / R times that over the network).
+the step (striate; a barrier before it keeps the wait for a slower rank out of it; PyTorch
+overlaps its all-reduce with the backward, so it has no separate time), and the gradient
+bytes each rank contributes per step (a ring all-reduce sends about 2 (R - 1) / R times that
+over the network).
 
     python benchmarks/bench_distributed.py                  # LeNet-5 and the CIFAR net
     python benchmarks/bench_distributed.py --resnet18       # + ResNet-18 (slow: ~1 s a step)
@@ -65,7 +66,7 @@ def striate_steps(name: str, threads: int, steps: int, warmup: int, tiny: bool) 
     st.config.set_num_threads(threads)
     comm = from_environment()
     builder, shape, batch = NETWORKS[name]
-    batch = 2 * comm.size if tiny else batch
+    batch = 4 if tiny else batch
     st.manual_seed(0)
     model = DistributedDataParallel(getattr(bench, builder)(snn), comm)
     opt = st.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
@@ -76,6 +77,7 @@ def striate_steps(name: str, threads: int, steps: int, warmup: int, tiny: bool) 
         t0 = time.perf_counter()
         opt.zero_grad()
         F.cross_entropy(model(x), y).backward()
+        comm.barrier()  # waiting for a slower rank is not the all-reduce's time
         t1 = time.perf_counter()
         model.allreduce_gradients()
         t2 = time.perf_counter()
@@ -102,7 +104,7 @@ def torch_steps(name: str, threads: int, steps: int, warmup: int, tiny: bool) ->
     torch.set_num_threads(threads)
     rank, size = _rank_and_size()
     builder, shape, batch = NETWORKS[name]
-    batch = 2 * size if tiny else batch
+    batch = 4 if tiny else batch
     torch.manual_seed(0)
     model = getattr(bench, builder)(torch.nn)
     if size > 1:
@@ -178,7 +180,7 @@ def main() -> int:
     parser.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     parser.add_argument("--resnet18", action="store_true", help="also ResNet-18 (batch 32)")
     parser.add_argument("--no-torch", action="store_true", help="striate only")
-    parser.add_argument("--tiny", action="store_true", help="a global batch of 2 per rank (smoke test)")
+    parser.add_argument("--tiny", action="store_true", help="a global batch of 4 (smoke test)")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--library", default="striate", help=argparse.SUPPRESS)
     parser.add_argument("--threads", type=int, default=1, help=argparse.SUPPRESS)
