@@ -65,6 +65,7 @@ def assert_weights(got: dict, want: dict, rtol: float, exact: bool = False, skip
     keys = [k for k in want if not k.startswith("__") and not any(s in k for s in skip)]
     assert keys
     for k in keys:
+        assert got[k].shape == want[k].shape, (k, got[k].shape, want[k].shape)
         if exact:
             np.testing.assert_array_equal(got[k], want[k], err_msg=k)
         else:  # relative to the tensor's largest magnitude (harness convention)
@@ -146,7 +147,8 @@ def test_a_raising_rank_ends_the_job_with_a_message(tmp_path):
 
 def test_striate_train_under_mpirun(tmp_path):
     cmd, env = mpirun_command(2, [sys.executable, "-m", "striate.cli", "train", "--epochs", "1", "--quiet",
-                                 "--out", str(tmp_path), "--batch-size", "64"])
+                                 "--out", str(tmp_path), "--batch-size", "64", "--model", "mnist_convnet",
+                                 "--sync-bn"])
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=TIMEOUT)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert proc.stdout.count("test accuracy:") == 1  # rank 0 only

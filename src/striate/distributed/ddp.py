@@ -81,14 +81,22 @@ class GradientBuckets:
                 offset += n
 
 
-def broadcast_module(module: Any, comm: Communicator, root: int = 0) -> None:
-    """Every rank's parameters and buffers become rank `root`'s (in state_dict order)."""
+def broadcast_tensors(tensors: Iterable[Any], comm: Communicator, root: int = 0) -> None:
+    """Every rank's `tensors` (the same list on every rank) become rank `root`'s."""
     if comm.size == 1:
         return
-    for t in list(module.parameters()) + [b for b in module.buffers() if b is not None]:
-        data = np.ascontiguousarray(t._data)
+    for t in tensors:
+        if t is None:
+            continue
+        # np.ascontiguousarray would turn a 0-d buffer (num_batches_tracked) into shape (1,)
+        data = t._data if t._data.flags.c_contiguous else t._data.copy(order="C")
         comm.broadcast_(data, root)
         t._data = data
+
+
+def broadcast_module(module: Any, comm: Communicator, root: int = 0) -> None:
+    """Every rank's parameters and buffers become rank `root`'s (in state_dict order)."""
+    broadcast_tensors(list(module.parameters()) + list(module.buffers()), comm, root)
 
 
 class DistributedDataParallel:
@@ -138,10 +146,4 @@ class DistributedDataParallel:
 
     def broadcast_buffers(self, root: int = 0) -> None:
         """Running statistics (batch norm) of rank `root` on every rank."""
-        if self.comm.size == 1:
-            return
-        for b in self.module.buffers():
-            if b is not None:
-                data = np.ascontiguousarray(b._data)
-                self.comm.broadcast_(data, root)
-                b._data = data
+        broadcast_tensors(self.module.buffers(), self.comm, root)

@@ -22,10 +22,8 @@ import traceback
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import numpy as np
-
 from striate.distributed.comm import Communicator, from_environment
-from striate.distributed.ddp import GradientBuckets, broadcast_module
+from striate.distributed.ddp import GradientBuckets, broadcast_module, broadcast_tensors
 from striate.distributed.loader import ShardedDataLoader
 
 
@@ -82,9 +80,7 @@ class DistributedTraining:
     # ------------------------------------------------------------------ every epoch
     def sync_buffers(self, model: Any) -> None:
         """Rank 0's running statistics everywhere (what rank 0 checkpoints and validates with)."""
-        for b in model.buffers():
-            if b is not None and self.comm.size > 1:
-                b._data = self.comm.broadcast_(np.ascontiguousarray(b._data))
+        broadcast_tensors(model.buffers(), self.comm)
 
     def evaluate(self, model: Any, data: Iterable, loss: Callable | None = None) -> dict[str, Any]:
         """Loss and accuracy over `data`, each rank evaluating every R-th batch."""
