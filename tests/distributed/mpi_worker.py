@@ -6,11 +6,14 @@ Scenarios (tests/distributed/mpi_cases.py builds the same model and data in the 
            the 1-epoch checkpoint of the float32 case to OUT/two-ranks-epoch1.safetensors;
            --resume CHECKPOINT also continues that (one-process) checkpoint to 2 epochs
   raise    rank 1 raises in its third step: the job must end non-zero with a message
+  die      rank 1 is killed (SIGKILL) in its third step: the job must end, not hang
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import signal
 import sys
 from pathlib import Path
 
@@ -48,16 +51,18 @@ def save(comm, trainer, path: Path) -> None:
 
 def main() -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("scenario", choices=["suite", "raise"])
+    parser.add_argument("scenario", choices=["suite", "raise", "die"])
     parser.add_argument("out")
     parser.add_argument("--resume", default=None, help="a one-process checkpoint to continue from")
     args = parser.parse_args()
     st.config.set_num_threads(1)
     comm = from_environment()
     out = Path(args.out)
-    if args.scenario == "raise":
+    if args.scenario in ("raise", "die"):
         def fail(trainer, step, logs):
             if comm.rank == 1 and step == 3:
+                if args.scenario == "die":
+                    os.kill(os.getpid(), signal.SIGKILL)
                 raise RuntimeError("rank 1 fails on purpose in step 3")
         save(comm, train(comm, epochs=50, callbacks=[LambdaCallback(on_batch_end=fail)]), out)
         return 0

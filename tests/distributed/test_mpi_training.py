@@ -145,6 +145,12 @@ def test_a_raising_rank_ends_the_job_with_a_message(tmp_path):
     assert not (tmp_path / "never.npz").exists()
 
 
+def test_a_killed_rank_ends_the_job(tmp_path):
+    proc = run_ranks(2, "die", str(tmp_path / "never.npz"))
+    assert proc.returncode != 0
+    assert not (tmp_path / "never.npz").exists()
+
+
 def test_striate_train_under_mpirun(tmp_path):
     cmd, env = mpirun_command(2, [sys.executable, "-m", "striate.cli", "train", "--epochs", "1", "--quiet",
                                  "--out", str(tmp_path), "--batch-size", "64", "--model", "mnist_convnet",
