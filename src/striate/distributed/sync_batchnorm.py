@@ -25,7 +25,7 @@ from striate import kernels
 from striate.autograd.tensor import Tensor
 from striate.distributed.comm import Communicator, from_environment
 from striate.nn.layers.normalization import BatchNorm1d, BatchNorm2d, _BatchNorm
-from striate.ops.norm import BatchNorm, _channels
+from striate.ops.norm import BatchNorm, _channels, update_running_stats
 
 
 class _SyncBatchNormFunction(BatchNorm):
@@ -76,12 +76,7 @@ def sync_batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Ten
     mean64 = totals[1:] / count
     var64 = comm.allreduce_(np.square(x3 - mean64[:, None]).sum(axis=(0, 2)).astype(np.float64)) / count
     mean, var = mean64.astype(x.dtype), var64.astype(x.dtype)
-    m = x.dtype.type(momentum)
-    if running_mean is not None:
-        running_mean._set(m * mean.astype(running_mean.dtype) + (1 - m) * running_mean._data)
-    if running_var is not None:
-        unbiased = var * x.dtype.type(count / (count - 1))
-        running_var._set(m * unbiased.astype(running_var.dtype) + (1 - m) * running_var._data)
+    update_running_stats(running_mean, running_var, mean, var, count, momentum)
     invstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
     affine = [t for t in (weight, bias) if t is not None]
     if any(t.dtype != input.dtype for t in affine):
