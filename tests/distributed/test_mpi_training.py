@@ -8,9 +8,11 @@ the same model trained here in one process (tests/distributed/mpi_cases.py build
 from __future__ import annotations
 
 import importlib.util
+import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -85,16 +87,31 @@ def one_thread():
         st.config._state["threads"] = None
 
 
-@pytest.fixture(scope="module")
-def suite(tmp_path_factory, one_thread):
-    """Every two-rank training case in one mpirun launch (see mpi_worker.py)."""
-    out = tmp_path_factory.mktemp("mpi-suite")
+def _run_suite(out: Path) -> None:
     model, opt, loader = build("float32")  # a one-process checkpoint for the ranks to resume
     trainer = Trainer(model, opt, loader, epochs=1, progress=False)
     trainer.fit()
     trainer.save_checkpoint(out / "one-process-epoch1.safetensors")
     proc = run_ranks(2, "suite", str(out), "--resume", str(out / "one-process-epoch1.safetensors"))
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    (out / "log.txt").write_text(proc.stderr[-3000:])
+    (out / ("done" if proc.returncode == 0 else "failed")).touch()
+
+
+@pytest.fixture(scope="module")
+def suite(tmp_path_factory, one_thread):
+    """Every two-rank training case in one mpirun launch (see mpi_worker.py), run once even when
+    pytest-xdist spreads these tests over workers (they share the base temporary folder)."""
+    base = tmp_path_factory.getbasetemp()  # under xdist: this worker's folder in the run's folder
+    out = (base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base) / "striate-mpi-suite"
+    out.mkdir(exist_ok=True)
+    try:
+        os.close(os.open(out / "started", os.O_CREAT | os.O_EXCL))
+        _run_suite(out)
+    except FileExistsError:  # another worker runs it: wait for its result
+        deadline = time.monotonic() + 2 * TIMEOUT
+        while not ((out / "done").exists() or (out / "failed").exists()) and time.monotonic() < deadline:
+            time.sleep(0.5)
+    assert (out / "done").exists(), (out / "log.txt").read_text() if (out / "log.txt").exists() else "timeout"
     return out
 
 
