@@ -140,6 +140,7 @@ def test_clear_message_when_mpi4py_is_missing(tmp_path):
 
 def test_clear_message_when_mpirun_is_missing(monkeypatch, tmp_path):
     monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(sys, "executable", str(tmp_path / "python"))  # nor beside this Python
     with pytest.raises(FileNotFoundError, match=r"mpirun was not found on PATH: pip install 'striate\[mpi"):
         mpirun_command(2, ["python"])
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -20,7 +19,7 @@ import pytest
 
 import striate as st
 import striate.nn.functional as F
-from striate.distributed import shard_bounds
+from striate.distributed import mpirun_path, shard_bounds
 from striate.distributed.launch import mpirun_command
 from striate.train import Trainer
 
@@ -28,9 +27,17 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from mpi_cases import build  # noqa: E402
 
-pytestmark = pytest.mark.skipif(
-    importlib.util.find_spec("mpi4py") is None or shutil.which("mpirun") is None,
-    reason="needs mpi4py and mpirun: pip install 'striate[mpi]'")
+
+def _mpi_available() -> bool:
+    try:
+        mpirun_path()
+    except FileNotFoundError:
+        return False
+    return importlib.util.find_spec("mpi4py") is not None
+
+
+pytestmark = pytest.mark.skipif(not _mpi_available(),
+                                reason="needs mpi4py and mpirun: pip install 'striate[mpi]'")
 
 TIMEOUT = 120
 

