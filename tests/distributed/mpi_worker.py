@@ -29,14 +29,18 @@ from striate.train import LambdaCallback, Trainer  # noqa: E402
 
 # case name: (dtype, batch norm, synchronised batch norm)
 CASES = {"float32": ("float32", False, False), "float64": ("float64", False, False),
+         "float64-blocking": ("float64", False, False),
          "float64-bn": ("float64", True, False), "float32-syncbn": ("float32", True, True),
          "float64-syncbn": ("float64", True, True)}
 
 
-def train(comm, dtype="float32", bn=False, sync_bn=False, epochs=2, callbacks=(), resume=None):
+def train(comm, dtype="float32", bn=False, sync_bn=False, epochs=2, callbacks=(), resume=None,
+          overlap=True):
     model, opt, loader = build(dtype, bn)
     trainer = Trainer(model, opt, loader, epochs=epochs, progress=False, callbacks=list(callbacks),
                       distributed=comm, sync_batchnorm=sync_bn)
+    if not overlap:  # the blocking all-reduce after the backward instead of the overlapped one
+        trainer._dist.overlapped = None
     if resume:
         trainer.load_checkpoint(resume)
     trainer.fit()
@@ -68,7 +72,7 @@ def main() -> int:
         return 0
     out.mkdir(parents=True, exist_ok=True)
     for name, (dtype, bn, sync_bn) in CASES.items():
-        save(comm, train(comm, dtype, bn, sync_bn), out / f"{name}.npz")
+        save(comm, train(comm, dtype, bn, sync_bn, overlap=name != "float64-blocking"), out / f"{name}.npz")
     train(comm, epochs=1).save_checkpoint(out / "two-ranks-epoch1.safetensors")
     if args.resume:
         save(comm, train(comm, resume=args.resume), out / "resumed.npz")

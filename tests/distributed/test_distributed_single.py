@@ -150,3 +150,31 @@ def test_importing_striate_distributed_does_not_start_mpi():
     out = subprocess.run([sys.executable, "-c", code], env=dict(os.environ, PYTHONPATH=SRC),
                          capture_output=True, text=True, timeout=60)
     assert out.stdout.strip() == "False", out.stderr
+
+
+def test_overlapped_allreduce_counts_shared_weights_and_matches_the_blocking_one():
+    from striate.distributed.overlap import OverlappedAllreduce, leaf_uses
+
+    st.manual_seed(0)
+    shared = nn.Linear(6, 6)
+    head = nn.Linear(6, 3)
+    params = list(shared.parameters()) + list(head.parameters())
+    x = st.randn(5, 6)
+
+    def loss_fn():
+        return head(shared(shared(x).relu())).sum()  # `shared` used twice
+
+    loss = loss_fn()
+    assert leaf_uses(loss)[id(shared.weight)] == 2 and leaf_uses(loss)[id(head.weight)] == 1
+    loss.backward()
+    want = [p.grad.numpy() * 0.25 for p in params]
+    for p in params:
+        p.grad = None
+    overlapped = OverlappedAllreduce(GradientBuckets(params, bucket_bytes=64), single_process())
+    loss = loss_fn()
+    overlapped.start(loss, 0.25)
+    loss.backward()
+    assert overlapped.next_bucket == -1  # every bucket left during the backward
+    overlapped.finish()
+    for p, g in zip(params, want):
+        np.testing.assert_array_equal(p.grad.numpy(), g)

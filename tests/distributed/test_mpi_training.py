@@ -133,9 +133,11 @@ def test_two_ranks_equal_one_process_float32(suite):
     np.testing.assert_allclose(got["__loss"], want["__loss"], rtol=1e-6)
 
 
-@pytest.mark.parametrize("bn", [False, True], ids=["plain", "batchnorm-per-rank"])
-def test_two_ranks_float64_bitwise_equal_to_fixed_sum_order(suite, bn):
-    got = result(suite, "float64-bn" if bn else "float64")
+@pytest.mark.parametrize("case", ["float64", "float64-blocking", "float64-bn"])
+def test_two_ranks_float64_bitwise_equal_to_fixed_sum_order(suite, case):
+    """All-reduce overlapped with the backward (default) or after it, per-rank batch norm."""
+    bn = case.endswith("-bn")
+    got = result(suite, case)
     assert_weights(got, one_process_halves("float64", bn), rtol=0, exact=True)
     if not bn:  # and within float64 rounding of one process on the whole batch
         assert_weights(got, one_process("float64"), rtol=1e-12)

@@ -87,6 +87,24 @@ class Communicator:
         self._comm.Allreduce(mpi.IN_PLACE, array, op=mpi.SUM if op == "sum" else mpi.MAX)
         return array
 
+    def iallreduce_(self, array: np.ndarray) -> Any:
+        """Start summing `array` over all ranks in place; returns the request to `wait_all`."""
+        if self._comm is None:
+            return None
+        self.bytes_sent += array.nbytes
+        return self._comm.Iallreduce(_import_mpi().IN_PLACE, array)
+
+    def test_all(self, requests: list[Any]) -> None:
+        """Let MPI progress the started all-reduces (it moves data only inside MPI calls)."""
+        live = [r for r in requests if r is not None]
+        if live:
+            _import_mpi().Request.Testall(live)
+
+    def wait_all(self, requests: list[Any]) -> None:
+        live = [r for r in requests if r is not None]
+        if live:
+            _import_mpi().Request.Waitall(live)
+
     def allreduce_values(self, *values: float) -> list[float]:
         """Sums over all ranks of a few Python numbers (one float64 message)."""
         buf = np.array(values, dtype=np.float64)

@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+from striate.autograd.tensor import _make
 from striate.distributed.comm import Communicator, from_environment
 
 DEFAULT_BUCKET_BYTES = 4 * 2**20
@@ -56,29 +57,35 @@ class GradientBuckets:
         gradient on this rank contributes zeros (and gets the others' sum)."""
         if comm.size == 1 and scale == 1.0:
             return
-        for bucket, buf in zip(self.buckets, self._buffers):
-            offset = 0
-            for p in bucket:
-                n = p._data.size
-                if p.grad is None:
-                    buf[offset:offset + n] = 0
-                else:
-                    buf[offset:offset + n] = p.grad._data.reshape(-1)
-                offset += n
-            if scale != 1.0:
-                buf *= buf.dtype.type(scale)
-            comm.allreduce_(buf)
-            offset = 0
-            for p in bucket:
-                n = p._data.size
-                reduced = buf[offset:offset + n].reshape(p._data.shape)
-                if p.grad is None:
-                    from striate.autograd.tensor import _make
+        for i in range(len(self.buckets)):
+            comm.allreduce_(self.pack(i, scale))
+            self.unpack(i)
 
-                    p.grad = _make(reduced.copy(), False)
-                else:
-                    p.grad._data = reduced.copy()
-                offset += n
+    def pack(self, i: int, scale: float = 1.0) -> np.ndarray:
+        """Bucket i's gradients (zeros for a missing one) times `scale` in its flat buffer."""
+        buf, offset = self._buffers[i], 0
+        for p in self.buckets[i]:
+            n = p._data.size
+            if p.grad is None:
+                buf[offset:offset + n] = 0
+            else:
+                buf[offset:offset + n] = p.grad._data.reshape(-1)
+            offset += n
+        if scale != 1.0:
+            buf *= buf.dtype.type(scale)
+        return buf
+
+    def unpack(self, i: int) -> None:
+        """Bucket i's flat buffer back into its parameters' gradients."""
+        buf, offset = self._buffers[i], 0
+        for p in self.buckets[i]:
+            n = p._data.size
+            reduced = buf[offset:offset + n].reshape(p._data.shape).copy()
+            if p.grad is None:
+                p.grad = _make(reduced, False)
+            else:
+                p.grad._data = reduced
+            offset += n
 
 
 def broadcast_tensors(tensors: Iterable[Any], comm: Communicator, root: int = 0) -> None:

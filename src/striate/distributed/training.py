@@ -8,7 +8,8 @@
 - every step: the loss, correct count and batch size summed over ranks (one message of three
   numbers), so logs, history, early stopping and the NaN guard agree on every rank; the local
   loss weighted by its share of the batch when the pieces are unequal; the gradients averaged
-  over ranks in buckets before clipping and the optimizer step;
+  over ranks in buckets before clipping and the optimizer step, each bucket sent while the
+  backward is still computing earlier layers (`overlap.py`);
 - every epoch: rank 0's running statistics copied to all ranks; validation split over ranks;
 - any exception on one rank that the others cannot know about stops the whole job (MPI_Abort)
   with a message naming the rank, instead of leaving the other ranks waiting forever.
@@ -31,7 +32,7 @@ class DistributedTraining:
     """The per-rank side of data-parallel training, driven by `Trainer`."""
 
     def __init__(self, trainer: Any, comm: Communicator | bool = True, sync_batchnorm: bool = False,
-                 bucket_bytes: int | None = None) -> None:
+                 bucket_bytes: int | None = None, overlap: bool = True) -> None:
         self.comm = comm if isinstance(comm, Communicator) else from_environment()
         if sync_batchnorm:
             from striate.distributed.sync_batchnorm import SyncBatchNorm
@@ -40,6 +41,11 @@ class DistributedTraining:
         broadcast_module(trainer.model, self.comm)
         options = {} if bucket_bytes is None else {"bucket_bytes": bucket_bytes}
         self.buckets = GradientBuckets(trainer.model.parameters(), **options)
+        self.overlapped = None  # send each bucket as soon as the backward has finished it
+        if overlap and self.comm.size > 1:
+            from striate.distributed.overlap import OverlappedAllreduce
+
+            self.overlapped = OverlappedAllreduce(self.buckets, self.comm)
         trainer.train_data = self._shard(trainer.train_data)
         if not self.comm.is_main:
             trainer.callbacks = [cb for cb in trainer.callbacks if not _rank_zero_only(cb)]
@@ -71,11 +77,20 @@ class DistributedTraining:
         self._loss_scale = local_count * self.comm.size / self.global_count
         return loss_sum / max(count, 1), int(round(correct_sum))
 
-    def scale_loss(self, loss: Any) -> Any:
-        return loss if self._loss_scale == 1.0 else loss * self._loss_scale
+    def before_backward(self, loss: Any) -> Any:
+        """The loss to call backward() on (weighted for unequal pieces); with overlap, the
+        buckets' all-reduces are armed to start during the backward."""
+        loss = loss if self._loss_scale == 1.0 else loss * self._loss_scale
+        if self.overlapped is not None:
+            self.overlapped.start(loss, 1.0 / self.comm.size)
+        return loss
 
     def allreduce_gradients(self) -> None:
-        self.buckets.allreduce_(self.comm, 1.0 / self.comm.size)
+        """After the backward: every gradient is the average over the ranks."""
+        if self.overlapped is not None:
+            self.overlapped.finish()
+        else:
+            self.buckets.allreduce_(self.comm, 1.0 / self.comm.size)
 
     # ------------------------------------------------------------------ every epoch
     def sync_buffers(self, model: Any) -> None:

@@ -197,7 +197,7 @@ class Trainer:
             value, correct = self._dist.reduce_metrics(value, correct, len(y))
         if not math.isfinite(value):
             self._non_finite(value)
-        (loss if self._dist is None else self._dist.scale_loss(loss)).backward()
+        (loss if self._dist is None else self._dist.before_backward(loss)).backward()
         if self._dist is not None:
             self._dist.allreduce_gradients()
         if self.clip_grad_norm is not None:
