@@ -63,7 +63,6 @@ class Communicator:
         self._comm = mpi_comm
         self.rank = 0 if mpi_comm is None else int(mpi_comm.Get_rank())
         self.size = 1 if mpi_comm is None else int(mpi_comm.Get_size())
-        self.bytes_sent = 0  # payload bytes each rank contributed to all-reduces (for benchmarks)
 
     @property
     def is_main(self) -> bool:
@@ -82,7 +81,6 @@ class Communicator:
             return array
         if not array.flags.c_contiguous:
             raise ValueError("allreduce_ needs a C-contiguous array (np.ascontiguousarray it first)")
-        self.bytes_sent += array.nbytes
         mpi = _import_mpi()
         self._comm.Allreduce(mpi.IN_PLACE, array, op=mpi.SUM if op == "sum" else mpi.MAX)
         return array
@@ -91,7 +89,6 @@ class Communicator:
         """Start summing `array` over all ranks in place; returns the request to `wait_all`."""
         if self._comm is None:
             return None
-        self.bytes_sent += array.nbytes
         return self._comm.Iallreduce(_import_mpi().IN_PLACE, array)
 
     def test_all(self, requests: list[Any]) -> None:
