@@ -7,7 +7,6 @@ the same model trained here in one process (tests/distributed/mpi_cases.py build
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
@@ -19,24 +18,15 @@ import pytest
 
 import striate as st
 import striate.nn.functional as F
-from striate.distributed import mpirun_path, shard_bounds
-from striate.distributed.launch import mpirun_command
+from striate.distributed import shard_bounds
+from striate.distributed.launch import mpi_available, mpirun_command
 from striate.train import Trainer
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 from mpi_cases import build  # noqa: E402
 
-
-def _mpi_available() -> bool:
-    try:
-        mpirun_path()
-    except FileNotFoundError:
-        return False
-    return importlib.util.find_spec("mpi4py") is not None
-
-
-pytestmark = pytest.mark.skipif(not _mpi_available(),
+pytestmark = pytest.mark.skipif(not mpi_available(),
                                 reason="needs mpi4py and mpirun: pip install 'striate[mpi]'")
 
 TIMEOUT = 120

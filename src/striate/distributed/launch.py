@@ -24,6 +24,17 @@ def _is_open_mpi(mpirun: str) -> bool:
     return "Open MPI" in out.stdout + out.stderr or "OpenRTE" in out.stdout + out.stderr
 
 
+def mpi_available() -> bool:
+    """True when both mpi4py and an mpirun are installed (what jobs of several ranks need)."""
+    import importlib.util
+
+    try:
+        mpirun_path()
+    except FileNotFoundError:
+        return False
+    return importlib.util.find_spec("mpi4py") is not None
+
+
 def mpirun_command(nprocs: int, argv: Sequence[str]) -> tuple[list[str], dict[str, str]]:
     """(command, environment) to run `argv` as `nprocs` ranks on this machine."""
     if nprocs < 1:
