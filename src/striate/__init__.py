@@ -77,7 +77,7 @@ __version__ = "0.1.0"
 
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
                  "viz", "cli", "bench", "utils",
-                 "onnx", "text"}  # text: CTC decoding, language models, CER/WER
+                 "onnx", "text", "distributed"}  # text: CTC decoding, language models, CER/WER
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),
     "load": ("striate.io", "load"),

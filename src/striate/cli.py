@@ -78,6 +78,8 @@ def _train_parser(sub) -> None:
     p.add_argument("--dashboard-host", default="127.0.0.1",
                    help="dashboard address (default 127.0.0.1; another one needs --allow-remote)")
     p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --dashboard-host")
+    p.add_argument("--sync-bn", action="store_true",
+                   help="under mpirun: batch norm statistics over the whole global batch (default: per rank)")
 
 
 def _add_parsers() -> argparse.ArgumentParser:
@@ -111,6 +113,15 @@ def _add_parsers() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from striate.distributed.launch import cli_communicator
+    from striate.distributed.training import stop_all_on_error
+
+    comm = cli_communicator()  # `mpirun -np N striate train`: N data-parallel ranks, rank 0 writes
+    with stop_all_on_error(comm):  # a rank that fails ends the whole job, not a hang
+        return _train(args, comm)
+
+
+def _train(args: argparse.Namespace, comm) -> int:
     from striate.train import runs
     from striate.train.trainer import NonFiniteLossError, TrainingInterrupted
 
@@ -125,20 +136,22 @@ def cmd_train(args: argparse.Namespace) -> int:
             val_fraction=args.val_fraction, early_stopping=args.early_stopping, augment=args.augment,
             jitter=args.jitter, clip_grad=args.clip_grad, seed=args.seed, width=args.width,
             dropout=args.dropout, hidden=args.hidden, convs_per_block=args.convs_per_block,
-            kernel_size=args.kernel_size)
-        folder = runs.new_run_folder(args.out, cfg)
-    trainer = runs.make_trainer(cfg, folder, progress=not args.quiet)
-    cfg.save(folder)
+            kernel_size=args.kernel_size, sync_batchnorm=args.sync_bn)
+        folder = comm.broadcast_object(runs.new_run_folder(args.out, cfg) if comm.is_main else None)
+    trainer = runs.make_trainer(cfg, folder, progress=not args.quiet, comm=comm)
+    if comm.is_main:
+        cfg.save(folder)
     dashboard = None
-    if getattr(args, "dashboard", False):  # before resuming: the publisher's state is in the checkpoint
+    if getattr(args, "dashboard", False) and comm.is_main:  # before resuming: its state is in the checkpoint
         from striate.dashboard.command import attach_to_training
 
         dashboard = attach_to_training(trainer, folder, args)
     if args.resume:
-        ckpt = _resume_checkpoint(folder)
+        ckpt = comm.broadcast_object(_resume_checkpoint(folder) if comm.is_main else None)
         trainer.load_checkpoint(ckpt)
-        print(f"resuming {folder} from {ckpt.name} at epoch {trainer.epoch + 1}", file=sys.stderr)
-    else:
+        if comm.is_main:
+            print(f"resuming {folder} from {ckpt.name} at epoch {trainer.epoch + 1}", file=sys.stderr)
+    elif comm.is_main:
         print(f"run folder: {folder}", file=sys.stderr)
     try:
         trainer.fit()
@@ -151,6 +164,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     finally:
         if dashboard is not None:
             dashboard.stop()
+    if not comm.is_main:
+        return 0
     _, model = runs.load_model(folder)
     result = runs.test_metrics(cfg, model)
     _write_result(folder, cfg, result, trainer)

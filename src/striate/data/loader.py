@@ -158,8 +158,7 @@ class DataLoader:
     def _batch(self, epoch: int, b: int, indices: np.ndarray) -> tuple[Tensor, Tensor]:
         ds = self.dataset
         if hasattr(ds, "get_batch"):
-            rng = np.random.default_rng([self.seed, epoch, b])
-            x, y = ds.get_batch(indices, rng)
+            x, y = ds.get_batch(indices, self._batch_rng(epoch, b))
         else:
             x, y = _stack_items(ds, indices)
         x = np.ascontiguousarray(x._data if isinstance(x, Tensor) else x)
@@ -171,6 +170,10 @@ class DataLoader:
         elif y.dtype.kind == "f" and y.dtype != np.float32:
             y = y.astype(np.float32)
         return _make(x, False), _make(y, False)
+
+    def _batch_rng(self, epoch: int, b: int) -> np.random.Generator:
+        """The generator of batch b's random transforms."""
+        return np.random.default_rng([self.seed, epoch, b])
 
     def _plan(self, epoch: int) -> list[np.ndarray]:
         order = self.order(epoch)

@@ -89,6 +89,18 @@ class BatchNorm(Function):
         return tuple(grads)
 
 
+def update_running_stats(running_mean: Tensor | None, running_var: Tensor | None, mean: np.ndarray,
+                         var: np.ndarray, count: int, momentum: float) -> None:
+    """running = (1 - momentum) running + momentum stat, in place; the variance made unbiased
+    with the `count` values per channel the batch statistics came from."""
+    m = mean.dtype.type(momentum)
+    if running_mean is not None:
+        running_mean._set(m * mean.astype(running_mean.dtype) + (1 - m) * running_mean._data)
+    if running_var is not None:
+        unbiased = var * var.dtype.type(count / (count - 1))
+        running_var._set(m * unbiased.astype(running_var.dtype) + (1 - m) * running_var._data)
+
+
 def _check_vector(t: Tensor | None, name: str, C: int, x: Tensor) -> None:
     if t is None:
         return
@@ -137,12 +149,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             )
         mean64, var64 = kernels.channel_moments(_channels(x))
         mean, var = mean64.astype(x.dtype), var64.astype(x.dtype)
-        m = x.dtype.type(momentum)
-        if running_mean is not None:
-            running_mean._set(m * mean.astype(running_mean.dtype) + (1 - m) * running_mean._data)
-        if running_var is not None:
-            unbiased = var * x.dtype.type(count / (count - 1))
-            running_var._set(m * unbiased.astype(running_var.dtype) + (1 - m) * running_var._data)
+        update_running_stats(running_mean, running_var, mean, var, count, momentum)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")

@@ -58,6 +58,7 @@ class RunConfig:
     hidden: int = 0
     convs_per_block: int = 1
     kernel_size: int = 0
+    sync_batchnorm: bool = False  # data-parallel runs: batch norm over the global batch (issue 19)
     mean: list[float] = field(default_factory=list)
     std: list[float] = field(default_factory=list)
     input_side: int = 0
@@ -196,8 +197,9 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
 
 
 # ---------------------------------------------------------------------------- the run
-def make_trainer(cfg: RunConfig, folder: Path, progress: bool = True):
-    """Build data, model, optimizer, scheduler and callbacks for `cfg` (fresh or resumed)."""
+def make_trainer(cfg: RunConfig, folder: Path, progress: bool = True, comm: Any = None):
+    """Build data, model, optimizer, scheduler and callbacks for `cfg` (fresh or resumed).
+    `comm`: an `st.distributed.Communicator` of more than one rank trains data-parallel."""
     from striate import random as st_random
     from striate.data import DataLoader
     from striate.data.datasets import ArrayDataset
@@ -229,7 +231,8 @@ def make_trainer(cfg: RunConfig, folder: Path, progress: bool = True):
     return Trainer(model, optimizer, train_loader, val=val_loader, scheduler=scheduler,
                    callbacks=callbacks, epochs=cfg.epochs, clip_grad_norm=cfg.clip_grad,
                    input_noise=cfg.jitter, checkpoint_dir=folder / "checkpoints", progress=progress,
-                   metadata={"config": asdict(cfg)})
+                   metadata={"config": asdict(cfg)}, sync_batchnorm=cfg.sync_batchnorm,
+                   distributed=comm if comm is not None and comm.size > 1 else False)
 
 
 def new_run_folder(base: str | os.PathLike, cfg: RunConfig) -> Path:

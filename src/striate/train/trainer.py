@@ -10,6 +10,7 @@ bit for bit.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import signal
@@ -60,6 +61,9 @@ class Trainer:
     clip_grad_norm: max global gradient norm (None for no clipping).
     input_noise: std of Gaussian jitter added to each training input (seed 001), or 0.
     checkpoint_dir: where Ctrl-C and NaN guards save; also used by `save_checkpoint`.
+    distributed: True (or an `st.distributed.Communicator`) for data-parallel training over the
+        ranks of an MPI job (`st.distributed.DistributedTraining`); sync_batchnorm: batch norm
+        over the whole global batch instead of each rank's piece.
     """
 
     def __init__(self, model, optimizer, train: Iterable, val: Iterable | None = None,
@@ -67,7 +71,8 @@ class Trainer:
                  callbacks: Sequence[Callback] = (), epochs: int = 10,
                  clip_grad_norm: float | None = None, input_noise: float = 0.0,
                  checkpoint_dir: str | os.PathLike | None = None, progress: bool = True,
-                 metadata: dict[str, Any] | None = None) -> None:
+                 metadata: dict[str, Any] | None = None, distributed: Any = False,
+                 sync_batchnorm: bool = False) -> None:
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
         if loss is None:
@@ -81,6 +86,11 @@ class Trainer:
         if progress and not any(isinstance(c, ProgressBar) for c in self.callbacks):
             self.callbacks.insert(0, ProgressBar())
         self.checkpoint_dir = Path(checkpoint_dir) if checkpoint_dir is not None else None
+        self._dist = None  # data parallelism over MPI ranks (issue 19)
+        if distributed or sync_batchnorm:
+            from striate.distributed.training import DistributedTraining
+
+            self._dist = DistributedTraining(self, distributed or True, sync_batchnorm)
         self.metadata = dict(metadata or {})
         self.history = History()
         self.epoch = 0  # epochs completed
@@ -101,14 +111,22 @@ class Trainer:
         previous = signal.getsignal(signal.SIGINT)
         installed = _install_sigint(self)
         try:
-            while self.epoch < self.epochs and not self.stop_training:
-                self._run_epoch()
+            with self._stop_all_ranks_on_error():
+                while self.epoch < self.epochs and not self.stop_training:
+                    self._run_epoch()
         finally:
             if installed:
                 signal.signal(signal.SIGINT, previous)
         for cb in self.callbacks:
             cb.on_train_end(self)
         return self.history
+
+    def _stop_all_ranks_on_error(self):
+        if self._dist is None:
+            return contextlib.nullcontext()
+        from striate.distributed.training import stop_all_on_error
+
+        return stop_all_on_error(self._dist.comm, collective=(NonFiniteLossError,))
 
     def _batches(self):
         loader = self.train_data
@@ -130,7 +148,7 @@ class Trainer:
             t0 = time.perf_counter()
             loss_value, correct = self._step(x, y)
             dt = time.perf_counter() - t0
-            n = len(y)
+            n = len(y) if self._dist is None else self._dist.global_count
             p = self._partial
             p["loss_sum"] += loss_value * n
             p["correct"] += correct
@@ -147,8 +165,11 @@ class Trainer:
         elapsed = p["time"] + time.perf_counter() - start
         logs = {"epoch": self.epoch + 1, "loss": p["loss_sum"] / max(p["seen"], 1),
                 "accuracy": p["correct"] / max(p["seen"], 1), "lr": self.lr, "time": elapsed}
+        if self._dist is not None:
+            self._dist.sync_buffers(self.model)
         if self.val_data is not None:
-            val = evaluate(self.model, self.val_data, loss=self.loss_fn)
+            val = (evaluate if self._dist is None else self._dist.evaluate)(self.model, self.val_data,
+                                                                              loss=self.loss_fn)
             logs["val_loss"], logs["val_accuracy"] = val["loss"], val["accuracy"]
             self.last_validation = val  # the whole result (confusion matrix too) for callbacks
         self.epoch += 1
@@ -173,9 +194,14 @@ class Trainer:
         out = self.model(x)
         loss = self.loss_fn(out, y)
         value = float(loss.item())
+        correct = accuracy_count(out._data, y._data) if y._data.dtype.kind in "iu" else 0
+        if self._dist is not None:  # the global batch's loss and count, the same on every rank
+            value, correct = self._dist.reduce_metrics(value, correct, len(y))
         if not math.isfinite(value):
             self._non_finite(value)
-        loss.backward()
+        (loss if self._dist is None else self._dist.before_backward(loss)).backward()
+        if self._dist is not None:
+            self._dist.allreduce_gradients()
         if self.clip_grad_norm is not None:
             from striate.nn.utils import clip_grad_norm_
 
@@ -183,7 +209,6 @@ class Trainer:
         self.optimizer.step()
         if self._per_batch_scheduler:
             self.scheduler.step()
-        correct = accuracy_count(out._data, y._data) if y._data.dtype.kind in "iu" else 0
         return value, correct
 
     def _non_finite(self, value: float) -> None:
@@ -251,6 +276,9 @@ class Trainer:
 
     def save_checkpoint(self, path: str | os.PathLike) -> Path:
         from striate.io import save
+
+        if self._dist is not None and not self._dist.comm.is_main:
+            return Path(path)  # the ranks are identical: rank 0 writes
 
         save(self.state_dict(), path)
         return Path(path)
