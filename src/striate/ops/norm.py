@@ -125,7 +125,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             "batch_norm: momentum must be a float; momentum=None (a cumulative moving average) is handled "
             "by nn.BatchNorm, which passes momentum = 1 / num_batches_tracked"
         )
-    x = input._data
+    x = input.array
     if training:
         if eps <= 0:
             raise ValueError(f"batch_norm: eps must be positive during training, got {eps}")
@@ -139,16 +139,16 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         mean, var = mean64.astype(x.dtype), var64.astype(x.dtype)
         m = x.dtype.type(momentum)
         if running_mean is not None:
-            running_mean._set(m * mean.astype(running_mean.dtype) + (1 - m) * running_mean._data)
+            running_mean._set(m * mean.astype(running_mean.dtype) + (1 - m) * running_mean.array)
         if running_var is not None:
             unbiased = var * x.dtype.type(count / (count - 1))
-            running_var._set(m * unbiased.astype(running_var.dtype) + (1 - m) * running_var._data)
+            running_var._set(m * unbiased.astype(running_var.dtype) + (1 - m) * running_var.array)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")
         if eps < 0:
             raise ValueError(f"batch_norm: eps must be non-negative, got {eps}")
-        mean, var = running_mean._data.astype(x.dtype), running_var._data.astype(x.dtype)
+        mean, var = running_mean.array.astype(x.dtype), running_var.array.astype(x.dtype)
     invstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
     affine = [t for t in (weight, bias) if t is not None]
     for t in affine:

@@ -20,7 +20,7 @@ import numpy as np
 
 from striate import kernels
 from striate.autograd.function import Function
-from striate.autograd.tensor import Tensor, _make
+from striate.autograd.tensor import Tensor, wrap
 from striate.kernels import parallel
 from striate.ops.activation import relu
 from striate.ops.conv import _positive, _tuple
@@ -100,7 +100,7 @@ class WindowMax(Function):
 def _window_max(x: Tensor, hstart, hend, wstart, wend, kh: int, kw: int, dh: int, dw: int,
                 return_indices: bool, unbatched: bool):
     N, C, H, W = x.shape
-    data = x._data.reshape(N * C, H, W)
+    data = x.array.reshape(N * C, H, W)
     out, where = kernels.window_max(data, hstart, hend, wstart, wend, kh, kw, dh, dw)
     OH, OW = hstart.shape[0], wstart.shape[0]
     out = out.reshape(N, C, OH, OW)
@@ -109,7 +109,7 @@ def _window_max(x: Tensor, hstart, hend, wstart, wend, kh: int, kw: int, dh: int
     if unbatched:
         y = y.squeeze(0)
         where = where[0]
-    return (y, _make(where, False)) if return_indices else y
+    return (y, wrap(where, False)) if return_indices else y
 
 
 def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
@@ -263,7 +263,7 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size: IntOrPair, stride: I
     if p == 0:
         raise ValueError("lp_pool2d: norm_type must be non-zero (the 1/p power is undefined)")
     mean = avg_pool2d(input ** norm_type, kernel_size, stride, 0, ceil_mode)
-    sign = _make(np.sign(mean._data), False)
+    sign = wrap(np.sign(mean.array), False)
     return (sign * relu(mean.abs()) * float(kernel[0] * kernel[1])) ** (1.0 / norm_type)
 
 
@@ -328,7 +328,7 @@ def max_pool1d(input: Tensor, kernel_size: int, stride: int | None = None, paddi
                         ceil_mode, return_indices)
     if return_indices:
         y, idx = result
-        return y.squeeze(-2), _make(idx._data[..., 0, :], False)
+        return y.squeeze(-2), wrap(idx.array[..., 0, :], False)
     return result.squeeze(-2)
 
 
