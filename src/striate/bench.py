@@ -297,8 +297,7 @@ def run(quick: bool = False, tiny: bool = False, threads: int | None = None,
     from striate import config
 
     torch = _torch()
-    if threads is not None:
-        config.set_num_threads(threads)
+    config.set_num_threads(threads if threads is not None else config.default_num_threads())
     n_threads = config.get_num_threads()
     torch.set_num_threads(n_threads)
     if runs is None:

@@ -265,12 +265,24 @@ _COMMAND_MODULES: dict[str, str] = {
 }
 
 
+def _own_the_process() -> None:
+    """The command line is an application, not a library: it hands striate the cores (BLAS on
+    one thread, striate's own threads) and lets training steps reuse freed memory. See
+    `striate.config`; a Python program opts in with the same two calls."""
+    from striate import config
+
+    if config.get_num_threads() == 1 and config._state["threads"] is None:
+        config.set_num_threads(config.default_num_threads())
+    config.keep_freed_memory()
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = _add_parsers()
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
         return 2
+    _own_the_process()
     if args.command in _COMMAND_MODULES:
         return importlib.import_module(_COMMAND_MODULES[args.command]).run(args)
     return COMMANDS[args.command](args)

@@ -23,17 +23,11 @@ from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor, wrap
 from striate.kernels import parallel
 from striate.ops.activation import relu
-from striate.ops.conv import _positive, _tuple
+from striate.ops.args import int_tuple as _tuple
+from striate.ops.args import pool_output_size
+from striate.ops.args import positive as _positive
 
 IntOrPair = int | Sequence[int]
-
-
-def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """PyTorch's pooling_output_shape: floor (or ceil) of (n + 2p - d(k-1) - 1)/s, plus 1."""
-    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1  # the last window would start in the right padding: drop it
-    return out
 
 
 def _span(start: int, count: int, step: int) -> slice:
