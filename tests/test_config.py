@@ -72,7 +72,8 @@ def test_set_num_threads_is_explicit_and_reversible():
 def _conv_grads(x, w, b, **kwargs):
     xs, ws, bs = (st.tensor(a, dtype=st.float64, requires_grad=True) for a in (x, w, b))
     y = F.conv2d(xs, ws, bs, **kwargs)
-    y.backward(st.ones_like(y) * 0.5 + st.tensor(np.arange(y.numel(), dtype=y.dtype).reshape(y.shape)) / y.numel())
+    ramp = np.arange(y.numel(), dtype=y.dtype).reshape(y.shape) / y.numel()
+    y.backward(st.tensor(ramp + 0.5, dtype=st.float64))
     return [t.numpy().copy() for t in (y, xs.grad, ws.grad, bs.grad)]
 
 
@@ -117,16 +118,14 @@ def test_conv_path_can_be_forced_and_says_when_it_cannot():
         assert conv_path(big, 1, 32, 32) == "im2col"
     with st.config.use_conv_path("winograd"):
         assert conv_path(ConvGeometry(3, 3, 1, 1, 1, 1, 8, 8), 1, 3, 4) == "winograd"
-        x64 = np.random.default_rng(1).standard_normal((2, 3, 8, 8))
-        w64 = np.random.default_rng(2).standard_normal((4, 3, 3, 3))
-        forced = F.conv2d(st.tensor(x64, dtype=st.float64), st.tensor(w64, dtype=st.float64), padding=1).numpy()
+        x64 = st.tensor(np.random.default_rng(1).standard_normal((2, 3, 8, 8)), dtype=st.float64)
+        w64 = st.tensor(np.random.default_rng(2).standard_normal((4, 3, 3, 3)), dtype=st.float64)
+        forced = F.conv2d(x64, w64, padding=1).numpy()
         with pytest.raises(ValueError, match="only computes 3x3 and 5x5 layers with stride 1"):
-            F.conv2d(st.tensor(x64, dtype=st.float64), st.tensor(w64, dtype=st.float64), stride=2)
+            F.conv2d(x64, w64, stride=2)
     with st.config.use_reference():
         assert conv_path(big, 1, 32, 32) == "reference"
-        np.testing.assert_allclose(forced, F.conv2d(st.tensor(x64, dtype=st.float64), st.tensor(w64, dtype=st.float64),
-                                                            padding=1).numpy(),
-                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(forced, F.conv2d(x64, w64, padding=1).numpy(), rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="unknown convolution path 'cuda'"):
         st.config.set_conv_path("cuda")
     assert st.config.get_conv_path() == "auto" and not st.config.get_reference()

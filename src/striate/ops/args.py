@@ -38,8 +38,8 @@ def int_tuple(value: Any, n: int, what: str, op: str, allow_single: bool = True)
     if len(items) == 1 and allow_single:
         return items * n
     if len(items) != n:
-        raise ValueError(f"{op}: {what} must be an int or a sequence of {n} ints (one per spatial "
-                         f"dimension), got {value!r}")
+        raise ValueError(f"{op}: {what} must have {n} values (one per spatial dimension): {what} must "
+                         f"be an int or a sequence of {n} ints, got {value!r}")
     return items
 
 
@@ -61,7 +61,8 @@ def same_padding(kernel: Sequence[int], dilation: Sequence[int]) -> tuple[tuple[
 def check_padding_string(padding: str, stride: Sequence[int], op: str) -> None:
     """'valid' and 'same' are the padding strings; 'same' needs stride 1."""
     if padding not in ("valid", "same"):
-        raise ValueError(f"{op}: padding must be an int, a tuple, 'valid' or 'same', got {padding!r}")
+        raise ValueError(f"{op}: invalid padding string {padding!r}: padding must be an int, a tuple, "
+                         "'valid' or 'same'")
     if padding == "same" and any(s != 1 for s in stride):
         raise ValueError(
             f"{op}: padding='same' is not supported for strided convolutions (stride={tuple(stride)}); "
