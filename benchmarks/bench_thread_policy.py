@@ -100,7 +100,8 @@ def run(repeats: int, allocator: bool) -> None:
             if i["user_api"] == "blas"]
     print(f"BLAS {blas}; striate threads when owned: {threads}; load average at start "
           f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    units = [(name, conv_unit(*shape)) for name, *shape in LAYERS] + [("LeNet-5 train step b64", lenet_unit())]
+    units = [(name, conv_unit(*shape)) for name, *shape in LAYERS]
+    units.append(("LeNet-5 train step b64", lenet_unit()))
     names = ["old", "owned", "default"]
     for label, unit in units:
         samples = {n: [] for n in names}

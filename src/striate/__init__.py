@@ -76,7 +76,7 @@ concat = cat
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
-                 "viz", "cli", "bench", "utils"}
+                 "cli", "bench", "tuning"}
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),
     "load": ("striate.io", "load"),

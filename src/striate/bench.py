@@ -11,29 +11,31 @@ goes, and the convolution GEMM rate is compared with a measured sgemm peak.
 
 from __future__ import annotations
 
+import json
 import os
+import platform
+import statistics
+import sys
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Any
 
-# Both libraries share this process. Idle OpenMP threads (PyTorch's) busy-wait by default and
-# would steal the cores from the other library's turn; PASSIVE makes them sleep. It must be
-# set before torch is imported, so it is set when this module is imported; `run` warns when
-# torch was imported earlier without it.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+import numpy as np
 
-import json  # noqa: E402
-import platform  # noqa: E402
-import statistics  # noqa: E402
-import sys  # noqa: E402
-import time  # noqa: E402
-import warnings  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from dataclasses import dataclass, replace  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
 
-import numpy as np  # noqa: E402
+def _passive_omp() -> None:
+    """Both libraries share this process. Idle OpenMP threads (PyTorch's) busy-wait by default
+    and would steal the cores from the other library's turn; PASSIVE makes them sleep. It must
+    be set before torch is imported: `run` sets it for this process (never at import: importing
+    this module changes nothing) and warns when torch was imported earlier without it."""
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 
 def _torch():
+    _passive_omp()
     if "torch" in sys.modules and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
         warnings.warn("torch was imported before striate.bench without OMP_WAIT_POLICY=PASSIVE: its idle "
                       "threads spin and slow striate's turns; set OMP_WAIT_POLICY=PASSIVE", stacklevel=2)

@@ -75,13 +75,18 @@ def _window_geometry(x: Tensor, kernel_size: Any, stride: Any, padding: Any, dil
 class WindowMax(Function):
     """y = max over the window;  dy/dx = 1 at the window's (first) argmax, 0 elsewhere.
 
-    The max and argmax come from `striate.kernels.window_max` (computed before apply, because
-    max_pool also returns the indices); this node keeps only the argmax for the backward.
+    The max and argmax come from `striate.kernels.window_max`; the node keeps only the argmax
+    for the backward, and hands it to `found["where"]` for max_pool's return_indices.
     """
 
-    def forward(self, x, out, where):
-        self.where, self.shape = where, x.shape
-        return out
+    def forward(self, x, *, windows, found):
+        N, C, H, W = x.shape
+        hstart, hend, wstart, wend, kh, kw, dh, dw = windows
+        out, where = kernels.window_max(x.reshape(N * C, H, W), hstart, hend, wstart, wend, kh, kw, dh, dw)
+        shape = (N, C, hstart.shape[0], wstart.shape[0])
+        self.where, self.shape = where.reshape(shape), x.shape
+        found["where"] = self.where
+        return out.reshape(shape)
 
     def backward(self, g):
         N, C, H, W = self.shape
@@ -93,13 +98,9 @@ class WindowMax(Function):
 
 def _window_max(x: Tensor, hstart, hend, wstart, wend, kh: int, kw: int, dh: int, dw: int,
                 return_indices: bool, unbatched: bool):
-    N, C, H, W = x.shape
-    data = x.array.reshape(N * C, H, W)
-    out, where = kernels.window_max(data, hstart, hend, wstart, wend, kh, kw, dh, dw)
-    OH, OW = hstart.shape[0], wstart.shape[0]
-    out = out.reshape(N, C, OH, OW)
-    where = where.reshape(N, C, OH, OW)
-    y = WindowMax.apply(x, out=out, where=where)
+    found: dict = {}
+    y = WindowMax.apply(x, windows=(hstart, hend, wstart, wend, kh, kw, dh, dw), found=found)
+    where = found["where"]
     if unbatched:
         y = y.squeeze(0)
         where = where[0]
