@@ -64,7 +64,8 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 KERNEL_CHOICES = ("numba", "numpy")
 
@@ -82,6 +83,17 @@ _state: dict = {"kernels": _kernels_from_env(), "threads": None, "limiter": None
                 "conv_path": "auto"}
 
 
+@contextlib.contextmanager
+def _scoped(key: str, setter: Callable[[Any], None], value: Any) -> Iterator[None]:
+    """setter(value) for the block, then setter(the previous value of _state[key])."""
+    previous = _state[key]
+    setter(value)
+    try:
+        yield
+    finally:
+        setter(previous)
+
+
 def get_kernels() -> str:
     """The active kernel twin: "numba" (compiled, default) or "numpy" (reference)."""
     return _state["kernels"]
@@ -94,15 +106,9 @@ def set_kernels(name: str) -> None:
     _state["kernels"] = name
 
 
-@contextlib.contextmanager
-def use_kernels(name: str) -> Iterator[None]:
+def use_kernels(name: str) -> contextlib.AbstractContextManager[None]:
     """`with st.config.use_kernels("numpy"):` runs the block on the NumPy reference kernels."""
-    previous = get_kernels()
-    set_kernels(name)
-    try:
-        yield
-    finally:
-        _state["kernels"] = previous
+    return _scoped("kernels", set_kernels, name)
 
 
 def set_num_threads(n: int | None) -> None:
@@ -132,15 +138,9 @@ def get_num_threads() -> int:
     return _state["threads"] or 1
 
 
-@contextlib.contextmanager
-def use_num_threads(n: int) -> Iterator[None]:
+def use_num_threads(n: int) -> contextlib.AbstractContextManager[None]:
     """`with st.config.use_num_threads(2):` striate owns 2 threads in the block, then as before."""
-    previous = _state["threads"]
-    set_num_threads(n)
-    try:
-        yield
-    finally:
-        set_num_threads(previous)
+    return _scoped("threads", set_num_threads, n)
 
 
 def default_num_threads() -> int:
@@ -191,15 +191,9 @@ def get_reference() -> bool:
     return _state["reference"]
 
 
-@contextlib.contextmanager
-def use_reference(enabled: bool = True) -> Iterator[None]:
+def use_reference(enabled: bool = True) -> contextlib.AbstractContextManager[None]:
     """`with st.config.use_reference():` the block runs on the readable reference path."""
-    previous = _state["reference"]
-    set_reference(enabled)
-    try:
-        yield
-    finally:
-        _state["reference"] = previous
+    return _scoped("reference", set_reference, enabled)
 
 
 CONV_PATHS = ("auto", "im2col", "winograd", "reference")
@@ -218,12 +212,6 @@ def get_conv_path() -> str:
     return _state["conv_path"]
 
 
-@contextlib.contextmanager
-def use_conv_path(path: str) -> Iterator[None]:
+def use_conv_path(path: str) -> contextlib.AbstractContextManager[None]:
     """`with st.config.use_conv_path("winograd"):` forces that path in the block."""
-    previous = _state["conv_path"]
-    set_conv_path(path)
-    try:
-        yield
-    finally:
-        _state["conv_path"] = previous
+    return _scoped("conv_path", set_conv_path, path)

@@ -1,5 +1,8 @@
 """`st.Tensor`: a NumPy array that remembers the operation that made it.
 
+(Over 400 lines on purpose: PyTorch's non-operator Tensor surface, basics, in-place methods,
+conversions and comparisons, is one class body; splitting it would scatter one class.)
+
 A tensor holds its values in `array` (a NumPy array, float32 unless asked otherwise),
 `requires_grad`, `.grad` (a Tensor, filled by `backward()`), and `_ctx`, the `Function` node
 that produced it (None for a leaf). `_version` counts in-place modifications, so a backward
