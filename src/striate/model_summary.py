@@ -17,15 +17,10 @@ import numpy as np
 
 from striate.layer_accounting import (
     LayerRow,
-    _adaptive_axes,
-    _advance,
-    _as_int,
-    _class_names,
-    _conv_geometry,
-    _full_rf,
-    _Geometry,
-    _module_counts,
+    _input_size,
+    _leaf_modules,
     _numel,
+    _Tracker,
 )
 
 
@@ -186,160 +181,6 @@ def _fmt_big(n: int) -> str:
         if n >= scale:
             return f"{n / scale:.2f} {unit}"
     return str(n)
-
-
-# --------------------------------------------------------------------------- summary()
-def _leaf_modules(model: Any) -> list[tuple[str, Any]]:
-    leaves = []
-    for name, module in model.named_modules():
-        if not any(True for _ in module.children()):
-            leaves.append((name or type(module).__name__, module))
-    return leaves
-
-
-def _input_size(input_size: Any) -> tuple[int, ...]:
-    if isinstance(input_size, (int, np.integer)):
-        input_size = (int(input_size),)
-    if not isinstance(input_size, (tuple, list)) or not input_size:
-        raise TypeError(f"summary: input_size must be one example's shape such as (1, 32, 32) for (C, H, W), "
-                        f"got {input_size!r}")
-    size = tuple(input_size)
-    for v in size:
-        if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
-            raise ValueError(f"summary: input_size entries must be positive integers, got {size}; "
-                             "give one example's (C, H, W) without the batch dimension")
-    return tuple(int(v) for v in size)
-
-
-class _Tracker:
-    """Hooks that turn each leaf module call into a LayerRow, tracking geometry through the graph."""
-
-    def __init__(self, model: Any, input_tensor: Any) -> None:
-        self.rows: list[LayerRow] = []
-        self.warnings: list[str] = []
-        self.geometry: dict[int, _Geometry] = {}
-        self.keep_alive: list[Any] = [input_tensor]
-        self.seen_modules: set[int] = set()
-        self.last: _Geometry | None = None
-        shape = tuple(input_tensor.shape[1:])
-        spatial = len(shape) - 1
-        if spatial >= 1:
-            geom = _Geometry((1,) * spatial, (Fraction(1),) * spatial, shape)
-        else:
-            geom = _Geometry(None, None, shape)
-        self.geometry[id(input_tensor)] = geom
-        self.last = geom
-        self.prefix_depth = {name: name.count(".") for name, _ in model.named_modules()}
-
-    def _lookup(self, tensor: Any) -> _Geometry:
-        """The geometry of a tensor: known if a hooked module made it, otherwise merged from the
-        nearest hooked ancestors in the autograd graph (residual sums, concatenations, flattens)."""
-        known = self.geometry.get(id(tensor))
-        if known is not None:
-            return known
-        found: list[_Geometry] = []
-        stack, visited = [tensor], set()
-        while stack:
-            t = stack.pop()
-            if id(t) in visited:
-                continue
-            visited.add(id(t))
-            g = self.geometry.get(id(t))
-            if g is not None:
-                found.append(g)
-                continue
-            ctx = getattr(t, "_ctx", None)
-            if ctx is not None:
-                stack.extend(getattr(ctx, "parents", ()))
-        if not found:
-            base = self.last
-        else:
-            # the widest receptive field wins (a sum or concatenation sees the union)
-            base = max(found, key=lambda g: (0 if g.rf is None else max(g.rf)))
-        shape = tuple(tensor.shape[1:])
-        if base.rf is not None and len(shape) - 1 != len(base.rf):
-            # reshaped away from a spatial layout (flatten): each value still sees the base's window,
-            # but the layer that mixes them (Linear) is handled by _full_rf on the base geometry.
-            return _Geometry(base.rf, base.jump, base.shape)
-        return _Geometry(base.rf, base.jump, shape)
-
-    def hook(self, name: str):
-        def _hook(module: Any, inputs: tuple, output: Any) -> None:
-            tensors = [x for x in inputs if hasattr(x, "_data")]
-            outputs = output if isinstance(output, (tuple, list)) else (output,)
-            out_t = next((o for o in outputs if hasattr(o, "_data")), None)
-            if out_t is None:
-                return
-            in_geoms = [self._lookup(t) for t in tensors] or [self.last]
-            geom_in = max(in_geoms, key=lambda g: (0 if g.rf is None else max(g.rf)))
-            in_shape = tuple(tensors[0].shape[1:]) if tensors else ()
-            out_shape = tuple(out_t.shape[1:])
-            rf, jump, warning, note = self._geometry(module, geom_in, in_shape, out_shape, name)
-            connections, macs = _module_counts(module, in_shape, out_shape)
-            first = id(module) not in self.seen_modules
-            self.seen_modules.add(id(module))
-            params = nontrain = buffers = 0
-            if first:
-                for p in module.parameters(recurse=False):
-                    if p.requires_grad:
-                        params += p.numel()
-                    else:
-                        nontrain += p.numel()
-                buffers = sum(b.numel() for b in _buffers(module))
-            row = LayerRow(name, type(module).__name__, in_shape, out_shape, params, nontrain, buffers,
-                           connections, macs, rf, jump, self.prefix_depth.get(name, 0), warning, note,
-                           shared=not first and any(True for _ in module.parameters(recurse=False)))
-            self.rows.append(row)
-            if warning:
-                self.warnings.append(warning)
-            geom_out = _Geometry(rf, jump, out_shape)
-            if rf is not None and jump is not None and len(out_shape) - 1 != len(rf):
-                # flattened but not yet mixed (Flatten, Dropout): remember the spatial layout
-                geom_out = _Geometry(rf, jump, geom_in.shape)
-            for o in outputs:
-                if hasattr(o, "_data"):
-                    self.geometry[id(o)] = geom_out
-                    self.keep_alive.append(o)
-            self.last = geom_out
-
-        return _hook
-
-    def _geometry(self, module: Any, geom: _Geometry, in_shape: tuple, out_shape: tuple, name: str):
-        names = _class_names(module)
-        spatial_in = len(in_shape) - 1
-        if any(n.startswith("ConvTranspose") for n in names):
-            axes, _, _ = _conv_geometry(module, in_shape, out_shape, name, transposed=True)
-            rf, jump = _advance(geom, axes, transposed=True)
-            return rf, jump, None, None
-        if any(n.startswith("Adaptive") and "Pool" in n for n in names) and geom.rf is not None:
-            adaptive = _adaptive_axes(in_shape[1:], out_shape[1:])
-            rf = tuple(_as_int(r + (k - 1) * j) for (k, _s), r, j in zip(adaptive, geom.rf, geom.jump))
-            jump = tuple(j * s for (_k, s), j in zip(adaptive, geom.jump))
-            note = None
-            if any(Fraction(a, b).denominator != 1 for a, b in zip(in_shape[1:], out_shape[1:])):
-                note = "adaptive pooling windows overlap or repeat (input size not a multiple of output size)"
-            return rf, jump, None, note
-        has_kernel = hasattr(module, "kernel_size") and spatial_in >= 1 and getattr(module, "kernel_size",
-                                                                                     None) is not None
-        if has_kernel:
-            axes, warning, note = _conv_geometry(module, in_shape, out_shape, name)
-            rf, jump = _advance(geom, axes)
-            return rf, jump, warning, note
-        mixes_features = callable(getattr(module, "summary_counts", None)) or any(
-            True for _ in module.parameters())
-        if mixes_features and len(out_shape) <= 1 and "Flatten" not in names:
-            # a fully connected unit sees the whole volume in front of it
-            return _full_rf(geom), None, None, None
-        return geom.rf, geom.jump, None, None
-
-
-def _buffers(module: Any) -> list[Any]:
-    try:
-        return list(module.buffers(recurse=False))
-    except TypeError:
-        return list(module.buffers())
-    except AttributeError:
-        return []
 
 
 def summary(model: Any, input_size: Sequence[int] | int, *, dtype: Any = None,
