@@ -21,7 +21,6 @@ import numpy as np
 from striate import kernels
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor, wrap
-from striate.kernels import parallel
 from striate.ops.activation import relu
 from striate.ops.args import int_tuple as _tuple
 from striate.ops.args import pool_output_size
@@ -275,9 +274,10 @@ class AdaptiveAvgPool2d(Function):
         rows = self._membership(H, OH, x.dtype)
         cols = self._membership(W, OW, x.dtype)
         count = np.outer(rows.sum(1), cols.sum(1)).astype(x.dtype)
-        with parallel.serial_blas():  # small products: waking OpenBLAS's pool can stall for ms
-            s = (x.reshape(N * C * H, W) @ cols.T).reshape(N * C, H, OW)
-            s = np.matmul(rows, s)
+        # small products: serial BLAS once striate owns the threads (st.config.set_num_threads);
+        # otherwise BLAS as the user has it (waking OpenBLAS's pool can stall for ms under load)
+        s = (x.reshape(N * C * H, W) @ cols.T).reshape(N * C, H, OW)
+        s = np.matmul(rows, s)
         self.rows, self.cols, self.count, self.shape = rows, cols, count, x.shape
         return (s / count).reshape(N, C, OH, OW)
 
@@ -291,8 +291,7 @@ class AdaptiveAvgPool2d(Function):
         N, C, H, W = self.shape
         OH, OW = self.count.shape
         gs = (g / self.count).reshape(N * C, OH, OW)
-        with parallel.serial_blas():
-            gx = np.matmul(self.rows.T, gs).reshape(N * C * H, OW) @ self.cols
+        gx = np.matmul(self.rows.T, gs).reshape(N * C * H, OW) @ self.cols
         return (gx.reshape(self.shape),)
 
 
