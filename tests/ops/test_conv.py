@@ -38,14 +38,18 @@ def _force_winograd(monkeypatch) -> None:
     monkeypatch.setattr(tuning, "WINOGRAD_MIN_SIDE", {3: 1, 5: 1})
 
 
-@pytest.fixture(params=["per_image_chunks", "stacked", "winograd"])
+@pytest.fixture(params=["per_image_chunks", "stacked", "winograd", "reference"])
 def conv_layout(request, monkeypatch):
     """The paths of ConvNd: one product per image, processed an image per chunk on two threads
     (so chunk and thread boundaries are crossed); all images stacked side by side; and Winograd
     F(2x2, 3x3) and F(2x2, 5x5) for every 3x3 and 5x5 stride-1 layer (an image per chunk, two
-    threads; other rows run the per-image im2col path)."""
+    threads; other rows run the per-image im2col path); and the reference path
+    (`st.config.use_reference()`, the definition in plain NumPy), held to PyTorch on every row."""
     from striate import tuning
 
+    if request.param == "reference":  # the lecture's plain NumPy (st.config.use_reference)
+        monkeypatch.setitem(st.config._state, "reference", True)
+        return request.param
     if request.param == "stacked":
         monkeypatch.setattr(tuning, "STACK_BELOW", 10**9)
     else:
