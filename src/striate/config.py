@@ -124,7 +124,7 @@ def set_num_threads(n: int | None) -> None:
         raise ValueError(f"set_num_threads needs n >= 1, got {n}")
     from threadpoolctl import threadpool_limits
 
-    if _state["limiter"] is None:  # remember the user's BLAS setting once, to give it back
+    if _state["threads"] is None:  # taking the threads: remember the user's BLAS setting
         _state["limiter"] = threadpool_limits(limits=1, user_api="blas")
     _state["threads"] = n
     if "numba" in __import__("sys").modules:  # only touch Numba's pool if it is loaded anyway
