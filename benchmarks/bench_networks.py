@@ -1,12 +1,12 @@
 """striate vs PyTorch on the lectures' networks: training and inference images/s, per-op rows,
-conv GEMM rate vs the sgemm peak. A thin wrapper around `striate.bench` (same as `striate bench`).
+conv GEMM rate vs the sgemm peak. A thin wrapper around side_by_side.py (same as `striate bench`).
 
     python benchmarks/bench_networks.py                 # all five workloads -> bench-results/
     python benchmarks/bench_networks.py --threads 1     # both libraries on one thread
     python benchmarks/bench_networks.py --quick         # LeNet-5 only
     python benchmarks/bench_networks.py --tiny          # batch 2, one run: checks the code runs
 
-OMP_WAIT_POLICY=PASSIVE is set by `striate.bench` before PyTorch is imported (idle PyTorch
+OMP_WAIT_POLICY=PASSIVE is set by side_by_side.py before PyTorch is imported (idle PyTorch
 threads would otherwise spin while striate runs). Timed runs alternate between the libraries;
 on a shared machine run it several times and take the median of each ratio.
 """
@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from striate.bench import main
+from side_by_side import main
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__,

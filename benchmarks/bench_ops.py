@@ -151,8 +151,7 @@ def run(batch: int = 64, repeats: int = 5, warmup: int = 2, kernels: str | None 
 
     if kernels:
         st.config.set_kernels(kernels)
-    if threads:
-        st.config.set_num_threads(threads)
+    st.config.set_num_threads(threads or st.config.default_num_threads())
     torch.set_num_threads(st.config.get_num_threads())
     rows = []
     for layer in layers(batch):

@@ -76,7 +76,7 @@ concat = cat
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
-                 "viz", "cli", "bench", "utils",
+                 "viz", "cli", "bench", "tuning",
                  "onnx", "text", "distributed"}  # text: CTC decoding, language models, CER/WER
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),

@@ -11,9 +11,11 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import json
 import sys
+from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
@@ -96,12 +98,6 @@ def _add_parsers() -> argparse.ArgumentParser:
     p.add_argument("run", help="run folder written by `striate train`")
     p.add_argument("images", nargs="+", help="image files")
     p.add_argument("--topk", type=int, default=3, help="how many classes to show (default 3)")
-    p = sub.add_parser("summary", help="layer table: shapes, parameters, connections, MACs",
-                       description="Print a model's layer table for one input of the given size.")
-    p.add_argument("model", help="model name, e.g. lenet5, alexnet, vgg16, resnet18")
-    p.add_argument("--input", default=None, help="one input's size CxHxW, e.g. 3x227x227")
-    p.add_argument("--variant", default=None, help="lenet5 variant (classic or modern)")
-    p.add_argument("--num-classes", type=int, default=None, help="number of classes")
     p = sub.add_parser("bench", help="striate vs PyTorch speed on the lectures' networks",
                        description="Run the side-by-side benchmarks (needs PyTorch installed) and "
                                    "write JSON and Markdown results.")
@@ -250,34 +246,6 @@ def _read_image(path: str, channels: int):
     return arr
 
 
-def _parse_input(text: str) -> tuple[int, ...]:
-    try:
-        dims = tuple(int(v) for v in text.lower().split("x"))
-    except ValueError:
-        raise SystemExit(f"error: --input must look like 3x227x227, got {text!r}") from None
-    if len(dims) != 3 or min(dims) < 1:
-        raise SystemExit(f"error: --input needs three positive sizes CxHxW, got {text!r}")
-    return dims
-
-
-def cmd_summary(args: argparse.Namespace) -> int:
-    from striate import models
-    from striate.summary import summary
-
-    kwargs = {}
-    if args.variant:
-        kwargs["variant"] = args.variant
-    if args.num_classes:
-        kwargs["num_classes"] = args.num_classes
-    try:
-        model = models.get_model(args.model, **kwargs)
-    except (KeyError, ValueError) as e:
-        raise SystemExit(f"error: {e}") from None
-    size = _parse_input(args.input) if args.input else models.default_input_size(args.model)
-    print(summary(model, size))
-    return 0
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
     try:
         from striate.bench import main as bench_main
@@ -287,7 +255,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "summary": cmd_summary, "bench": cmd_bench}
+            "bench": cmd_bench}
 
 # Commands that live in their own modules: each module has `add_parser(sub)` (adds its
 # subparser to argparse's subparsers object) and `run(args) -> int` (the exit code).
@@ -296,7 +264,29 @@ _COMMAND_MODULES: dict[str, str] = {
     "visualize": "striate.viz.cli_visualize",  # issue 15
     "report": "striate.viz.cli_report",  # issue 15
     "export": "striate.cli_export",  # issue 18
+    "summary": "striate.summary_command",
 }
+
+
+@contextlib.contextmanager
+def _owning_the_process() -> Iterator[None]:
+    """The command line is an application, not a library: while a command runs it hands striate
+    the cores (BLAS on one thread, striate's own threads) and lets training steps reuse freed
+    memory (see `striate.config`; a Python program opts in with the same two calls). Both are
+    restored afterwards, so `main()` called from Python leaves the process as it was."""
+    from striate import config
+
+    tuned_before = bool(config._state.get("malloc_tuned"))
+    config.keep_freed_memory()
+    try:
+        if config._state["threads"] is not None:  # the caller chose already
+            yield
+        else:
+            with config.use_num_threads(config.default_num_threads()):
+                yield
+    finally:
+        if not tuned_before:
+            config.keep_freed_memory(False)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -305,9 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         parser.print_help()
         return 2
-    if args.command in _COMMAND_MODULES:
-        return importlib.import_module(_COMMAND_MODULES[args.command]).run(args)
-    return COMMANDS[args.command](args)
+    with _owning_the_process():
+        if args.command in _COMMAND_MODULES:
+            return importlib.import_module(_COMMAND_MODULES[args.command]).run(args)
+        return COMMANDS[args.command](args)
 
 
 if __name__ == "__main__":  # pragma: no cover

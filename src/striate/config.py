@@ -19,37 +19,53 @@ process does not compile again.
 Threads
 -------
 The machine this library targets is a small CPU (two cores), often shared. Two thread pools
-must never fight for those cores. The choice made here: **striate owns the threads, BLAS and
-Numba run serially.** A convolution cuts its batch into one run of cache-sized chunks per
-thread (`striate.kernels.parallel`: im2col, product and col2im of a chunk on one thread); the
-products of linear layers go through `striate.kernels.gemm`, which splits a large product into
-`get_num_threads()` independent pieces. Both run OpenBLAS on one thread inside a small Python
-thread pool (NumPy and the Numba kernels release the GIL). OpenBLAS's own threads meet after
-every block of the reduction and stalled 10-50x whenever another process held a core
-(measured: the CIFAR net's fc layer 128-184 ms with 2 BLAS threads vs 3.6 ms serial). The
-Numba kernels are compiled without `parallel=True` (they run inside striate's threads).
-`set_num_threads(n)` sets that count (and caps BLAS and any parallel Numba code for other
-users of NumPy in the process); `get_num_threads()` reports it, so a benchmark can give
-PyTorch the same count (`torch.set_num_threads(st.config.get_num_threads())`).
+must never fight for those cores, and a library must not change process-wide settings behind
+its user's back. The design:
 
-Memory allocator
-----------------
+- By default striate's operations run on the caller's thread and leave BLAS as it is (its own
+  thread pool does the products). `import striate` and every operation leave the process's
+  BLAS thread count as they found it.
+- `set_num_threads(n)` (explicit, once; `striate train`/`bench` call it) hands the cores to
+  striate: its operations then cut a batch into one run of cache-sized chunks per thread
+  (`striate.kernels.parallel`; products through `striate.kernels.gemm`), and BLAS is set to one
+  thread *for the process* (that is the one process-wide change, made only when asked;
+  `set_num_threads(None)` gives the original BLAS count back). OpenBLAS's own threads meet
+  after every block of the reduction and stalled 10-50x whenever another process held a core
+  (measured: the CIFAR net's fc layer 128-184 ms with 2 BLAS threads vs 3.6 ms serial), so
+  striate's own threads are the faster choice on a shared machine.
+- `with use_num_threads(n):` does the same for one block and restores everything after it.
+
+`get_num_threads()` reports striate's count (1 unless set), so a benchmark can give PyTorch the
+same count (`torch.set_num_threads(st.config.get_num_threads())`). The Numba kernels are compiled
+without `parallel=True` (they run inside striate's threads).
+
+Memory allocator (opt-in)
+-------------------------
 A training step allocates and frees the same large arrays every step (activations, im2col
 columns, gradients). glibc's malloc gives large blocks back to the kernel on free (mmap
 threshold, heap trimming), so the next step page-faults all of them in again, zero-filled:
 measured on the 2-core target, a LeNet-5 batch-64 step took 17.9 ms that way and 7.3 ms with
-freed memory kept for reuse (MNIST ConvNet 55 -> 40 ms). `keep_freed_memory()` (called when the
-conv/linear kernels load; glibc only; opt out with STRIATE_KEEP_FREED_MEMORY=0) raises the
-mmap threshold to its 32 MiB maximum and the trim threshold to 1 GiB. Memory freed by a step
-stays mapped to this process for the next step; it does not grow over steps
-(benchmarks/bench_memory.py checks RSS at step 100 and 1000).
+freed memory kept for reuse (MNIST ConvNet 55 -> 40 ms). `keep_freed_memory()` raises the mmap
+threshold to its 32 MiB maximum and the trim threshold to 1 GiB (glibc only). That setting is
+the process's, not striate's, so striate never makes it on its own: call it once in a training
+program (the `striate` command line does). Memory freed by a step then stays mapped to this
+process for the next step; it does not grow over steps (benchmarks/bench_memory.py checks RSS
+at step 100 and 1000).
+
+Reference path and forced paths
+-------------------------------
+`with use_reference():` (or `set_reference(True)`) runs convolution, pooling and batch norm as
+the lecture's formulas in plain NumPy (no chunks, no threads, no Winograd): slow, readable, and
+the tests' oracle next to PyTorch. `use_conv_path("im2col" | "winograd" | "reference")` forces
+one convolution path whatever the thresholds in `striate.tuning` say ("auto" lets them decide).
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 KERNEL_CHOICES = ("numba", "numpy")
 
@@ -63,7 +79,19 @@ def _kernels_from_env() -> str:
     return name
 
 
-_state: dict = {"kernels": _kernels_from_env(), "threads": None, "limiter": None}
+_state: dict = {"kernels": _kernels_from_env(), "threads": None, "limiter": None, "reference": False,
+                "conv_path": "auto"}
+
+
+@contextlib.contextmanager
+def _scoped(key: str, setter: Callable[[Any], None], value: Any) -> Iterator[None]:
+    """setter(value) for the block, then setter(the previous value of _state[key])."""
+    previous = _state[key]
+    setter(value)
+    try:
+        yield
+    finally:
+        setter(previous)
 
 
 def get_kernels() -> str:
@@ -78,25 +106,26 @@ def set_kernels(name: str) -> None:
     _state["kernels"] = name
 
 
-@contextlib.contextmanager
-def use_kernels(name: str) -> Iterator[None]:
+def use_kernels(name: str) -> contextlib.AbstractContextManager[None]:
     """`with st.config.use_kernels("numpy"):` runs the block on the NumPy reference kernels."""
-    previous = get_kernels()
-    set_kernels(name)
-    try:
-        yield
-    finally:
-        _state["kernels"] = previous
+    return _scoped("kernels", set_kernels, name)
 
 
-def set_num_threads(n: int) -> None:
-    """Cap BLAS (and any parallel Numba code) at `n` threads for the rest of the process."""
+def set_num_threads(n: int | None) -> None:
+    """Let striate run its operations on `n` threads for the rest of the process (BLAS on one
+    thread, see the module docstring); `None` gives the threads back (BLAS as it was)."""
+    if n is None:
+        if _state["limiter"] is not None:
+            _state["limiter"].restore_original_limits()
+        _state["limiter"], _state["threads"] = None, None
+        return
     n = int(n)
     if n < 1:
         raise ValueError(f"set_num_threads needs n >= 1, got {n}")
     from threadpoolctl import threadpool_limits
 
-    _state["limiter"] = threadpool_limits(limits=n, user_api="blas")
+    if _state["threads"] is None:  # taking the threads: remember the user's BLAS setting
+        _state["limiter"] = threadpool_limits(limits=1, user_api="blas")
     _state["threads"] = n
     if "numba" in __import__("sys").modules:  # only touch Numba's pool if it is loaded anyway
         import numba
@@ -105,9 +134,18 @@ def set_num_threads(n: int) -> None:
 
 
 def get_num_threads() -> int:
-    """Threads BLAS may use: the cap from `set_num_threads`, else what the BLAS pool reports."""
-    if _state["threads"] is not None:
-        return _state["threads"]
+    """Threads striate's operations use: the count from `set_num_threads`, else 1."""
+    return _state["threads"] or 1
+
+
+def use_num_threads(n: int) -> contextlib.AbstractContextManager[None]:
+    """`with st.config.use_num_threads(2):` striate owns 2 threads in the block, then as before."""
+    return _scoped("threads", set_num_threads, n)
+
+
+def default_num_threads() -> int:
+    """The size of the BLAS pool (what BLAS would use by itself): the count an application
+    passes to `set_num_threads` when its user did not choose one."""
     from threadpoolctl import threadpool_info
 
     counts = [info["num_threads"] for info in threadpool_info() if info.get("user_api") == "blas"]
@@ -117,8 +155,9 @@ def get_num_threads() -> int:
 def keep_freed_memory(enabled: bool = True) -> bool:
     """Ask glibc's malloc to keep freed large blocks for reuse (see the module docstring).
 
-    Returns True when the allocator accepted the settings (False on other C libraries or when
-    disabled by STRIATE_KEEP_FREED_MEMORY=0). `enabled=False` restores glibc's defaults.
+    Opt-in: striate never calls it by itself (the command line does). Returns True when the
+    allocator accepted the settings (False on other C libraries or when disabled by
+    STRIATE_KEEP_FREED_MEMORY=0). `enabled=False` restores glibc's defaults.
     """
     if _state.get("malloc_tuned") == enabled:
         return True
@@ -139,3 +178,40 @@ def keep_freed_memory(enabled: bool = True) -> bool:
     ok = bool(mallopt(M_TRIM_THRESHOLD, trim)) and bool(mallopt(M_MMAP_THRESHOLD, mmap))
     _state["malloc_tuned"] = enabled
     return ok
+
+
+def set_reference(enabled: bool) -> None:
+    """Run convolution, pooling and batch norm as the lecture's plain NumPy math (True) or on
+    the fast paths (False, the default)."""
+    _state["reference"] = bool(enabled)
+
+
+def get_reference() -> bool:
+    """True while the reference path is on (`use_reference`)."""
+    return _state["reference"]
+
+
+def use_reference(enabled: bool = True) -> contextlib.AbstractContextManager[None]:
+    """`with st.config.use_reference():` the block runs on the readable reference path."""
+    return _scoped("reference", set_reference, enabled)
+
+
+CONV_PATHS = ("auto", "im2col", "winograd", "reference")
+
+
+def set_conv_path(path: str) -> None:
+    """Force one convolution path: "im2col", "winograd" (3x3/5x5, stride 1, dilation 1, one
+    group; other layers raise), "reference", or "auto" (the thresholds in `striate.tuning`)."""
+    if path not in CONV_PATHS:
+        raise ValueError(f"unknown convolution path {path!r}; use one of {', '.join(CONV_PATHS)}")
+    _state["conv_path"] = path
+
+
+def get_conv_path() -> str:
+    """The forced convolution path, or "auto"."""
+    return _state["conv_path"]
+
+
+def use_conv_path(path: str) -> contextlib.AbstractContextManager[None]:
+    """`with st.config.use_conv_path("winograd"):` forces that path in the block."""
+    return _scoped("conv_path", set_conv_path, path)

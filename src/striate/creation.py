@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from striate.autograd.tensor import Tensor, _make, _resolve_dtype, _shape_args, float32
+from striate.autograd.tensor import Tensor, _resolve_dtype, _shape_args, float32, wrap
 from striate.random import default_generator
 
 
@@ -23,11 +23,11 @@ def as_tensor(data: Any, dtype: Any = None) -> Tensor:
 
 def from_numpy(array: np.ndarray) -> Tensor:
     """A tensor sharing `array`'s memory and keeping its dtype (as `torch.from_numpy`)."""
-    return _make(np.asarray(array), False)
+    return wrap(np.asarray(array), False)
 
 
 def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
-    t = _make(array, False)
+    t = wrap(array, False)
     if requires_grad:
         t.requires_grad_(True)
     return t

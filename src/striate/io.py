@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from striate.autograd.tensor import Tensor, _make
+from striate.autograd.tensor import Tensor, wrap
 
 __all__ = ["StriateFileError", "load", "save"]
 
@@ -70,7 +70,7 @@ class _Encoder:
         if isinstance(obj, Tensor):
             from striate.nn.parameter import Parameter
 
-            node = {"__tensor__": self.array_name(obj._data, path)}
+            node = {"__tensor__": self.array_name(obj.array, path)}
             if obj.requires_grad:
                 node["requires_grad"] = True
             if isinstance(obj, Parameter):
@@ -219,7 +219,7 @@ def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
             from striate.nn.parameter import Parameter
 
             return Parameter(arr, requires_grad=bool(node.get("requires_grad")))
-        t = _make(arr, False)
+        t = wrap(arr, False)
         if node.get("requires_grad"):
             t.requires_grad_(True)
         return t

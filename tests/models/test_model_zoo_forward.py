@@ -21,6 +21,13 @@ from striate import models
 _BUILT: dict[str, object] = {}
 
 
+@pytest.fixture(scope="module", autouse=True)
+def _release_big_models():
+    """The built models are shared by this module's tests and released after its last one."""
+    yield
+    _BUILT.clear()
+
+
 def built(name: str, **kwargs):
     """Big models are built once per test module (VGG-16's 138M parameters take seconds to initialise)."""
     key = f"{name}{sorted(kwargs.items())}"
@@ -186,10 +193,6 @@ def test_bad_inputs_have_clear_errors():
         models.get_model("resnet9")
     with pytest.raises(ValueError, match="get_model"):
         models.get_model("alexnet", colour=True)
-
-
-def test_release_big_models():
-    _BUILT.clear()
 
 
 def test_registry():

@@ -9,7 +9,7 @@ from striate.autograd.function import (
     unbroadcast,
 )
 from striate.autograd.gradcheck import GradcheckError, gradcheck
-from striate.autograd.tensor import Tensor
+from striate.autograd.tensor import Tensor, wrap
 
 __all__ = [
     "Function",
@@ -21,4 +21,5 @@ __all__ = [
     "no_grad",
     "set_grad_enabled",
     "unbroadcast",
+    "wrap",
 ]

@@ -14,91 +14,19 @@ meets the recursion limit, and frees each node as soon as it has passed its grad
 
 from __future__ import annotations
 
-import functools
 import weakref
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:  # pragma: no cover
-    from striate.autograd.tensor import Tensor
-
-# Grad mode lives in a one-element list: reading `_GRAD_ENABLED[0]` is the cheapest global
-# check Python offers on the per-op hot path.
-_GRAD_ENABLED = [True]
-
-
-def is_grad_enabled() -> bool:
-    """True when operations record the graph (outside `st.no_grad()`)."""
-    return _GRAD_ENABLED[0]
-
-
-def _decorate(manager_factory: Callable[[], Any], fn: Callable) -> Callable:
-    """`fn` wrapped so that each call runs inside a fresh context manager."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with manager_factory():
-            return fn(*args, **kwargs)
-
-    return wrapper
-
-
-class set_grad_enabled:
-    """Switch graph recording on or off: as a plain call (`st.set_grad_enabled(False)`, takes
-    effect at once), as a context manager (restores the previous mode on exit) or as a
-    decorator (the mode holds during each call), like `torch.set_grad_enabled`."""
-
-    def __init__(self, mode: bool) -> None:
-        self.mode = bool(mode)
-        self.prev = _GRAD_ENABLED[0]
-        _GRAD_ENABLED[0] = self.mode
-
-    def __enter__(self) -> set_grad_enabled:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _GRAD_ENABLED[0] = self.prev
-
-    def __call__(self, fn: Callable) -> Callable:
-        _GRAD_ENABLED[0] = self.prev  # decorating must not switch the mode for the caller
-        mode = self.mode
-        return _decorate(lambda: set_grad_enabled(mode), fn)
-
-
-class no_grad:
-    """`with st.no_grad():` records nothing; results do not require grad.
-
-    Usable as a decorator too, with or without parentheses (`@st.no_grad()` or
-    `@st.no_grad`), like `torch.no_grad`.
-    """
-
-    _mode = False
-
-    def __new__(cls, fn: Callable | None = None) -> Any:
-        if fn is None:
-            return super().__new__(cls)
-        if not callable(fn):
-            raise TypeError(f"{cls.__name__}() takes no arguments (or a function to decorate), got {fn!r}")
-        return _decorate(cls, fn)
-
-    def __enter__(self) -> no_grad:
-        self.prev = _GRAD_ENABLED[0]
-        _GRAD_ENABLED[0] = self._mode
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        _GRAD_ENABLED[0] = self.prev
-
-    def __call__(self, fn: Callable) -> Callable:  # decorator form: @st.no_grad()
-        return _decorate(type(self), fn)
-
-
-class enable_grad(no_grad):
-    """Re-enables recording inside a `no_grad` block (context manager or decorator)."""
-
-    _mode = True
+from striate.autograd.grad_mode import (  # noqa: F401  (re-exported: the old import path)
+    _GRAD_ENABLED,
+    enable_grad,
+    is_grad_enabled,
+    no_grad,
+    set_grad_enabled,
+)
+from striate.autograd.tensor import Tensor, wrap
 
 
 class Function:
@@ -137,13 +65,13 @@ class Function:
         if record:
             fn.needs_input_grad = tuple([t.requires_grad for t in inputs])
         try:
-            arrays = [t._data for t in inputs]
+            arrays = [t.array for t in inputs]
         except AttributeError:
             raise _not_tensor_error(cls, inputs) from None
         out = fn.forward(*arrays, **options)
         if out.__class__ is not np.ndarray:  # NumPy turns 0-d results into scalars
             out = np.asarray(out)
-        result = _make_tensor(out, record)
+        result = wrap(out, record)
         if record:
             fn.parents = inputs
             if cls.saves_inputs:
@@ -239,32 +167,15 @@ def _consumer_counts(root_fn: Function) -> dict[Function, int]:
     return counts
 
 
-def _topological_order(root_fn: Function) -> list[Function]:
-    """Nodes reachable from `root_fn`, each after every node that consumes its output (Kahn's
-    algorithm on the consumer counts; `run_backward` walks the same order as it goes)."""
-    counts = _consumer_counts(root_fn)
-    order, ready = [], [root_fn]
-    while ready:
-        node = ready.pop()
-        order.append(node)
-        for p in node.parents:
-            ctx = p._ctx
-            if ctx is not None:
-                counts[ctx] -= 1
-                if not counts[ctx]:
-                    ready.append(ctx)
-    return order
-
-
 def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
-    if grad.dtype != leaf._data.dtype:
-        grad = grad.astype(leaf._data.dtype)
+    if grad.dtype != leaf.array.dtype:
+        grad = grad.astype(leaf.array.dtype)
     if leaf.grad is None:
         # A backward may return the same array for several inputs (add returns its grad
         # twice); a leaf owns its .grad, so it gets a copy.
-        leaf.grad = _make_tensor(np.array(grad, copy=True), False)
+        leaf.grad = wrap(np.array(grad, copy=True), False)
     else:
-        leaf.grad._data = leaf.grad._data + grad
+        leaf.grad.array = leaf.grad.array + grad
     hooks = leaf._hooks
     if hooks:
         for hook in hooks:
@@ -305,7 +216,7 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
                     _accumulate_leaf(parent, ig)
                 continue
             if ig is not None:
-                dtype = parent._data.dtype
+                dtype = parent.array.dtype
                 if ig.dtype is not dtype and ig.dtype != dtype:
                     ig = ig.astype(dtype)
                 prev = grads.get(ctx)
@@ -318,12 +229,3 @@ def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> 
             # Free what this node saved: the graph is used once, so memory does not grow
             # over a training run.
             node.__dict__.clear()
-
-
-def _make_tensor(array: np.ndarray, requires_grad: bool) -> Tensor:  # replaced below
-    raise RuntimeError("striate.autograd.tensor was not imported")
-
-
-def _bind_tensor_factory(factory) -> None:
-    global _make_tensor
-    _make_tensor = factory

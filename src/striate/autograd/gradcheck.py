@@ -48,13 +48,13 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any] | Tensor, eps: float
                 f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64 "
                 "(make it with dtype=st.float64)"
             )
-        inputs[i]._data = np.ascontiguousarray(inputs[i]._data)  # nudged in place below
+        inputs[i].array = np.ascontiguousarray(inputs[i].array)  # nudged in place below
     rng = np.random.default_rng(seed)
     outs = _outputs(fn(*inputs))
     weights = [rng.standard_normal(o.shape) for o in outs]
 
     def weighted(result: Any) -> float:
-        return float(sum((w * o._data).sum() for w, o in zip(weights, _outputs(result))))
+        return float(sum((w * o.array).sum() for w, o in zip(weights, _outputs(result))))
 
     for i in wrt:
         inputs[i].grad = None
@@ -70,9 +70,9 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any] | Tensor, eps: float
 
     for i in wrt:
         x = inputs[i]
-        analytic = np.zeros(x.shape) if x.grad is None else x.grad._data
+        analytic = np.zeros(x.shape) if x.grad is None else x.grad.array
         numeric = np.zeros(x.shape)
-        flat = x._data.reshape(-1)
+        flat = x.array.reshape(-1)
         with no_grad():
             for k in range(flat.size):
                 orig = flat[k]

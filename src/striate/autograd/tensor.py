@@ -1,12 +1,26 @@
 """`st.Tensor`: a NumPy array that remembers the operation that made it.
 
-A tensor holds its values in `_data` (a NumPy array, float32 unless asked otherwise),
+(Over 400 lines on purpose: PyTorch's non-operator Tensor surface, basics, in-place methods,
+conversions and comparisons, is one class body; splitting it would scatter one class.)
+
+A tensor holds its values in `array` (a NumPy array, float32 unless asked otherwise),
 `requires_grad`, `.grad` (a Tensor, filled by `backward()`), and `_ctx`, the `Function` node
 that produced it (None for a leaf). `_version` counts in-place modifications, so a backward
 that needs an overwritten value can refuse rather than return a wrong gradient.
 
-The arithmetic methods below are thin: each forwards to the operation in `striate.ops`,
-where its forward and backward live side by side.
+This module is the data structure only: the arithmetic, reduction and shape methods
+(`t + u`, `t.sum()`, `t.view(...)`, `t.backward()`) are bound onto `Tensor` by
+`striate.ops.tensor_methods`, the one module that imports both this class and the operations
+(each op's forward and backward live side by side in `striate.ops`). So the dependency runs one
+way: ops -> autograd.
+
+Two names for code that builds operations (public, stable):
+
+- `t.array`: the NumPy array holding the values (shared, not copied; `t.numpy()` returns it too);
+- `wrap(array, requires_grad)`: a tensor around an array without copying or checking, the fast
+  path every op uses for its result.
+
+`t._data` and `_make` are the old private names of the same two things, kept as aliases.
 """
 
 from __future__ import annotations
@@ -17,8 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from striate.autograd import function as _function
-from striate.autograd.function import _GRAD_ENABLED, run_backward
+from striate.autograd.grad_mode import _GRAD_ENABLED
 
 # dtypes are NumPy dtypes; `t.dtype == st.float32` reads as in PyTorch.
 float32 = np.dtype(np.float32)
@@ -49,9 +62,9 @@ def _resolve_dtype(dtype: Any) -> np.dtype | None:
 def _default_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
     """PyTorch's inference rules: floats -> float32, ints -> int64, bools stay bool."""
     if isinstance(data, Tensor):
-        data = data._data
+        data = data.array
     elif isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
-        data = [d._data if isinstance(d, Tensor) else d for d in data]
+        data = [d.array if isinstance(d, Tensor) else d for d in data]
     try:
         arr = np.asarray(data)
     except ValueError as e:
@@ -76,12 +89,11 @@ def _default_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
 class Tensor:
     """An n-dimensional array with automatic differentiation (define-by-run)."""
 
-    __slots__ = ("_data", "requires_grad", "grad", "_ctx", "_version", "_hooks", "__weakref__")
+    __slots__ = ("array", "requires_grad", "grad", "_ctx", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected ops
 
     def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
-        arr = _default_array(data, _resolve_dtype(dtype))
-        self._data = arr
+        self.array = _default_array(data, _resolve_dtype(dtype))
         self.grad: Tensor | None = None
         self._ctx = None
         self._version = 0
@@ -92,16 +104,25 @@ class Tensor:
 
     # ------------------------------------------------------------------ basics
     @property
+    def _data(self) -> np.ndarray:
+        """Old private name of `array` (kept so that older code keeps working)."""
+        return self.array
+
+    @_data.setter
+    def _data(self, value: np.ndarray) -> None:
+        self.array = value
+
+    @property
     def shape(self) -> tuple[int, ...]:
-        return self._data.shape
+        return self.array.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self._data.dtype
+        return self.array.dtype
 
     @property
     def ndim(self) -> int:
-        return self._data.ndim
+        return self.array.ndim
 
     @property
     def is_leaf(self) -> bool:
@@ -118,59 +139,59 @@ class Tensor:
     @property
     def data(self) -> Tensor:
         """A tensor sharing this one's memory, outside the graph (PyTorch's `.data`)."""
-        return _make(self._data, False)
+        return wrap(self.array, False)
 
     @data.setter
     def data(self, value: Any) -> None:
-        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
-        self._data = arr
+        arr = value.array if isinstance(value, Tensor) else np.asarray(value)
+        self.array = arr
         self._version += 1
 
     def size(self, dim: int | None = None):
         if dim is None:
-            return self._data.shape
-        return self._data.shape[dim]
+            return self.array.shape
+        return self.array.shape[dim]
 
     def dim(self) -> int:
-        return self._data.ndim
+        return self.array.ndim
 
     def numel(self) -> int:
-        return self._data.size
+        return self.array.size
 
     def __len__(self) -> int:
-        if self._data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self._data.shape[0]
+        return self.array.shape[0]
 
     def __iter__(self):
-        if self._data.ndim == 0:
+        if self.array.ndim == 0:
             raise TypeError("iteration over a 0-d tensor")
-        return (self[i] for i in range(self._data.shape[0]))
+        return (self[i] for i in range(self.array.shape[0]))
 
     def numpy(self) -> np.ndarray:
         """The values as a NumPy array sharing this tensor's memory (no copy).
 
         Unlike PyTorch, a tensor that requires grad may be read this way too; writing into the
         array bypasses the in-place checks, as writing into `.data` does in PyTorch."""
-        return self._data
+        return self.array
 
     def __array__(self, dtype=None, copy=None):
-        if dtype is not None and dtype != self._data.dtype:
-            return self._data.astype(dtype)
+        if dtype is not None and dtype != self.array.dtype:
+            return self.array.astype(dtype)
         if copy:
-            return self._data.copy()
-        return self._data
+            return self.array.copy()
+        return self.array
 
     def tolist(self):
-        return self._data.tolist()
+        return self.array.tolist()
 
     def item(self):
-        if self._data.size != 1:
+        if self.array.size != 1:
             raise ValueError(
                 f"item() needs a tensor with exactly one element, this one has shape {self.shape} "
-                f"({self._data.size} elements)"
+                f"({self.array.size} elements)"
             )
-        return self._data.reshape(()).item()
+        return self.array.reshape(()).item()
 
     def __float__(self) -> float:
         return builtins.float(self.item())  # the module's `float` is st.float32
@@ -179,25 +200,25 @@ class Tensor:
         return int(self.item())
 
     def __index__(self) -> int:
-        if self._data.dtype.kind not in "iu":
+        if self.array.dtype.kind not in "iu":
             raise TypeError("only integer tensors of a single element can be used as an index")
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self._data.size != 1:
+        if self.array.size != 1:
             raise RuntimeError(
-                f"the truth value of a tensor with {self._data.size} elements is ambiguous; "
+                f"the truth value of a tensor with {self.array.size} elements is ambiguous; "
                 "use .any() or .all()"
             )
-        return bool(self._data.reshape(()))
+        return bool(self.array.reshape(()))
 
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self._data, precision=4, separator=", ", prefix="tensor(")
+        body = np.array2string(self.array, precision=4, separator=", ", prefix="tensor(")
         extras = []
-        if self._data.dtype not in (float32, int64, bool_):
-            extras.append(f"dtype=striate.{self._data.dtype.name}")
+        if self.array.dtype not in (float32, int64, bool_):
+            extras.append(f"dtype=striate.{self.array.dtype.name}")
         if self._ctx is not None:
             extras.append(f"grad_fn={self._ctx!r}")
         elif self.requires_grad:
@@ -206,40 +227,15 @@ class Tensor:
 
     # ------------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
-        if requires_grad and self._data.dtype.kind not in _FLOAT_KINDS:
+        if requires_grad and self.array.dtype.kind not in _FLOAT_KINDS:
             raise RuntimeError(
                 f"only floating point tensors can require gradients; this one is "
-                f"{self._data.dtype}. Convert it first, e.g. t.float()."
+                f"{self.array.dtype}. Convert it first, e.g. t.float()."
             )
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad can only be switched off on a leaf; use detach()")
         self.requires_grad = bool(requires_grad)
         return self
-
-    def backward(self, gradient: Any = None, retain_graph: bool = False) -> None:
-        """Backpropagate from this tensor to every leaf that requires grad."""
-        if not self.requires_grad:
-            raise RuntimeError(
-                "backward() on a tensor that does not require grad: no input of the "
-                "computation had requires_grad=True (or it ran under st.no_grad())"
-            )
-        if gradient is None:
-            if self._data.size != 1:
-                raise RuntimeError(
-                    f"backward() needs a gradient argument for a non-scalar output of shape "
-                    f"{self.shape}; reduce it first (loss.sum() or loss.mean()) or pass a "
-                    f"gradient of the same shape"
-                )
-            grad = np.ones_like(self._data)
-        else:
-            grad = np.asarray(gradient._data if isinstance(gradient, Tensor) else gradient,
-                              dtype=self._data.dtype)
-            if grad.shape != self._data.shape:
-                raise RuntimeError(
-                    f"backward(): gradient of shape {grad.shape} does not match the "
-                    f"output's shape {self.shape}"
-                )
-        run_backward(self, grad, retain_graph)
 
     def register_hook(self, hook) -> None:
         """Call `hook(tensor)` each time gradient is accumulated into this leaf's `.grad`."""
@@ -248,15 +244,12 @@ class Tensor:
         self._hooks.append(hook)
 
     def detach(self) -> Tensor:
-        return _make(self._data, False)
+        return wrap(self.array, False)
 
     def detach_(self) -> Tensor:
         self._ctx = None
         self.requires_grad = False
         return self
-
-    def clone(self) -> Tensor:
-        return _shp.clone(self)
 
     def contiguous(self) -> Tensor:
         return self
@@ -272,13 +265,13 @@ class Tensor:
 
     def _set(self, array: np.ndarray) -> Tensor:
         self._inplace_check()
-        if not self._data.flags.writeable:
+        if not self.array.flags.writeable:
             raise RuntimeError(
                 f"in-place change of a tensor of shape {self.shape} whose memory is a broadcast view "
                 "(made by expand or a broadcast) or read-only: several elements share one memory "
                 "location. clone() it first."
             )
-        self._data[...] = array
+        self.array[...] = array
         self._version += 1
         return self
 
@@ -293,20 +286,20 @@ class Tensor:
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
         o = _unwrap(other)
-        return self._set(self._data + (o if alpha == 1 else alpha * o))
+        return self._set(self.array + (o if alpha == 1 else alpha * o))
 
     def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
         o = _unwrap(other)
-        return self._set(self._data - (o if alpha == 1 else alpha * o))
+        return self._set(self.array - (o if alpha == 1 else alpha * o))
 
     def mul_(self, other: Any) -> Tensor:
-        return self._set(self._data * _unwrap(other))
+        return self._set(self.array * _unwrap(other))
 
     def div_(self, other: Any) -> Tensor:
-        return self._set(self._data / _unwrap(other))
+        return self._set(self.array / _unwrap(other))
 
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return self._set(np.clip(self._data, min, max))
+        return self._set(np.clip(self.array, min, max))
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
         from striate.random import default_generator
@@ -332,12 +325,12 @@ class Tensor:
 
     def __setitem__(self, index: Any, value: Any) -> None:
         self._inplace_check()
-        if not self._data.flags.writeable:
+        if not self.array.flags.writeable:
             raise RuntimeError(
                 f"item assignment into a tensor of shape {self.shape} whose memory is a broadcast "
                 "view (made by expand) or read-only; clone() it first"
             )
-        self._data[_unwrap_index(index)] = _unwrap(value)
+        self.array[_unwrap_index(index)] = _unwrap(value)
         self._version += 1
 
     # ------------------------------------------------------------------ conversions
@@ -349,12 +342,6 @@ class Tensor:
         if dtype is None:
             return self
         return self.type(dtype)
-
-    def type(self, dtype: Any) -> Tensor:
-        dt = _resolve_dtype(dtype)
-        if dt == self._data.dtype:
-            return self
-        return _shp.cast(self, dt)
 
     def float(self) -> Tensor:
         return self.type(float32)
@@ -374,79 +361,33 @@ class Tensor:
     def cpu(self) -> Tensor:
         return self
 
-    # ------------------------------------------------------------------ arithmetic
-    def __add__(self, other: Any) -> Tensor:
-        return _ew.add(self, other)
-
-    def __radd__(self, other: Any) -> Tensor:
-        return _ew.add(self, other)
-
-    def __sub__(self, other: Any) -> Tensor:
-        return _ew.sub(self, other)
-
-    def __rsub__(self, other: Any) -> Tensor:
-        return _ew.sub(_ew.as_tensor(other, self), self)
-
-    def __mul__(self, other: Any) -> Tensor:
-        return _ew.mul(self, other)
-
-    def __rmul__(self, other: Any) -> Tensor:
-        return _ew.mul(self, other)
-
-    def __truediv__(self, other: Any) -> Tensor:
-        return _ew.div(self, other)
-
-    def __rtruediv__(self, other: Any) -> Tensor:
-        return _ew.div(_ew.as_tensor(other, self), self)
-
-    def __pow__(self, other: Any) -> Tensor:
-        return _ew.pow(self, other)
-
-    def __rpow__(self, other: Any) -> Tensor:
-        return _ew.pow(_ew.as_tensor(other, self), self)
-
-    def __neg__(self) -> Tensor:
-        return _ew.neg(self)
-
-    def __pos__(self) -> Tensor:
-        return self
-
-    def __abs__(self) -> Tensor:
-        return _ew.abs(self)
-
-    def __matmul__(self, other: Any) -> Tensor:
-        return _la.matmul(self, other)
-
-    def __rmatmul__(self, other: Any) -> Tensor:
-        return _la.matmul(_ew.as_tensor(other, self), self)
-
     # comparisons give bool tensors outside the graph, as in PyTorch
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _make(self._data == _unwrap(other), False)
+        return wrap(self.array == _unwrap(other), False)
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return _make(self._data != _unwrap(other), False)
+        return wrap(self.array != _unwrap(other), False)
 
     def __lt__(self, other: Any) -> Tensor:
-        return _make(self._data < _unwrap(other), False)
+        return wrap(self.array < _unwrap(other), False)
 
     def __le__(self, other: Any) -> Tensor:
-        return _make(self._data <= _unwrap(other), False)
+        return wrap(self.array <= _unwrap(other), False)
 
     def __gt__(self, other: Any) -> Tensor:
-        return _make(self._data > _unwrap(other), False)
+        return wrap(self.array > _unwrap(other), False)
 
     def __ge__(self, other: Any) -> Tensor:
-        return _make(self._data >= _unwrap(other), False)
+        return wrap(self.array >= _unwrap(other), False)
 
     def __invert__(self) -> Tensor:
-        return _make(~self._data, False)
+        return wrap(~self.array, False)
 
     def __and__(self, other: Any) -> Tensor:
-        return _make(self._data & _unwrap(other), False)
+        return wrap(self.array & _unwrap(other), False)
 
     def __or__(self, other: Any) -> Tensor:
-        return _make(self._data | _unwrap(other), False)
+        return wrap(self.array | _unwrap(other), False)
 
     def eq(self, other: Any) -> Tensor:
         return self.__eq__(other)
@@ -454,177 +395,20 @@ class Tensor:
     def ne(self, other: Any) -> Tensor:
         return self.__ne__(other)
 
-    def add(self, other: Any, alpha: Any = 1) -> Tensor:
-        return _ew.add(self, other if alpha == 1 else _ew.mul(_ew.as_tensor(other, self), alpha))
-
-    def sub(self, other: Any, alpha: Any = 1) -> Tensor:
-        return _ew.sub(self, other if alpha == 1 else _ew.mul(_ew.as_tensor(other, self), alpha))
-
-    def mul(self, other: Any) -> Tensor:
-        return _ew.mul(self, other)
-
-    def div(self, other: Any) -> Tensor:
-        return _ew.div(self, other)
-
-    def pow(self, other: Any) -> Tensor:
-        return _ew.pow(self, other)
-
-    def matmul(self, other: Any) -> Tensor:
-        return self.__matmul__(other)
-
-    def mm(self, other: Any) -> Tensor:
-        return self.__matmul__(other)
-
-    def exp(self) -> Tensor:
-        return _ew.exp(self)
-
-    def log(self) -> Tensor:
-        return _ew.log(self)
-
-    def sqrt(self) -> Tensor:
-        return _ew.sqrt(self)
-
-    def abs(self) -> Tensor:
-        return _ew.abs(self)
-
-    def clamp(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return _ew.clamp(self, min, max)
-
-    clip = clamp
-
-    def maximum(self, other: Any) -> Tensor:
-        return _ew.maximum(self, other)
-
-    def minimum(self, other: Any) -> Tensor:
-        return _ew.minimum(self, other)
-
     def sign(self) -> Tensor:
-        return _make(np.sign(self._data), False)
-
-    def relu(self) -> Tensor:
-        return _act.relu(self)
-
-    def sigmoid(self) -> Tensor:
-        return _act.sigmoid(self)
-
-    def tanh(self) -> Tensor:
-        return _act.tanh(self)
-
-    def softmax(self, dim: int) -> Tensor:
-        return _act.softmax(self, dim)
-
-    def log_softmax(self, dim: int) -> Tensor:
-        return _act.log_softmax(self, dim)
-
-    # ------------------------------------------------------------------ reductions
-    def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-        out = _red.sum(self, dim, keepdim)
-        return out if dtype is None else out.type(dtype)
-
-    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _red.mean(self, dim, keepdim)
-
-    def max(self, dim: Any = None, keepdim: bool = False):
-        if isinstance(dim, Tensor):
-            return _ew.maximum(self, dim)
-        return _red.max(self, dim, keepdim)
-
-    def min(self, dim: Any = None, keepdim: bool = False):
-        if isinstance(dim, Tensor):
-            return _ew.minimum(self, dim)
-        return _red.min(self, dim, keepdim)
-
-    def amax(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _red.amax(self, dim, keepdim)
-
-    def amin(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _red.amin(self, dim, keepdim)
-
-    def var(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False,
-            correction: int | None = None) -> Tensor:
-        return _red.var(self, dim, unbiased, keepdim, correction)
-
-    def std(self, dim: Any = None, unbiased: bool = True, keepdim: bool = False,
-            correction: int | None = None) -> Tensor:
-        return _red.var(self, dim, unbiased, keepdim, correction).sqrt()
-
-    def argmax(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _red.argmax(self, dim, keepdim)
-
-    def argmin(self, dim: int | None = None, keepdim: bool = False) -> Tensor:
-        return _red.argmin(self, dim, keepdim)
+        return wrap(np.sign(self.array), False)
 
     def all(self) -> Tensor:
-        return _make(np.asarray(self._data.all()), False)
+        return wrap(np.asarray(self.array.all()), False)
 
     def any(self) -> Tensor:
-        return _make(np.asarray(self._data.any()), False)
+        return wrap(np.asarray(self.array.any()), False)
 
-    # ------------------------------------------------------------------ shape
-    def reshape(self, *shape: Any) -> Tensor:
-        return _shp.reshape(self, _shape_args(shape))
-
-    def view(self, *shape: Any) -> Tensor:
-        if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
-            return self.type(shape[0])  # view(dtype)
-        return _shp.reshape(self, _shape_args(shape))
-
-    def view_as(self, other: Tensor) -> Tensor:
-        return _shp.reshape(self, other.shape)
-
-    def reshape_as(self, other: Tensor) -> Tensor:
-        return _shp.reshape(self, other.shape)
-
-    def flatten(self, start_dim: int = 0, end_dim: int = -1) -> Tensor:
-        return _shp.flatten(self, start_dim, end_dim)
-
-    def transpose(self, dim0: int, dim1: int) -> Tensor:
-        return _shp.transpose(self, dim0, dim1)
-
-    def t(self) -> Tensor:
-        if self.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
-        return self if self.ndim < 2 else _shp.transpose(self, 0, 1)
-
-    @property
-    def T(self) -> Tensor:  # noqa: N802 - PyTorch's name
-        return _shp.permute(self, tuple(range(self.ndim - 1, -1, -1)))
-
-    def permute(self, *dims: Any) -> Tensor:
-        return _shp.permute(self, _shape_args(dims))
-
-    def squeeze(self, dim: Any = None) -> Tensor:
-        return _shp.squeeze(self, dim)
-
-    def unsqueeze(self, dim: int) -> Tensor:
-        return _shp.unsqueeze(self, dim)
-
-    def expand(self, *sizes: Any) -> Tensor:
-        return _shp.expand(self, _shape_args(sizes))
-
-    def expand_as(self, other: Tensor) -> Tensor:
-        return _shp.expand(self, other.shape)
-
-    def repeat(self, *sizes: Any) -> Tensor:
-        return _shp.repeat(self, _shape_args(sizes))
-
-    def chunk(self, chunks: int, dim: int = 0) -> list[Tensor]:
-        return _shp.chunk(self, chunks, dim)
-
-    def split(self, split_size: Any, dim: int = 0) -> list[Tensor]:
-        return _shp.split(self, split_size, dim)
-
-    def __getitem__(self, index: Any) -> Tensor:
-        return _idx.getitem(self, index)
-
-    def gather(self, dim: int, index: Tensor) -> Tensor:
-        return _idx.gather(self, dim, index)
-
-
-def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
-    """Wrap an array without copying or checking: the fast path every op uses."""
+def wrap(array: np.ndarray, requires_grad: bool = False) -> Tensor:
+    """A tensor around `array` without copying or checking: the fast path every op uses for its
+    result (the caller guarantees a NumPy array of a supported dtype)."""
     t = object.__new__(Tensor)
-    t._data = array
+    t.array = array
     t.requires_grad = requires_grad
     t.grad = None
     t._ctx = None
@@ -633,11 +417,11 @@ def _make(array: np.ndarray, requires_grad: bool) -> Tensor:
     return t
 
 
-_function._bind_tensor_factory(_make)
+_make = wrap  # the old private name
 
 
 def _unwrap(x: Any) -> Any:
-    return x._data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 def _unwrap_index(index: Any) -> Any:
@@ -662,9 +446,3 @@ def _shape_args(shape: Sequence[Any]) -> tuple[int, ...]:
     return tuple(out)
 
 
-from striate.ops import activation as _act  # noqa: E402  (ops import Tensor: bind after it)
-from striate.ops import elementwise as _ew  # noqa: E402
-from striate.ops import index as _idx  # noqa: E402
-from striate.ops import linalg as _la  # noqa: E402
-from striate.ops import reduce as _red  # noqa: E402
-from striate.ops import shape as _shp  # noqa: E402

@@ -40,7 +40,7 @@ from typing import Any
 
 import numpy as np
 
-from striate.autograd.tensor import Tensor, _make
+from striate.autograd.tensor import Tensor, wrap
 
 
 def _default_seed() -> int:
@@ -54,8 +54,8 @@ def _stack_items(dataset: Any, indices: np.ndarray) -> tuple[np.ndarray, np.ndar
     images, labels = [], []
     for i in indices:
         image, label = dataset[int(i)]
-        images.append(image._data if isinstance(image, Tensor) else np.asarray(image))
-        labels.append(label._data if isinstance(label, Tensor) else label)
+        images.append(image.array if isinstance(image, Tensor) else np.asarray(image))
+        labels.append(label.array if isinstance(label, Tensor) else label)
     shapes = {a.shape for a in images}
     if len(shapes) > 1:
         raise ValueError(f"dataset items in one batch have different shapes {sorted(shapes)[:4]}; resize "
@@ -161,7 +161,7 @@ class DataLoader:
             x, y = ds.get_batch(indices, self._batch_rng(epoch, b))
         else:
             x, y = _stack_items(ds, indices)
-        x = np.ascontiguousarray(x._data if isinstance(x, Tensor) else x)
+        x = np.ascontiguousarray(x.array if isinstance(x, Tensor) else x)
         if x.dtype.kind == "f" and x.dtype != np.float32:
             x = x.astype(np.float32)
         y = np.asarray(y)
@@ -169,7 +169,7 @@ class DataLoader:
             y = y.astype(np.int64, copy=False)
         elif y.dtype.kind == "f" and y.dtype != np.float32:
             y = y.astype(np.float32)
-        return _make(x, False), _make(y, False)
+        return wrap(x, False), wrap(y, False)
 
     def _batch_rng(self, epoch: int, b: int) -> np.random.Generator:
         """The generator of batch b's random transforms."""

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from striate.autograd.tensor import Tensor, _make
+from striate.autograd.tensor import Tensor, wrap
 from striate.random import default_generator
 
 __all__ = ["Transform", "Compose", "Lambda", "ToTensor", "ToFloat", "Normalize", "RandomHorizontalFlip",
@@ -103,7 +103,7 @@ class Transform:
 
     def __call__(self, x: Any, rng: np.random.Generator | None = None) -> Any:
         was_tensor = isinstance(x, Tensor)
-        arr = x._data if was_tensor else np.asarray(x)
+        arr = x.array if was_tensor else np.asarray(x)
         if arr.ndim not in (3, 4):
             raise ValueError(f"{type(self).__name__} expects an image CxHxW or a batch NxCxHxW, got shape "
                              f"{arr.shape}")
@@ -114,7 +114,7 @@ class Transform:
         out = self.apply(arr[None] if single else arr, self.generator(rng) if self.random else None)
         if single:
             out = out[0]
-        return _make(np.ascontiguousarray(out), False) if was_tensor else out
+        return wrap(np.ascontiguousarray(out), False) if was_tensor else out
 
     def extra_repr(self) -> str:
         return ""
@@ -167,18 +167,18 @@ class ToTensor:
 
     def __call__(self, x: Any, rng: np.random.Generator | None = None) -> Any:
         if isinstance(x, Tensor):
-            arr = x._data
+            arr = x.array
         else:
             arr = np.asarray(x)
         if arr.dtype.kind == "f":
-            return _make(np.asarray(arr, dtype=np.float32), False)
+            return wrap(np.asarray(arr, dtype=np.float32), False)
         if arr.ndim == 2:
             arr = arr[:, :, None]
         if arr.ndim not in (3, 4):
             raise ValueError(f"ToTensor expects an HxWxC image or an NxHxWxC batch, got shape {arr.shape}")
         scale = np.float32(255) if arr.dtype == np.uint8 else np.float32(1)
         chw = np.divide(np.moveaxis(arr, -1, -3), scale, dtype=np.float32)
-        return _make(np.ascontiguousarray(chw), False)
+        return wrap(np.ascontiguousarray(chw), False)
 
     def __repr__(self) -> str:
         return "ToTensor()"

@@ -6,8 +6,7 @@ and against PyTorch on the same sweep, so either gives the same answer. im2col i
 under both settings: NumPy vectorizes it (strided-slice copies), and that beat a Numba loop.
 
     im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow)   (C, N, Hp, Wp) -> (C, kh, kw, N, OH, OW)
-                                                  (conv_transpose2d's backward; conv2d builds
-                                                  its per-image columns in `ops.conv._columns`)
+                                                  (one strided copy; every conv path uses it)
     col2im(col, hp, wp, sh, sw, dh, dw)           its adjoint (sums overlapping patches)
     window_max(x, hstart, hend, wstart, wend, kh, kw, dh, dw) -> (max, flat argmax)
     window_max_backward(g, argmax, h, w)          routes each gradient to its argmax
@@ -29,7 +28,7 @@ from types import ModuleType
 
 import numpy as np
 
-from striate import config
+from striate import config, tuning
 from striate.kernels import parallel, reference
 
 _compiled: list[ModuleType] = []
@@ -50,16 +49,17 @@ def _fast() -> ModuleType:
 
 
 def _impl() -> ModuleType:
-    return reference if config._state["kernels"] == "numpy" else _fast()
+    state = config._state
+    return reference if state["kernels"] == "numpy" or state["reference"] else _fast()
 
 
 def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int,
-           oh: int, ow: int) -> np.ndarray:
-    """col[c, i, j, n, y, x] = xp[c, n, y*sh + i*dh, x*sw + j*dw].
+           oh: int, ow: int, batch_first: bool = False) -> np.ndarray:
+    """col[c, i, j, n, y, x] = xp[c, n, y*sh + i*dh, x*sw + j*dw] (`reference.im2col`).
 
-    NumPy's strided-slice copies are the fast path here under both settings (see compiled.py).
+    One strided NumPy copy is the fast path here under both settings (see compiled.py).
     """
-    return reference.im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow)
+    return reference.im2col(xp, kh, kw, sh, sw, dh, dw, oh, ow, batch_first)
 
 
 def col2im(col: np.ndarray, hp: int, wp: int, sh: int, sw: int, dh: int, dw: int) -> np.ndarray:
@@ -67,13 +67,9 @@ def col2im(col: np.ndarray, hp: int, wp: int, sh: int, sw: int, dh: int, dw: int
     return _impl().col2im(np.ascontiguousarray(col), hp, wp, sh, sw, dh, dw)
 
 
-# Below this many input pixels a windowed max runs in one call: a thread hand-off costs ~20 us.
-_MIN_SPLIT_PIXELS = 1 << 16
-
-
 def _plane_parts(planes: int, pixels: int) -> list[list[tuple[int, int]]]:
     """One [start, stop) run of planes per striate thread (a single run for small inputs)."""
-    threads = parallel.num_threads() if pixels >= _MIN_SPLIT_PIXELS else 1
+    threads = parallel.num_threads() if pixels >= tuning.MIN_SPLIT_PIXELS else 1
     return [[(s, e)] for s, e in parallel.even_bounds(planes, threads)]
 
 
@@ -149,7 +145,7 @@ def relu_grad(g: np.ndarray, y: np.ndarray, out: np.ndarray) -> None:
 
 def _by_channels(work, x: np.ndarray) -> list:
     """work(c0, c1) for runs of x's channels (axis 1), one run per thread for large inputs."""
-    threads = parallel.num_threads() if x.size >= _MIN_SPLIT_PIXELS else 1
+    threads = parallel.num_threads() if x.size >= tuning.MIN_SPLIT_PIXELS else 1
     return parallel.run_split(work, [[b] for b in parallel.even_bounds(x.shape[1], threads)])
 
 

@@ -6,7 +6,9 @@ CIFAR 32->32 3x3 layer at batch 64), so both kernel sets use `reference.im2col`.
 
 Imported only when a Numba kernel first runs (so `import striate` does not load Numba).
 `cache=True` keeps the machine code on disk next to this file, so later processes skip
-compilation. The loops are serial on purpose: BLAS owns the threads (see `striate.config`).
+compilation. The loops are serial on purpose: they run inside striate's threads (see
+`striate.config`). Over 400 lines on purpose: it mirrors `reference.py` kernel for kernel (the
+twin tests pair them by name), and the dispatcher loads the compiled set as one module.
 """
 
 from __future__ import annotations

@@ -14,22 +14,19 @@ Python thread (NumPy releases the GIL inside matmul); the pieces never wait on e
       M the largest: C[M_t] = A[M_t] @ B                    (row blocks, written in place)
       N the largest: C[:, N_t] = A @ B[:, N_t]              (column blocks)
 
-With one thread (`st.config.set_num_threads(1)`) or a small product this is one `a @ b`, BLAS
-still serial: small products stalled with 2 BLAS threads as well (LeNet-5's 7 ms per product
-with PyTorch's idle threads in the same process, < 1 ms serial).
+This splitting happens once the user hands striate the threads (`st.config.set_num_threads(n)`,
+which also sets BLAS to one thread). With one thread, by default (striate does not own threads:
+BLAS keeps the user's pool) or for a small product this is one `a @ b`. Small products stalled
+with 2 BLAS threads as well (LeNet-5's 7 ms per product with PyTorch's idle threads in the same
+process, < 1 ms serial): one more reason to call `set_num_threads`.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from striate import config
+from striate import tuning
 from striate.kernels.parallel import even_bounds, serial_blas, submit
-
-# Below this many multiply-adds a product is done in one call: thread hand-off costs ~20 us.
-_MIN_SPLIT_MACS = 1 << 22
-
-config.keep_freed_memory()  # steps reuse freed blocks instead of page-faulting them in again
 
 
 def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -38,7 +35,7 @@ def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     N = b.shape[1]
     with serial_blas() as threads:
         largest = max(M, N, R)
-        if threads <= 1 or M * N * R < _MIN_SPLIT_MACS or largest < 2 * threads:
+        if threads <= 1 or M * N * R < tuning.MIN_SPLIT_MACS or largest < 2 * threads:
             return a @ b
         return _split(a, b, threads, largest)
 

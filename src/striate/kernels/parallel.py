@@ -1,15 +1,16 @@
 """striate's own threads: BLAS serial for a block, work split over a small Python thread pool.
 
 Why (see `striate.config` and `gemm.py` for the measurements): OpenBLAS's threads meet after
-every block of a product and stall when a core is shared, so striate runs BLAS on one thread and
-hands independent pieces of work to its own threads instead. NumPy's matmul, copies and the
+every block of a product and stall when a core is shared, so once the user lets striate own the
+threads (`st.config.set_num_threads(n)`, which sets BLAS to one thread) striate hands independent
+pieces of work to its own threads instead. NumPy's matmul, copies and the
 Numba kernels (`nogil=True`) release the GIL, so the pieces really run at the same time.
 
-    with serial_blas() as threads:                 # BLAS on one thread inside the block
+    with serial_blas() as threads:                 # striate's thread count for the block
         results = run_split(work, batch_parts(n, item_bytes, threads))
 
 `batch_parts` cuts a batch of n items into one contiguous run per thread, each run into chunks
-of about `CHUNK_BYTES` of scratch memory, so a chunk's im2col columns stay in cache between the
+of about `tuning.CHUNK_BYTES` of scratch memory, so a chunk's im2col columns stay in cache between the
 copy that writes them and the product that reads them.
 """
 
@@ -23,14 +24,9 @@ from typing import Any
 
 import numpy as np
 
-from striate import config
+from striate import config, tuning
 
-# Scratch memory per chunk. On the 2-core target (1 MiB L2 per core, 32 MiB L3) the CIFAR net's
-# conv layers ran within 5% of each other with 512 KiB, 2 MiB and 8 MiB chunks; 2 MiB was best
-# or tied on every layer (fwd and fwd+bwd, LeNet and CIFAR shapes).
-CHUNK_BYTES = 2 << 20
-
-_pool: dict = {"executor": None, "size": 0, "blas": None}
+_pool: dict = {"executor": None, "size": 0}
 _lock = threading.Lock()
 _THREAD_PREFIX = "striate-worker"
 
@@ -48,44 +44,22 @@ def _executor(threads: int) -> ThreadPoolExecutor:
     return _pool["executor"]
 
 
-def _blas_controllers() -> list:
-    """threadpoolctl's handles on the loaded BLAS libraries (looked up once)."""
-    if _pool["blas"] is None:
-        from threadpoolctl import ThreadpoolController
-
-        _pool["blas"] = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-    return _pool["blas"]
-
-
 @contextlib.contextmanager
 def serial_blas() -> Iterator[int]:
-    """Run the block with BLAS on one thread; yields the number of threads striate may use.
+    """The block's thread count: `config.set_num_threads`'s count when set, else 1.
 
-    That number is `config.set_num_threads`'s cap when set, else the BLAS pool's size (asking
-    threadpoolctl for it costs ~1 ms; setting a count costs ~2 us each way).
+    Touches no process-wide setting: when striate owns the threads, `set_num_threads` has set
+    BLAS to one thread once, for the process; otherwise striate runs on the caller's thread and
+    BLAS keeps the user's pool. (Until issue 13 this context flipped BLAS's thread count around
+    every operation; the name stays for the callers.)
     """
-    controllers = _blas_controllers()
-    previous = [c.num_threads for c in controllers]
-    threads = _threads(previous)
-    if max(previous, default=1) <= 1:
-        yield threads
-        return
-    for c in controllers:
-        c.set_num_threads(1)
-    try:
-        yield threads
-    finally:
-        for c, n in zip(controllers, previous):
-            c.set_num_threads(n)
+    yield num_threads()
 
 
 def num_threads() -> int:
-    """Threads striate may use: `config.set_num_threads`'s cap when set, else the BLAS pool's size."""
-    return _threads([c.num_threads for c in _blas_controllers()])
-
-
-def _threads(blas_counts: list[int]) -> int:
-    return config._state["threads"] or max(blas_counts, default=1)
+    """Threads striate may use: `config.set_num_threads`'s count when set, else 1."""
+    state = config._state
+    return 1 if state["reference"] else (state["threads"] or 1)
 
 
 def even_bounds(n: int, parts: int) -> list[tuple[int, int]]:
@@ -97,9 +71,9 @@ def even_bounds(n: int, parts: int) -> list[tuple[int, int]]:
 
 
 def batch_parts(n: int, item_bytes: int, threads: int, min_items: int = 1) -> list[list[tuple[int, int]]]:
-    """[start, stop) chunks of range(n): one list per thread, each chunk ~CHUNK_BYTES of scratch
+    """[start, stop) chunks of range(n): one list per thread, each chunk ~tuning.CHUNK_BYTES of scratch
     (and at least min_items items)."""
-    per_chunk = max(1, min_items, CHUNK_BYTES // max(item_bytes, 1))
+    per_chunk = max(1, min_items, tuning.CHUNK_BYTES // max(item_bytes, 1))
     return [[(s, min(s + per_chunk, stop)) for s in range(start, stop, per_chunk)]
             for start, stop in even_bounds(n, threads)]
 
@@ -126,17 +100,13 @@ def submit(fn: Callable, *args: Any, threads: int) -> Any:
     return _executor(threads).submit(fn, *args)
 
 
-# Below this many elements an elementwise op runs in one call: a thread hand-off costs ~20 us.
-MIN_SPLIT_ELEMENTS = 1 << 16
-
-
 def elementwise(ufunc: Any, *arrays: np.ndarray) -> np.ndarray:
     """ufunc(*arrays) for same-shape arrays, large C-contiguous ones split over striate's threads.
 
     NumPy's ufuncs release the GIL, so each thread computes its slice of the flat result.
     """
     first = arrays[0]
-    if first.size < MIN_SPLIT_ELEMENTS or not all(a.flags.c_contiguous and a.shape == first.shape
+    if first.size < tuning.MIN_SPLIT_ELEMENTS or not all(a.flags.c_contiguous and a.shape == first.shape
                                                   for a in arrays):
         return ufunc(*arrays)
     flat = [a.reshape(-1) for a in arrays]
@@ -148,3 +118,10 @@ def elementwise(ufunc: Any, *arrays: np.ndarray) -> np.ndarray:
 
     run_split(work, [[b] for b in even_bounds(first.size, num_threads())])
     return out
+
+
+def __getattr__(name: str):
+    """Old names of the thresholds now in `striate.tuning` (read-only: set them there)."""
+    if name in ("CHUNK_BYTES", "MIN_SPLIT_ELEMENTS"):
+        return getattr(tuning, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -22,15 +22,20 @@ def _span(start: int, count: int, step: int) -> slice:
 
 
 def im2col(xp: np.ndarray, kh: int, kw: int, sh: int, sw: int, dh: int, dw: int,
-           oh: int, ow: int) -> np.ndarray:
-    """col[c, i, j, n, y, x] = xp[c, n, y*sh + i*dh, x*sw + j*dw]."""
+           oh: int, ow: int, batch_first: bool = False) -> np.ndarray:
+    """col[c, i, j, n, y, x] = xp[c, n, y*sh + i*dh, x*sw + j*dw]  (xp: (C, N, Hp, Wp), any strides).
+
+    striate's one im2col (every convolution path that needs columns uses it): a strided view
+    whose element (c, i, j, n, y, x) *is* that pixel, copied once into a contiguous array.
+    `batch_first=True` orders the result col[n, c, i, j, y, x] (per-image columns).
+    """
+    s_c, s_n, s_h, s_w = xp.strides
     C, N = xp.shape[:2]
-    col = np.empty((C, kh, kw, N, oh, ow), xp.dtype)
-    for i in range(kh):
-        rows = _span(i * dh, oh, sh)
-        for j in range(kw):
-            col[:, i, j] = xp[:, :, rows, _span(j * dw, ow, sw)]
-    return col
+    if batch_first:
+        shape, strides = (N, C, kh, kw, oh, ow), (s_n, s_c, s_h * dh, s_w * dw, s_h * sh, s_w * sw)
+    else:
+        shape, strides = (C, kh, kw, N, oh, ow), (s_c, s_h * dh, s_w * dw, s_n, s_h * sh, s_w * sw)
+    return np.ascontiguousarray(np.lib.stride_tricks.as_strided(xp, shape, strides, writeable=False))
 
 
 def col2im(col: np.ndarray, hp: int, wp: int, sh: int, sw: int, dh: int, dw: int) -> np.ndarray:

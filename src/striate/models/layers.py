@@ -289,7 +289,7 @@ def rbf_loss(scores: Tensor, target: Any, j: float | None = None, reduction: str
         raise ValueError(f"rbf_loss: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
     if scores.ndim != 2:
         raise ValueError(f"rbf_loss expects scores of shape (N, classes), got {tuple(scores.shape)}")
-    idx = target._data if isinstance(target, Tensor) else np.asarray(target)
+    idx = target.array if isinstance(target, Tensor) else np.asarray(target)
     idx = idx.astype(np.int64, copy=False).reshape(-1, 1)
     if idx.shape[0] != scores.shape[0]:
         raise ValueError(f"rbf_loss: {idx.shape[0]} targets for {scores.shape[0]} outputs")

@@ -83,13 +83,13 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 
 def _draw_dtype(tensor: Tensor) -> np.dtype:
-    if tensor._data.dtype.kind != "f":
-        raise TypeError(f"initialisation needs a floating point tensor, got {tensor._data.dtype}")
-    return tensor._data.dtype if tensor._data.dtype == np.float64 else np.dtype(np.float32)
+    if tensor.array.dtype.kind != "f":
+        raise TypeError(f"initialisation needs a floating point tensor, got {tensor.array.dtype}")
+    return tensor.array.dtype if tensor.array.dtype == np.float64 else np.dtype(np.float32)
 
 
 def _fill(tensor: Tensor, values: Any) -> Tensor:
-    tensor._data[...] = values
+    tensor.array[...] = values
     tensor._version += 1
     return tensor
 

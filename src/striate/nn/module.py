@@ -21,7 +21,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from striate.autograd.tensor import Tensor, _make, _resolve_dtype
+from striate.autograd.tensor import Tensor, _resolve_dtype, wrap
 from striate.nn.parameter import Parameter
 
 _hook_ids = itertools.count()
@@ -74,7 +74,7 @@ def _addindent(text: str, spaces: int) -> str:
 
 def _as_array(value: Any, key: str) -> np.ndarray:
     if isinstance(value, Tensor):
-        return value._data
+        return value.array
     if isinstance(value, np.ndarray):
         arr = value
     elif isinstance(value, (int, float, bool, np.generic, list, tuple)):
@@ -417,7 +417,7 @@ class Module:
                 if set_to_none:
                     param.grad = None
                 else:
-                    param.grad._data[...] = 0
+                    param.grad.array[...] = 0
 
     def apply(self, fn: Callable[[Module], Any]) -> Module:
         """Call `fn` on every child (recursively) then on this module, e.g. to re-initialise."""
@@ -431,13 +431,13 @@ class Module:
         for module in self.modules():
             for registry in (module._parameters, module._buffers):
                 for tensor in registry.values():
-                    if tensor is None or tensor._data.dtype.kind != "f" or tensor._data.dtype == dtype:
+                    if tensor is None or tensor.array.dtype.kind != "f" or tensor.array.dtype == dtype:
                         continue
                     # keep the same Parameter object, so an optimizer built earlier still holds it
-                    tensor._data = tensor._data.astype(dtype)
+                    tensor.array = tensor.array.astype(dtype)
                     tensor._version += 1
                     if tensor.grad is not None:
-                        tensor.grad._data = tensor.grad._data.astype(dtype)
+                        tensor.grad.array = tensor.grad.array.astype(dtype)
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
@@ -497,7 +497,7 @@ class Module:
         if destination is None:
             destination = OrderedDict()
         for key, tensor, _, _ in self._state_items(prefix, keep_vars):
-            destination[key] = tensor if keep_vars else _make(tensor._data, False)
+            destination[key] = tensor if keep_vars else wrap(tensor.array, False)
         return destination
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
@@ -520,10 +520,10 @@ class Module:
             if key not in state_dict:
                 continue
             arr = _as_array(state_dict[key], key)
-            if arr.shape != tensor._data.shape:
+            if arr.shape != tensor.array.shape:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)} from "
-                    f"checkpoint, the shape in current model is {tuple(tensor._data.shape)}."
+                    f"checkpoint, the shape in current model is {tuple(tensor.array.shape)}."
                 )
             arrays[key] = arr
         if strict:
@@ -540,8 +540,8 @@ class Module:
             )
         for key, arr in arrays.items():
             tensor = expected[key]
-            if arr is not tensor._data:
-                tensor._data[...] = arr
+            if arr is not tensor.array:
+                tensor.array[...] = arr
                 tensor._version += 1
         return _IncompatibleKeys(missing, unexpected)
 

@@ -31,12 +31,12 @@ class Parameter(Tensor):
         if data is None:
             arr = np.empty(0, float32)
         elif isinstance(data, Tensor):
-            arr = data._data
+            arr = data.array
         elif isinstance(data, np.ndarray) and data.dtype.kind == "f":
             arr = data
         else:
             arr = _default_array(data, None)
-        self._data = arr
+        self.array = arr
         self.grad = None
         self._ctx = None
         self._version = 0

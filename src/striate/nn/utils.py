@@ -13,7 +13,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from striate.autograd.tensor import Tensor, _make
+from striate.autograd.tensor import Tensor, wrap
 from striate.nn import rnn_utils as rnn  # noqa: F401 - nn.utils.rnn (issue 17: packed sequences)
 from striate.ops.shape import cat
 
@@ -50,12 +50,12 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     `foreach` is accepted for compatibility; it changes nothing here.
     """
     params = _as_list(parameters)
-    grads = [p.grad._data for p in params if p.grad is not None]
+    grads = [p.grad.array for p in params if p.grad is not None]
     norm_type = float(norm_type)
     if norm_type < 0:
         raise ValueError(f"clip_grad_norm_: norm_type must be >= 0 or inf, got {norm_type}")
     if not grads:
-        return _make(np.zeros((), np.float32), False)
+        return wrap(np.zeros((), np.float32), False)
     dtype = grads[0].dtype
     norms = np.array([_vector_norm(g, norm_type) for g in grads], dtype=dtype)
     total = np.asarray(_vector_norm(norms, norm_type), dtype=dtype)
@@ -69,7 +69,7 @@ def clip_grad_norm_(parameters: Tensor | Iterable[Tensor], max_norm: float, norm
     clip_coef = np.minimum(clip_coef, dtype.type(1.0))
     for g in grads:
         g *= clip_coef
-    return _make(total, False)
+    return wrap(total, False)
 
 
 def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -> None:
@@ -77,7 +77,7 @@ def clip_grad_value_(parameters: Tensor | Iterable[Tensor], clip_value: float) -
     clip_value = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            np.clip(p.grad._data, -clip_value, clip_value, out=p.grad._data)
+            np.clip(p.grad.array, -clip_value, clip_value, out=p.grad.array)
 
 
 def parameters_to_vector(parameters: Iterable[Tensor]) -> Tensor:
@@ -96,6 +96,6 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     offset = 0
     for p in params:
         n = p.numel()
-        p._data[...] = vec._data[offset:offset + n].reshape(p.shape)
+        p.array[...] = vec.array[offset:offset + n].reshape(p.shape)
         p._version += 1
         offset += n

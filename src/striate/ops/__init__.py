@@ -1,2 +1,6 @@
 """The operations of the graph, one concept per module; each op's forward and backward sit
-side by side in its `Function` class."""
+side by side in its `Function` class.
+
+Importing this package binds the operator methods onto `st.Tensor` (`tensor_methods`)."""
+
+from striate.ops import tensor_methods as _tensor_methods  # noqa: F401  (binds t + u, t.sum(), ...)

@@ -12,24 +12,24 @@ from typing import Any
 import numpy as np
 
 from striate.autograd.function import Function, unbroadcast
-from striate.autograd.tensor import Tensor, _make
+from striate.autograd.tensor import Tensor, wrap
 
 
 def as_tensor(value: Any, like: Tensor) -> Tensor:
     """A constant operand as a tensor; Python numbers take the dtype of `like` (weak typing)."""
     if isinstance(value, Tensor):
         return value
-    dtype = like._data.dtype
+    dtype = like.array.dtype
     if isinstance(value, (bool, int, float, np.number)) and not isinstance(value, complex):
         if dtype.kind != "f" and isinstance(value, (float, np.floating)):
             dtype = np.dtype(np.float32)
-        return _make(np.asarray(value, dtype=dtype), False)
+        return wrap(np.asarray(value, dtype=dtype), False)
     arr = np.asarray(value)
     if arr.dtype.kind == "f" and dtype.kind == "f":
         arr = arr.astype(dtype, copy=False)
     elif arr.dtype.kind == "f":
         arr = arr.astype(np.float32, copy=False)
-    return _make(arr, False)
+    return wrap(arr, False)
 
 
 def _broadcast_error(op: str, a: Tensor, b: Tensor) -> ValueError:
@@ -43,18 +43,18 @@ def _promote(a: Tensor, b: Tensor) -> tuple[Tensor, Tensor]:
     """PyTorch's type promotion where it differs from NumPy's: a float tensor combined with an
     integer or bool tensor keeps the float dtype (NumPy would give float64 for float32 + int64).
     Integer tensors never require grad, so the cast happens outside the graph."""
-    ka, kb = a._data.dtype.kind, b._data.dtype.kind
+    ka, kb = a.array.dtype.kind, b.array.dtype.kind
     if ka == "f" and kb != "f":
-        b = _make(b._data.astype(a._data.dtype), False)
+        b = wrap(b.array.astype(a.array.dtype), False)
     elif kb == "f" and ka != "f":
-        a = _make(a._data.astype(b._data.dtype), False)
+        a = wrap(a.array.astype(b.array.dtype), False)
     return a, b
 
 
 def _binary(fn_cls: type[Function], name: str, a: Tensor, b: Any) -> Tensor:
     if not isinstance(b, Tensor):
         b = as_tensor(b, a)
-    if a._data.dtype is not b._data.dtype:
+    if a.array.dtype is not b.array.dtype:
         a, b = _promote(a, b)
     try:
         return fn_cls.apply(a, b)
@@ -314,8 +314,8 @@ def div(x: Tensor, y: Any) -> Tensor:
     """True division; integer / integer gives float32, as in PyTorch (not NumPy's float64)."""
     if not isinstance(y, Tensor):
         y = as_tensor(y, x)
-    if x._data.dtype.kind != "f" and y._data.dtype.kind != "f":
-        x = _make(x._data.astype(np.float32), False)
+    if x.array.dtype.kind != "f" and y.array.dtype.kind != "f":
+        x = wrap(x.array.astype(np.float32), False)
     return _binary(Div, "div", x, y)
 
 
@@ -348,8 +348,8 @@ def abs(x: Tensor) -> Tensor:  # noqa: A001 - mirrors torch.abs
 def clamp(x: Tensor, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
     if min is None and max is None:
         raise ValueError("clamp() needs at least one of min and max")
-    lo = min._data if isinstance(min, Tensor) else min
-    hi = max._data if isinstance(max, Tensor) else max
+    lo = min.array if isinstance(min, Tensor) else min
+    hi = max.array if isinstance(max, Tensor) else max
     return Clamp.apply(x, lo=lo, hi=hi)
 
 
@@ -363,11 +363,11 @@ def minimum(x: Tensor, y: Any) -> Tensor:
 
 def where(condition: Any, x: Any, y: Any) -> Tensor:
     """Elementwise choice: x where condition holds, else y."""
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition.array if isinstance(condition, Tensor) else np.asarray(condition)
     if not isinstance(x, Tensor):
         x = as_tensor(x, y) if isinstance(y, Tensor) else Tensor(x)
     y = as_tensor(y, x)
-    if x._data.dtype is not y._data.dtype:
+    if x.array.dtype is not y.array.dtype:
         x, y = _promote(x, y)
     try:
         np.broadcast_shapes(cond.shape, x.shape, y.shape)

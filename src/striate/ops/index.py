@@ -19,7 +19,7 @@ def _to_numpy_index(index: Any) -> tuple[Any, bool]:
     out, basic = [], True
     for p in parts:
         if isinstance(p, Tensor):
-            p = p._data
+            p = p.array
         elif isinstance(p, list):
             p = np.asarray(p)
         if not isinstance(p, _BASIC):
@@ -80,7 +80,7 @@ class Gather(Function):
 def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
     """out[i][j][k] = x[i][index[i][j][k]][k] for dim=1 (and likewise for other dims), as
     `torch.gather`; index is an integer tensor with x's number of dimensions."""
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    idx = index.array if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got {idx.dtype}")
     if idx.ndim != x.ndim:

@@ -146,7 +146,7 @@ class SoftTargetCrossEntropy(Function):
 
 
 def _class_target(input: Tensor, target: Any, op: str) -> np.ndarray:  # noqa: A002
-    y = target._data if isinstance(target, Tensor) else np.asarray(target)
+    y = target.array if isinstance(target, Tensor) else np.asarray(target)
     if y.dtype.kind not in "iu":
         raise TypeError(f"{op}: class-index targets must be integers, got {y.dtype}")
     expect = (input.shape[0],) + input.shape[2:] if input.ndim > 1 else ()
@@ -168,7 +168,7 @@ def _check_classes(y: np.ndarray, c: int, ignore_index: int, op: str) -> None:
 def _weight_array(weight: Any, c: int, dtype, op: str) -> np.ndarray | None:
     if weight is None:
         return None
-    w = np.asarray(weight._data if isinstance(weight, Tensor) else weight, dtype=dtype)
+    w = np.asarray(weight.array if isinstance(weight, Tensor) else weight, dtype=dtype)
     if w.shape != (c,):
         raise ValueError(f"{op}: weight must have one entry per class ({c},), got {w.shape}")
     return w
@@ -308,7 +308,7 @@ def binary_cross_entropy_with_logits(input: Tensor, target: Tensor, weight: Any 
         )
 
     def arr(v):
-        return None if v is None else np.asarray(v._data if isinstance(v, Tensor) else v,
+        return None if v is None else np.asarray(v.array if isinstance(v, Tensor) else v,
                                                  dtype=input.dtype)
 
     return BCEWithLogits.apply(input, target, weight=arr(weight), pos_weight=arr(pos_weight),

@@ -51,7 +51,14 @@ class BatchNorm(Function):
 
     saves_inputs = (0,)
 
-    def forward(self, x, *affine, mean, invstd, training, has_weight):
+    def forward(self, x, *affine, running_mean, running_var, training, momentum, eps, has_weight):
+        """Training: the batch's statistics (and running = (1 - m) running + m stat, in place);
+        evaluation: the running ones."""
+        if training:
+            mean, var = self._batch_statistics(x, running_mean, running_var, momentum)
+        else:
+            mean, var = running_mean.array.astype(x.dtype), running_var.array.astype(x.dtype)
+        invstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
         weight = affine[0] if has_weight else None
         bias = affine[-1] if len(affine) == 2 or (affine and not has_weight) else None
         scale = invstd if weight is None else invstd * weight
@@ -60,6 +67,16 @@ class BatchNorm(Function):
         if self.needs_input_grad is not None:
             self.x, self.mean, self.invstd, self.weight, self.training = x, mean, invstd, weight, training
         return y
+
+    @staticmethod
+    def _batch_statistics(x, running_mean, running_var, momentum) -> tuple[np.ndarray, np.ndarray]:
+        """Per-channel mean and biased variance (float64 sums); the running estimates move towards
+        them, running_var towards the UNBIASED variance (as PyTorch)."""
+        count = x.size // x.shape[1]
+        mean64, var64 = kernels.channel_moments(_channels(x))
+        mean, var = mean64.astype(x.dtype), var64.astype(x.dtype)
+        update_running_stats(running_mean, running_var, mean, var, count, momentum)
+        return mean, var
 
     def backward(self, g):
         needs = self.needs_input_grad
@@ -95,10 +112,10 @@ def update_running_stats(running_mean: Tensor | None, running_var: Tensor | None
     with the `count` values per channel the batch statistics came from."""
     m = mean.dtype.type(momentum)
     if running_mean is not None:
-        running_mean._set(m * mean.astype(running_mean.dtype) + (1 - m) * running_mean._data)
+        running_mean._set(m * mean.astype(running_mean.dtype) + (1 - m) * running_mean.array)
     if running_var is not None:
         unbiased = var * var.dtype.type(count / (count - 1))
-        running_var._set(m * unbiased.astype(running_var.dtype) + (1 - m) * running_var._data)
+        running_var._set(m * unbiased.astype(running_var.dtype) + (1 - m) * running_var.array)
 
 
 def _check_vector(t: Tensor | None, name: str, C: int, x: Tensor) -> None:
@@ -137,7 +154,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             "batch_norm: momentum must be a float; momentum=None (a cumulative moving average) is handled "
             "by nn.BatchNorm, which passes momentum = 1 / num_batches_tracked"
         )
-    x = input._data
+    x = input.array
     if training:
         if eps <= 0:
             raise ValueError(f"batch_norm: eps must be positive during training, got {eps}")
@@ -147,22 +164,17 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
                 f"batch_norm: expected more than 1 value per channel when training, got input size "
                 f"{tuple(input.shape)}; use a batch larger than 1 or call .eval()"
             )
-        mean64, var64 = kernels.channel_moments(_channels(x))
-        mean, var = mean64.astype(x.dtype), var64.astype(x.dtype)
-        update_running_stats(running_mean, running_var, mean, var, count, momentum)
     else:
         if running_mean is None or running_var is None:
             raise ValueError("batch_norm: evaluation (training=False) needs running_mean and running_var")
         if eps < 0:
             raise ValueError(f"batch_norm: eps must be non-negative, got {eps}")
-        mean, var = running_mean._data.astype(x.dtype), running_var._data.astype(x.dtype)
-    invstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
     affine = [t for t in (weight, bias) if t is not None]
     for t in affine:
         if t.dtype != input.dtype:
             raise TypeError(f"batch_norm: weight/bias dtype {t.dtype} differs from input dtype {input.dtype}")
-    return BatchNorm.apply(input, *affine, mean=mean, invstd=invstd, training=training,
-                           has_weight=weight is not None)
+    return BatchNorm.apply(input, *affine, running_mean=running_mean, running_var=running_var,
+                           training=training, momentum=momentum, eps=eps, has_weight=weight is not None)
 
 
 def _channel_window_sum(a: np.ndarray, before: int, after: int) -> np.ndarray:

@@ -20,20 +20,13 @@ import numpy as np
 
 from striate import kernels
 from striate.autograd.function import Function
-from striate.autograd.tensor import Tensor, _make
-from striate.kernels import parallel
+from striate.autograd.tensor import Tensor, wrap
 from striate.ops.activation import relu
-from striate.ops.conv import _positive, _tuple
+from striate.ops.args import int_tuple as _tuple
+from striate.ops.args import pool_output_size
+from striate.ops.args import positive as _positive
 
 IntOrPair = int | Sequence[int]
-
-
-def pool_output_size(n: int, k: int, s: int, p: int, d: int, ceil_mode: bool) -> int:
-    """PyTorch's pooling_output_shape: floor (or ceil) of (n + 2p - d(k-1) - 1)/s, plus 1."""
-    out = (n + 2 * p - d * (k - 1) - 1 + (s - 1 if ceil_mode else 0)) // s + 1
-    if ceil_mode and (out - 1) * s >= n + p:
-        out -= 1  # the last window would start in the right padding: drop it
-    return out
 
 
 def _span(start: int, count: int, step: int) -> slice:
@@ -81,13 +74,18 @@ def _window_geometry(x: Tensor, kernel_size: Any, stride: Any, padding: Any, dil
 class WindowMax(Function):
     """y = max over the window;  dy/dx = 1 at the window's (first) argmax, 0 elsewhere.
 
-    The max and argmax come from `striate.kernels.window_max` (computed before apply, because
-    max_pool also returns the indices); this node keeps only the argmax for the backward.
+    The max and argmax come from `striate.kernels.window_max`; the node keeps only the argmax
+    for the backward, and hands it to `found["where"]` for max_pool's return_indices.
     """
 
-    def forward(self, x, out, where):
-        self.where, self.shape = where, x.shape
-        return out
+    def forward(self, x, *, windows, found):
+        N, C, H, W = x.shape
+        hstart, hend, wstart, wend, kh, kw, dh, dw = windows
+        out, where = kernels.window_max(x.reshape(N * C, H, W), hstart, hend, wstart, wend, kh, kw, dh, dw)
+        shape = (N, C, hstart.shape[0], wstart.shape[0])
+        self.where, self.shape = where.reshape(shape), x.shape
+        found["where"] = self.where
+        return out.reshape(shape)
 
     def backward(self, g):
         N, C, H, W = self.shape
@@ -99,17 +97,13 @@ class WindowMax(Function):
 
 def _window_max(x: Tensor, hstart, hend, wstart, wend, kh: int, kw: int, dh: int, dw: int,
                 return_indices: bool, unbatched: bool):
-    N, C, H, W = x.shape
-    data = x._data.reshape(N * C, H, W)
-    out, where = kernels.window_max(data, hstart, hend, wstart, wend, kh, kw, dh, dw)
-    OH, OW = hstart.shape[0], wstart.shape[0]
-    out = out.reshape(N, C, OH, OW)
-    where = where.reshape(N, C, OH, OW)
-    y = WindowMax.apply(x, out=out, where=where)
+    found: dict = {}
+    y = WindowMax.apply(x, windows=(hstart, hend, wstart, wend, kh, kw, dh, dw), found=found)
+    where = found["where"]
     if unbatched:
         y = y.squeeze(0)
         where = where[0]
-    return (y, _make(where, False)) if return_indices else y
+    return (y, wrap(where, False)) if return_indices else y
 
 
 def max_pool2d(input: Tensor, kernel_size: IntOrPair, stride: IntOrPair | None = None,
@@ -267,7 +261,7 @@ def lp_pool2d(input: Tensor, norm_type: float, kernel_size: IntOrPair, stride: I
     if p == 0:
         raise ValueError("lp_pool2d: norm_type must be non-zero (the 1/p power is undefined)")
     mean = avg_pool2d(input ** norm_type, kernel_size, stride, 0, ceil_mode)
-    sign = _make(np.sign(mean._data), False)
+    sign = wrap(np.sign(mean.array), False)
     return (sign * relu(mean.abs()) * float(kernel[0] * kernel[1])) ** (1.0 / norm_type)
 
 
@@ -284,9 +278,10 @@ class AdaptiveAvgPool2d(Function):
         rows = self._membership(H, OH, x.dtype)
         cols = self._membership(W, OW, x.dtype)
         count = np.outer(rows.sum(1), cols.sum(1)).astype(x.dtype)
-        with parallel.serial_blas():  # small products: waking OpenBLAS's pool can stall for ms
-            s = (x.reshape(N * C * H, W) @ cols.T).reshape(N * C, H, OW)
-            s = np.matmul(rows, s)
+        # small products: serial BLAS once striate owns the threads (st.config.set_num_threads);
+        # otherwise BLAS as the user has it (waking OpenBLAS's pool can stall for ms under load)
+        s = (x.reshape(N * C * H, W) @ cols.T).reshape(N * C, H, OW)
+        s = np.matmul(rows, s)
         self.rows, self.cols, self.count, self.shape = rows, cols, count, x.shape
         return (s / count).reshape(N, C, OH, OW)
 
@@ -300,8 +295,7 @@ class AdaptiveAvgPool2d(Function):
         N, C, H, W = self.shape
         OH, OW = self.count.shape
         gs = (g / self.count).reshape(N * C, OH, OW)
-        with parallel.serial_blas():
-            gx = np.matmul(self.rows.T, gs).reshape(N * C * H, OW) @ self.cols
+        gx = np.matmul(self.rows.T, gs).reshape(N * C * H, OW) @ self.cols
         return (gx.reshape(self.shape),)
 
 
@@ -332,7 +326,7 @@ def max_pool1d(input: Tensor, kernel_size: int, stride: int | None = None, paddi
                         ceil_mode, return_indices)
     if return_indices:
         y, idx = result
-        return y.squeeze(-2), _make(idx._data[..., 0, :], False)
+        return y.squeeze(-2), wrap(idx.array[..., 0, :], False)
     return result.squeeze(-2)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from striate.autograd.function import Function
-from striate.autograd.tensor import Tensor, _make
+from striate.autograd.tensor import Tensor, wrap
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
 
@@ -158,19 +158,19 @@ def _extreme_dim(x: Tensor, dim: Any, keepdim: bool, largest: bool):
         raise TypeError(f"{op}(dim=...) takes one int dimension, got {dim!r}; use amax/amin for several")
     normalize_dims(dim, x.ndim, op)
     if x.ndim == 0:  # a 0-d tensor is its own max, at index 0, and stays 0-d (keepdim or not)
-        return MaxMin(TakeAlong.apply(x, idx=None, axis=None), _make(np.zeros((), np.int64), False))
+        return MaxMin(TakeAlong.apply(x, idx=None, axis=None), wrap(np.zeros((), np.int64), False))
     axis = int(dim) % x.ndim
     if x.shape[axis] == 0:
         raise ValueError(
             f"{op}(dim={dim}) of a tensor of shape {x.shape}: dimension {axis} has size 0, so there "
             "is no value"
         )
-    idx = (np.argmax if largest else np.argmin)(x._data, axis=axis, keepdims=True)
+    idx = (np.argmax if largest else np.argmin)(x.array, axis=axis, keepdims=True)
     values = TakeAlong.apply(x, idx=idx, axis=axis)
     if not keepdim:
         values = values.squeeze(axis)
         idx = np.squeeze(idx, axis)
-    return MaxMin(values, _make(idx.astype(np.int64, copy=False), False))
+    return MaxMin(values, wrap(idx.astype(np.int64, copy=False), False))
 
 
 def max(x: Tensor, dim: Any = None, keepdim: bool = False):  # noqa: A001
@@ -214,15 +214,15 @@ def _arg(x: Tensor, dim: int | None, keepdim: bool, largest: bool) -> Tensor:
     if x.numel() == 0:
         raise ValueError("argmax()/argmin() of an empty tensor has no answer")
     if dim is None:
-        out = np.asarray(fn(x._data))
+        out = np.asarray(fn(x.array))
         if keepdim:
             out = out.reshape((1,) * x.ndim)
     else:
         if not isinstance(dim, (int, np.integer)):
             raise TypeError(f"argmax/argmin take one int dimension, got {dim!r}")
         normalize_dims(dim, x.ndim, "argmax" if largest else "argmin")
-        out = fn(x._data, axis=int(dim) % x.ndim, keepdims=keepdim) if x.ndim else np.asarray(0)
-    return _make(np.asarray(out, dtype=np.int64), False)
+        out = fn(x.array, axis=int(dim) % x.ndim, keepdims=keepdim) if x.ndim else np.asarray(0)
+    return wrap(np.asarray(out, dtype=np.int64), False)
 
 
 def argmax(x: Tensor, dim: int | None = None, keepdim: bool = False) -> Tensor:

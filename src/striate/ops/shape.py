@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from striate.autograd.function import Function, unbroadcast
-from striate.autograd.tensor import Tensor, _make
+from striate.autograd.tensor import Tensor, wrap
 
 
 class Reshape(Function):
@@ -119,7 +119,7 @@ def _dim(d: int, ndim: int, op: str) -> int:
 
 
 def reshape(x: Tensor, shape: tuple[int, ...]) -> Tensor:
-    size = x._data.size
+    size = x.array.size
     known = 1
     for s in shape:
         if s != -1:
@@ -198,7 +198,7 @@ def repeat(x: Tensor, reps: tuple[int, ...]) -> Tensor:
 
 def cast(x: Tensor, dtype: np.dtype) -> Tensor:
     if dtype.kind != "f":  # integer and bool results are outside the graph, as in PyTorch
-        return _make(x._data.astype(dtype), False)
+        return wrap(x.array.astype(dtype), False)
     return Cast.apply(x, dtype=dtype)
 
 

@@ -20,7 +20,7 @@ The backward follows from the same products (dM is the output transform's adjoin
 
 The transforms are the kernels `winograd_tiles`, `winograd_untile` and their adjoints
 (`striate.kernels`, a NumPy twin and a Numba one). A batch is processed in chunks of images
-that stay in cache, one run of chunks per thread, as the im2col path does (`ops.conv`); the
+that stay in cache, one run of chunks per thread, as the im2col path does (`ops.conv_chunks`); the
 forward lays a chunk's images side by side in one strip so that rows of tiles are long.
 """
 
@@ -30,30 +30,38 @@ import functools
 
 import numpy as np
 
-from striate import kernels
+from striate import kernels, tuning
 from striate.kernels.gemm import gemm
 from striate.kernels.reference import WINOGRAD
 
-# Where the transforms pay, measured per layer against im2col (2 threads, fwd+bwd, batch 32-64):
-# input channels from 8 for 3x3 filters and from 6 for 5x5 (LeNet-5's 6->16 layer: 1.5x faster;
-# 3- and 4-channel layers were 1.5-2x slower: too little product to pay for the transforms);
-# output channels from 4; transformed weights t*t*C*O up to those of a 256 x 256 3x3 layer
-# (1.4x faster than im2col at 8 x 8; 128 x 128 at 16 x 16 2x); planes from 8 x 8 (at 4 x 4 a
-# 512 x 512 layer ran as fast as im2col, and 1.1x slower forward).
-MIN_IN_CHANNELS = {3: 8, 5: 6}
-MIN_OUT_CHANNELS = 4
-MAX_WEIGHT_VALUES = 16 * 256 * 256
-MIN_SIDE = {3: 8, 5: 8}
+
+def supports(geometry: tuple[int, ...], groups: int) -> bool:
+    """True for the layers this path can compute: 3x3 or 5x5, stride 1, dilation 1, one group."""
+    kh, kw, sh, sw, dh, dw = geometry[:6]
+    return kh == kw and kh in WINOGRAD and (sh, sw, dh, dw) == (1, 1, 1, 1) and groups == 1
 
 
 def applies(geometry: tuple[int, ...], groups: int, in_channels: int, out_channels: int) -> bool:
-    """True for the layers this path handles and speeds up: 3x3 or 5x5, stride 1, dilation 1,
-    one group."""
-    kh, kw, sh, sw, dh, dw, oh, ow = geometry
-    return (kh == kw and kh in MIN_SIDE and (sh, sw, dh, dw) == (1, 1, 1, 1) and groups == 1
-            and in_channels >= MIN_IN_CHANNELS[kh] and out_channels >= MIN_OUT_CHANNELS
-            and (kh + 1) ** 2 * in_channels * out_channels <= MAX_WEIGHT_VALUES
-            and min(oh, ow) >= MIN_SIDE[kh])
+    """True for the supported layers where this path pays (the thresholds in `striate.tuning`)."""
+    if not supports(geometry, groups):
+        return False
+    r, oh, ow = geometry[0], geometry[6], geometry[7]
+    return (in_channels >= tuning.WINOGRAD_MIN_IN_CHANNELS[r]
+            and out_channels >= tuning.WINOGRAD_MIN_OUT_CHANNELS
+            and (r + 1) ** 2 * in_channels * out_channels <= tuning.WINOGRAD_MAX_WEIGHT_VALUES
+            and min(oh, ow) >= tuning.WINOGRAD_MIN_SIDE[r])
+
+
+_OLD_THRESHOLD_NAMES = {"MIN_IN_CHANNELS": "WINOGRAD_MIN_IN_CHANNELS",
+                        "MIN_OUT_CHANNELS": "WINOGRAD_MIN_OUT_CHANNELS",
+                        "MAX_WEIGHT_VALUES": "WINOGRAD_MAX_WEIGHT_VALUES", "MIN_SIDE": "WINOGRAD_MIN_SIDE"}
+
+
+def __getattr__(name: str):
+    """Old names of the thresholds now in `striate.tuning` (read-only: set them there)."""
+    if name in _OLD_THRESHOLD_NAMES:
+        return getattr(tuning, _OLD_THRESHOLD_NAMES[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def tiles(oh: int, ow: int) -> tuple[int, int]:

@@ -45,12 +45,12 @@ class Adadelta(Optimizer):
             state["step"] = step_counter()
             state["square_avg"] = zeros_state(p)
             state["acc_delta"] = zeros_state(p)
-        state["step"]._data += 1
+        state["step"].array += 1
         if group["maximize"]:
             g = -g
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p
-        s, u = state["square_avg"]._data, state["acc_delta"]._data
+        s, u = state["square_avg"].array, state["acc_delta"].array
         s *= rho
         s += (1 - rho) * g * g
         std = np.sqrt(s + eps)

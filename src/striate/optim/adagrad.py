@@ -35,7 +35,7 @@ class Adagrad(Optimizer):
         # PyTorch creates Adagrad's state up front, so state_dict() lists it before any step
         for group in self.param_groups:
             for p in group["params"]:
-                self._init_state(p._data, self.state[p], group)
+                self._init_state(p.array, self.state[p], group)
 
     @staticmethod
     def _init_state(p: np.ndarray, state: dict, group: dict) -> None:
@@ -45,14 +45,14 @@ class Adagrad(Optimizer):
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
         if not state:  # a parameter group added after construction
             self._init_state(p, state, group)
-        state["step"]._data += 1
-        t = float(state["step"]._data)
+        state["step"].array += 1
+        t = float(state["step"].array)
         if group["maximize"]:
             g = -g
         if group["weight_decay"] != 0:
             g = g + group["weight_decay"] * p
         clr = group["lr"] / (1 + (t - 1) * group["lr_decay"])
-        s = state["sum"]._data
+        s = state["sum"].array
         s += g * g
         std = np.sqrt(s)
         std += group["eps"]

@@ -56,8 +56,8 @@ class Adam(Optimizer):
             state["exp_avg_sq"] = zeros_state(p)
             if group["amsgrad"]:
                 state["max_exp_avg_sq"] = zeros_state(p)
-        state["step"]._data += 1
-        t = float(state["step"]._data)
+        state["step"].array += 1
+        t = float(state["step"].array)
         if group["maximize"]:
             g = -g
         if weight_decay != 0:
@@ -65,14 +65,14 @@ class Adam(Optimizer):
                 p *= 1 - lr * weight_decay
             else:
                 g = g + weight_decay * p
-        v, a = state["exp_avg"]._data, state["exp_avg_sq"]._data
+        v, a = state["exp_avg"].array, state["exp_avg_sq"].array
         lerp_(v, g, 1 - beta1)
         a *= beta2
         a += (1 - beta2) * g * g
         step_size = lr / (1 - beta1**t)
         bias_correction2_sqrt = math.sqrt(1 - beta2**t)
         if group["amsgrad"]:
-            a_max = state["max_exp_avg_sq"]._data
+            a_max = state["max_exp_avg_sq"].array
             np.maximum(a_max, a, out=a_max)
             a = a_max
         denom = np.sqrt(a)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from striate.autograd.function import enable_grad
-from striate.autograd.tensor import Tensor, _make
+from striate.autograd.tensor import Tensor, wrap
 
 
 def check_non_negative(value: Any, what: str) -> None:
@@ -39,12 +39,12 @@ def check_unit_interval(value: Any, what: str, closed: bool = False) -> None:
 
 def zeros_state(p: np.ndarray, fill: float = 0.0) -> Tensor:
     """A state tensor shaped and typed like parameter array `p`, filled with `fill`."""
-    return _make(np.full_like(p, fill), False)
+    return wrap(np.full_like(p, fill), False)
 
 
 def step_counter() -> Tensor:
     """The step count as a 0-d float32 tensor, as PyTorch keeps it (exact up to 2^24 steps)."""
-    return _make(np.zeros((), np.float32), False)
+    return wrap(np.zeros((), np.float32), False)
 
 
 def lerp_(a: np.ndarray, b: np.ndarray, weight: float) -> None:
@@ -119,7 +119,7 @@ class Optimizer:
                     if set_to_none:
                         p.grad = None
                     else:
-                        p.grad._data[...] = 0
+                        p.grad.array[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None) -> Any:
         """Update every parameter that has a gradient; `closure` (re-evaluating the loss) is
@@ -134,7 +134,7 @@ class Optimizer:
             for p in group["params"]:
                 if p.grad is None:
                     continue
-                self._update(p._data, p.grad._data, state[p], group)
+                self._update(p.array, p.grad.array, state[p], group)
                 p._version += 1
         return loss
 
@@ -206,16 +206,16 @@ class Optimizer:
     def _restore_value(name: str, value: Any, p: Tensor, index: int) -> Any:
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
-        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+        arr = value.array if isinstance(value, Tensor) else np.asarray(value)
         if name == "step":
-            return _make(np.array(arr, dtype=np.float32).reshape(()), False)
+            return wrap(np.array(arr, dtype=np.float32).reshape(()), False)
         if arr.shape != p.shape:
             raise ValueError(
                 f"optimizer state_dict: state[{index}][{name!r}] has shape {tuple(arr.shape)}, but parameter "
                 f"{index} has shape {tuple(p.shape)}"
             )
         dtype = p.dtype if arr.dtype.kind == "f" else arr.dtype
-        return _make(np.array(arr, dtype=dtype, copy=True), False)
+        return wrap(np.array(arr, dtype=dtype, copy=True), False)
 
     @staticmethod
     def _restore_setting(key: str, value: Any, current: dict[str, Any]) -> Any:

@@ -48,23 +48,23 @@ class RMSprop(Optimizer):
                 state["momentum_buffer"] = zeros_state(p)
             if group["centered"]:
                 state["grad_avg"] = zeros_state(p)
-        state["step"]._data += 1
+        state["step"].array += 1
         if group["maximize"]:
             g = -g
         if weight_decay != 0:
             g = g + weight_decay * p
-        s = state["square_avg"]._data
+        s = state["square_avg"].array
         s *= alpha
         s += (1 - alpha) * g * g
         if group["centered"]:
-            m = state["grad_avg"]._data
+            m = state["grad_avg"].array
             lerp_(m, g, 1 - alpha)
             r = np.sqrt(s - m * m)
         else:
             r = np.sqrt(s)
         r += group["eps"]
         if momentum > 0:
-            b = state["momentum_buffer"]._data
+            b = state["momentum_buffer"].array
             b *= momentum
             b += g / r
             p -= group["lr"] * b

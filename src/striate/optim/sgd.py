@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from striate.autograd.tensor import _make
+from striate.autograd.tensor import wrap
 from striate.optim.optimizer import Optimizer, check_non_negative
 
 
@@ -51,11 +51,11 @@ class SGD(Optimizer):
         if momentum != 0:
             buf = state.get("momentum_buffer")
             if buf is None:
-                state["momentum_buffer"] = buf = _make(np.array(g, copy=True), False)
+                state["momentum_buffer"] = buf = wrap(np.array(g, copy=True), False)
             else:
-                v = buf._data
+                v = buf.array
                 v *= momentum
                 dampening = group["dampening"]
                 v += g if dampening == 0 else (1 - dampening) * g
-            g = g + momentum * buf._data if group["nesterov"] else buf._data
+            g = g + momentum * buf.array if group["nesterov"] else buf.array
         p -= lr * g

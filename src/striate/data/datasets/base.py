@@ -197,13 +197,13 @@ def transform_batch(transform: Callable | None, x: np.ndarray, rng: np.random.Ge
 def _as_array(x: Any) -> Any:
     from striate.autograd.tensor import Tensor
 
-    return x._data if isinstance(x, Tensor) else x
+    return x.array if isinstance(x, Tensor) else x
 
 
 def _as_tensor(x: Any) -> Any:
-    from striate.autograd.tensor import _make
+    from striate.autograd.tensor import wrap
 
-    return _make(x, False) if isinstance(x, np.ndarray) else x
+    return wrap(x, False) if isinstance(x, np.ndarray) else x
 
 
 def check_labels(labels: np.ndarray, num_classes: int, path: str | os.PathLike) -> np.ndarray:

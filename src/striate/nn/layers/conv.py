@@ -22,17 +22,14 @@ from striate.nn import init
 from striate.nn.layers.linear import check_device, check_positive_int, reset_bias_uniform
 from striate.nn.module import Module
 from striate.nn.parameter import Parameter
+from striate.ops import args
 
 _PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
 
 
-def ntuple(value: Any, n: int, name: str) -> tuple[int, ...]:
-    """An int (repeated n times) or a length-n sequence of ints, as a tuple."""
-    if isinstance(value, Sequence) and not isinstance(value, str):
-        if len(value) != n:
-            raise ValueError(f"{name} must be an int or a sequence of {n} ints, got {value!r}")
-        return tuple(int(v) for v in value)
-    return (int(value),) * n
+def ntuple(value: Any, n: int, name: str, layer: str = "") -> tuple[int, ...]:
+    """An int (repeated n times) or a length-n sequence of ints, as a tuple (`ops.args.int_tuple`)."""
+    return args.int_tuple(value, n, name, layer or "nn", allow_single=False)
 
 
 class _ConvNd(Module):
@@ -54,21 +51,18 @@ class _ConvNd(Module):
             raise ValueError(f"{name}: in_channels ({in_channels}) must be divisible by groups ({groups})")
         if out_channels % groups != 0:
             raise ValueError(f"{name}: out_channels ({out_channels}) must be divisible by groups ({groups})")
-        kernel_size = ntuple(kernel_size, n, "kernel_size")
-        stride = ntuple(stride, n, "stride")
-        dilation = ntuple(dilation, n, "dilation")
+        kernel_size = ntuple(kernel_size, n, "kernel_size", name)
+        stride = ntuple(stride, n, "stride", name)
+        dilation = ntuple(dilation, n, "dilation", name)
         if min(kernel_size) <= 0 or min(stride) <= 0 or min(dilation) <= 0:
             raise ValueError(
                 f"{name}: kernel_size, stride and dilation must be positive, got kernel_size={kernel_size}, "
                 f"stride={stride}, dilation={dilation}"
             )
         if isinstance(padding, str):
-            if padding not in ("same", "valid"):
-                raise ValueError(f"{name}: invalid padding string {padding!r}, use 'same' or 'valid'")
-            if padding == "same" and any(s != 1 for s in stride):
-                raise ValueError(f"{name}: padding='same' is not supported for strided convolutions")
+            args.check_padding_string(padding, stride, name)
         else:
-            padding = ntuple(padding, n, "padding")
+            padding = ntuple(padding, n, "padding", name)
             if min(padding) < 0:
                 raise ValueError(f"{name}: padding must be non-negative, got {padding}")
         if padding_mode not in _PADDING_MODES:
@@ -80,19 +74,12 @@ class _ConvNd(Module):
         self.padding = padding
         self.dilation = dilation
         self.transposed = transposed
-        self.output_padding = ntuple(output_padding, n, "output_padding")
+        self.output_padding = ntuple(output_padding, n, "output_padding", name)
         self.groups = groups
         self.padding_mode = padding_mode
         # F.pad takes (left, right) pairs starting from the LAST axis
-        if isinstance(padding, str):
-            pads = [0, 0] * n
-            if padding == "same":
-                for d, k, i in zip(dilation, kernel_size, range(n - 1, -1, -1)):
-                    total = d * (k - 1)
-                    pads[2 * i], pads[2 * i + 1] = total // 2, total - total // 2
-            self._reversed_padding_repeated_twice = tuple(pads)
-        else:
-            self._reversed_padding_repeated_twice = tuple(p for p in reversed(padding) for _ in range(2))
+        pairs = args.conv_padding(padding, kernel_size, dilation, stride, name)
+        self._reversed_padding_repeated_twice = tuple(p for pair in reversed(pairs) for p in pair)
         if transposed:
             shape = (in_channels, out_channels // groups, *kernel_size)
         else:
@@ -234,8 +221,8 @@ class ConvTranspose2d(_ConvNd):
                 f"ConvTranspose2d: output_size must have {n} or {input.ndim} elements, got {output_size}"
             )
         spatial = input.shape[-n:]
-        min_sizes = [(spatial[d] - 1) * self.stride[d] - 2 * self.padding[d]
-                     + self.dilation[d] * (self.kernel_size[d] - 1) + 1 for d in range(n)]
+        min_sizes = [args.conv_transpose_output_size(spatial[d], self.kernel_size[d], self.stride[d],
+                                                     self.padding[d], 0, self.dilation[d]) for d in range(n)]
         max_sizes = [min_sizes[d] + self.stride[d] - 1 for d in range(n)]
         for d in range(n):
             if not min_sizes[d] <= output_size[d] <= max_sizes[d]:

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 import striate.nn.functional as F
-from striate.autograd.tensor import Tensor, _make
+from striate.autograd.tensor import Tensor, wrap
 from striate.creation import empty
 from striate.nn import init
 from striate.nn.layers.linear import check_device, check_positive_int
@@ -57,7 +57,7 @@ class _BatchNorm(Module):
         if track_running_stats:
             self.register_buffer("running_mean", empty(num_features, dtype=dtype))
             self.register_buffer("running_var", empty(num_features, dtype=dtype))
-            self.register_buffer("num_batches_tracked", _make(np.zeros((), np.int64), False))
+            self.register_buffer("num_batches_tracked", wrap(np.zeros((), np.int64), False))
         else:
             self.register_buffer("running_mean", None)
             self.register_buffer("running_var", None)
@@ -68,7 +68,7 @@ class _BatchNorm(Module):
         if self.track_running_stats:
             init.zeros_(self.running_mean)
             init.ones_(self.running_var)
-            self.num_batches_tracked._data[...] = 0
+            self.num_batches_tracked.array[...] = 0
 
     def reset_parameters(self) -> None:
         self.reset_running_stats()
@@ -91,9 +91,9 @@ class _BatchNorm(Module):
         self._check_input_dim(input)
         factor = 0.0 if self.momentum is None else self.momentum
         if self.training and self.track_running_stats:
-            self.num_batches_tracked._data += 1
+            self.num_batches_tracked.array += 1
             if self.momentum is None:
-                factor = 1.0 / float(self.num_batches_tracked._data)
+                factor = 1.0 / float(self.num_batches_tracked.array)
         # batch statistics in training, or when there are no running estimates to use
         use_batch_stats = self.training or self.running_mean is None
         track = not self.training or self.track_running_stats

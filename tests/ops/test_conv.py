@@ -30,28 +30,31 @@ def kernel_set(request):
 
 def _force_winograd(monkeypatch) -> None:
     """Every 3x3 and 5x5 stride-1 single-group layer takes the Winograd path, whatever its size."""
-    from striate.ops import winograd
+    from striate import tuning
 
-    monkeypatch.setattr(winograd, "MIN_IN_CHANNELS", {3: 1, 5: 1})
-    monkeypatch.setattr(winograd, "MIN_OUT_CHANNELS", 1)
-    monkeypatch.setattr(winograd, "MAX_WEIGHT_VALUES", 10**9)
-    monkeypatch.setattr(winograd, "MIN_SIDE", {3: 1, 5: 1})
+    monkeypatch.setattr(tuning, "WINOGRAD_MIN_IN_CHANNELS", {3: 1, 5: 1})
+    monkeypatch.setattr(tuning, "WINOGRAD_MIN_OUT_CHANNELS", 1)
+    monkeypatch.setattr(tuning, "WINOGRAD_MAX_WEIGHT_VALUES", 10**9)
+    monkeypatch.setattr(tuning, "WINOGRAD_MIN_SIDE", {3: 1, 5: 1})
 
 
-@pytest.fixture(params=["per_image_chunks", "stacked", "winograd"])
+@pytest.fixture(params=["per_image_chunks", "stacked", "winograd", "reference"])
 def conv_layout(request, monkeypatch):
     """The paths of ConvNd: one product per image, processed an image per chunk on two threads
     (so chunk and thread boundaries are crossed); all images stacked side by side; and Winograd
     F(2x2, 3x3) and F(2x2, 5x5) for every 3x3 and 5x5 stride-1 layer (an image per chunk, two
-    threads; other rows run the per-image im2col path)."""
-    from striate.kernels import parallel
-    from striate.ops import conv
+    threads; other rows run the per-image im2col path); and the reference path
+    (`st.config.use_reference()`, the definition in plain NumPy), held to PyTorch on every row."""
+    from striate import tuning
 
+    if request.param == "reference":  # the lecture's plain NumPy (st.config.use_reference)
+        monkeypatch.setitem(st.config._state, "reference", True)
+        return request.param
     if request.param == "stacked":
-        monkeypatch.setattr(conv, "STACK_BELOW", 10**9)
+        monkeypatch.setattr(tuning, "STACK_BELOW", 10**9)
     else:
-        monkeypatch.setattr(conv, "STACK_BELOW", 0)
-        monkeypatch.setattr(parallel, "CHUNK_BYTES", 1)
+        monkeypatch.setattr(tuning, "STACK_BELOW", 0)
+        monkeypatch.setattr(tuning, "CHUNK_BYTES", 1)
         monkeypatch.setitem(st.config._state, "threads", 2)
     if request.param == "winograd":
         _force_winograd(monkeypatch)
@@ -328,10 +331,10 @@ def test_conv2d_winograd_parity(case, kernel_set, chunk_bytes, monkeypatch):
     """Forward, every gradient and a float64 gradcheck through Winograd F(2x2, 3x3) on two
     threads, with chunks of one image and with each thread's whole run in one chunk (the
     forward then puts several images side by side in one strip)."""
-    from striate.kernels import parallel
+    from striate import tuning
 
     _force_winograd(monkeypatch)
-    monkeypatch.setattr(parallel, "CHUNK_BYTES", chunk_bytes)
+    monkeypatch.setattr(tuning, "CHUNK_BYTES", chunk_bytes)
     monkeypatch.setitem(st.config._state, "threads", 2)
     check_case(case)
 
@@ -495,7 +498,7 @@ def test_conv2d_keeps_float32_and_skips_unneeded_grads(kernel_set):
     # the backward keeps the padded input (2x3x10x10) and the weight itself, no im2col columns
     saved = [v for v in vars(y.grad_fn).values() if isinstance(v, np.ndarray)]
     assert sorted(a.shape for a in saved) == [(2, 3, 10, 10), (4, 3, 3, 3)]
-    assert np.shares_memory(y.grad_fn.w4, w.numpy())
+    assert np.shares_memory(y.grad_fn.w, w.numpy())
     y.sum().backward()
     assert w.grad.dtype == st.float32 and x.grad is None
 

@@ -1,0 +1,42 @@
+"""Every measured threshold that chooses between fast paths, in one place.
+
+These numbers change speed, never results: each path is tested against PyTorch and against
+the reference path (`st.config.use_reference()`). They were measured on the project's 2-core
+target (see the README's Speed section); the code reads them at call time, so a benchmark or a
+test may change one for a while (`monkeypatch.setattr(striate.tuning, "STACK_BELOW", 0)`).
+
+To run one particular convolution path whatever these thresholds say, use the supported
+switch instead: `st.config.use_conv_path("winograd" | "im2col" | "reference")` (or
+`set_conv_path`); "auto" (the default) lets the thresholds below decide.
+"""
+
+from __future__ import annotations
+
+# --- threads and chunks (striate.kernels.parallel) --------------------------------------------
+# Scratch memory per chunk of a batch. On the 2-core target (1 MiB L2 per core, 32 MiB L3) the
+# CIFAR net's conv layers ran within 5% of each other with 512 KiB, 2 MiB and 8 MiB chunks; 2 MiB
+# was best or tied on every layer (fwd and fwd+bwd, LeNet and CIFAR shapes).
+CHUNK_BYTES = 2 << 20
+# Below this many elements an elementwise op runs in one call: a thread hand-off costs ~20 us.
+MIN_SPLIT_ELEMENTS = 1 << 16
+# Below this many input pixels a windowed max (pooling) runs in one call, for the same reason.
+MIN_SPLIT_PIXELS = 1 << 16
+# Below this many multiply-adds a matrix product (linear layers) runs in one call.
+MIN_SPLIT_MACS = 1 << 22
+
+# --- im2col convolution (striate.ops.conv_im2col) ---------------------------------------------
+# Output planes smaller than this many pixels use the stacked layout: a product per image would
+# be too thin for BLAS (ResNet's 4x4 planes: (512 x 4608) @ (4608 x 16) per image).
+STACK_BELOW = 256
+
+# --- Winograd convolution (striate.ops.conv_winograd) -----------------------------------------
+# Where the transforms pay, measured per layer against im2col (2 threads, fwd+bwd, batch 32-64):
+# input channels from 8 for 3x3 filters and from 6 for 5x5 (LeNet-5's 6->16 layer: 1.5x faster;
+# 3- and 4-channel layers were 1.5-2x slower: too little product to pay for the transforms);
+# output channels from 4; transformed weights t*t*C*O up to those of a 256 x 256 3x3 layer
+# (1.4x faster than im2col at 8 x 8; 128 x 128 at 16 x 16 2x); planes from 8 x 8 (at 4 x 4 a
+# 512 x 512 layer ran as fast as im2col, and 1.1x slower forward).
+WINOGRAD_MIN_IN_CHANNELS = {3: 8, 5: 6}
+WINOGRAD_MIN_OUT_CHANNELS = 4
+WINOGRAD_MAX_WEIGHT_VALUES = 16 * 256 * 256
+WINOGRAD_MIN_SIDE = {3: 8, 5: 8}
