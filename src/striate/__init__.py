@@ -37,6 +37,7 @@ from striate.creation import (
     full,
     full_like,
     linspace,
+    normal,
     ones,
     ones_like,
     rand,
@@ -66,12 +67,14 @@ from striate.ops.shape import (
     transpose,
     unsqueeze,
 )
-from striate.random import initial_seed, manual_seed, seed
+from striate.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from striate.random import generator as _global_generator
 
 float = float32  # noqa: A001 - torch.float
 bool = bool_  # noqa: A001 - torch.bool
 clip = clamp
 concat = cat
+default_generator = _global_generator()  # torch.default_generator
 
 __version__ = "0.1.0"
 

@@ -6,8 +6,8 @@ from typing import Any
 
 import numpy as np
 
+from striate import sampling
 from striate.autograd.tensor import Tensor, _make, _resolve_dtype, _shape_args, float32
-from striate.random import default_generator
 
 
 def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
@@ -95,27 +95,37 @@ def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
     return _new(np.eye(n, m, dtype=_dt(dtype)), False)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from striate's global generator (see `st.manual_seed`)."""
-    dt = _dt(dtype)
-    return _new(default_generator().standard_normal(_size(size, "randn"), dtype=dt), requires_grad)
+def randn(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Standard normal samples; after `st.manual_seed(n)` the same values as `torch.randn`."""
+    values = sampling.normal(_size(size, "randn"), 0.0, 1.0, _dt(dtype), generator)
+    return _new(values, requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1) from striate's global generator."""
-    dt = _dt(dtype)
-    return _new(default_generator().random(_size(size, "rand"), dtype=dt), requires_grad)
+def rand(*size: Any, dtype: Any = None, requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """Uniform samples in [0, 1); after `st.manual_seed(n)` the same values as `torch.rand`."""
+    values = sampling.uniform(_size(size, "rand"), 0.0, 1.0, _dt(dtype), generator)
+    return _new(values, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
+def normal(mean: float, std: float, size: Any, dtype: Any = None, requires_grad: bool = False,
+           generator: Any = None) -> Tensor:
+    """N(mean, std^2) samples of `size` (the float-arguments form of `torch.normal`)."""
+    values = sampling.normal(_size((size,), "normal"), float(mean), float(std), _dt(dtype), generator)
+    return _new(values, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None,
+            generator: Any = None) -> Tensor:
+    """Integers in [low, high) (`randint(high, size)` starts at 0), as `torch.randint`."""
     if high is None:
         low, high = 0, low
-    arr = default_generator().integers(low, high, _size((size,), "randint"))
-    return _new(arr.astype(_resolve_dtype(dtype) or np.int64), False)
+    values = sampling.randint(low, high, _size((size,), "randint"), np.int64, generator)
+    return _new(values.astype(_resolve_dtype(dtype) or np.int64), False)
 
 
-def randperm(n: int, dtype: Any = None) -> Tensor:
-    return _new(default_generator().permutation(n).astype(_resolve_dtype(dtype) or np.int64), False)
+def randperm(n: int, dtype: Any = None, generator: Any = None) -> Tensor:
+    """A random permutation of 0..n-1, as `torch.randperm`."""
+    return _new(sampling.randperm(n, _resolve_dtype(dtype) or np.int64, generator), False)
 
 
 def randn_like(t: Tensor, dtype: Any = None) -> Tensor:

@@ -308,15 +308,21 @@ class Tensor:
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return self._set(np.clip(self._data, min, max))
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        from striate.random import default_generator
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with U(a, b), drawn as PyTorch draws them (see `striate.sampling`)."""
+        from striate import sampling
 
-        return self._set(default_generator().uniform(a, b, self.shape))
+        values = np.empty_like(self._data)  # same layout: PyTorch fills in memory order
+        sampling.fill_uniform_(values, a, b, generator)
+        return self._set(values)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        from striate.random import default_generator
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with N(mean, std^2), drawn as PyTorch draws them (see `striate.sampling`)."""
+        from striate import sampling
 
-        return self._set(default_generator().normal(mean, std, self.shape))
+        values = np.empty_like(self._data)
+        sampling.fill_normal_(values, mean, std, generator)
+        return self._set(values)
 
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
