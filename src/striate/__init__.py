@@ -50,6 +50,7 @@ from striate.creation import (
     zeros,
     zeros_like,
 )
+from striate.device import device
 from striate.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from striate.ops.elementwise import abs, clamp, exp, log, maximum, minimum, sqrt, where
 from striate.ops.index import gather
@@ -79,7 +80,7 @@ default_generator = _global_generator()  # torch.default_generator
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
-                 "viz", "cli", "bench", "utils"}
+                 "viz", "cli", "bench", "utils", "cuda", "backends", "accelerator"}
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),
     "load": ("striate.io", "load"),

@@ -112,8 +112,14 @@ class Tensor:
         return self._ctx
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Any:
+        from striate.device import CPU
+
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     @property
     def data(self) -> Tensor:
@@ -348,13 +354,12 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversions
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, (np.dtype, type)) or (isinstance(a, str) and a not in ("cpu",)):
-                dtype = a
-        if dtype is None:
-            return self
-        return self.type(dtype)
+        """`to(dtype)`, `to('cpu')`, `to(other)`, `to(device=..., dtype=...)`: a tensor of that
+        dtype (self when nothing changes); a device other than the CPU is a clear error."""
+        from striate.device import parse_to
+
+        dtype = parse_to(args, kwargs, "Tensor")
+        return self if dtype is None else self.type(dtype)
 
     def type(self, dtype: Any) -> Tensor:
         dt = _resolve_dtype(dtype)
@@ -378,6 +383,13 @@ class Tensor:
         return self.type(bool_)
 
     def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        """Always an error: striate has no CUDA backend (see `st.cuda.is_available()`)."""
+        from striate.device import check_device
+
+        check_device("cuda" if device is None or isinstance(device, int) else device, "Tensor.cuda()")
         return self
 
     # ------------------------------------------------------------------ arithmetic
