@@ -205,6 +205,18 @@ def test_cephes_functions_are_accurate_float32():
     np.testing.assert_allclose(c, np.cos(t.astype(np.float64)), atol=3e-7)
 
 
+@pytest.mark.parametrize("n", [4096, 4099, 20_000])
+def test_compiled_and_numpy_twins_draw_the_same_values(n):
+    values = {}
+    for kernels in ("numpy", "numba"):
+        with st.config.use_kernels(kernels):
+            st.manual_seed(21)
+            values[kernels] = (st.randn(n).numpy(), st.empty(n).uniform_(-0.5, 0.25).numpy(),
+                               st.normal(0.3, 2.0, (n,)).numpy())
+    for ours, twin in zip(values["numba"], values["numpy"]):
+        assert_same_bits(ours, twin)
+
+
 def test_sampling_rejects_wrong_dtypes():
     with pytest.raises(TypeError, match="floating point"):
         sampling.uniform((3,), dtype=np.int64)

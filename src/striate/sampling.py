@@ -25,13 +25,26 @@ from typing import Any
 
 import numpy as np
 
+from striate import config, sampling_math
 from striate.random import Generator, resolve
-from striate.sampling_math import f32, f64, fma32, fma64, log_cephes, sincos_cephes
+from striate.sampling_math import f32, f64, fma64
 
 _MASK24 = np.uint64((1 << 24) - 1)
 _MASK53 = np.uint64((1 << 53) - 1)
-_TWO_PI_F32 = f32(2.0 * math.pi)  # 2.0f * c10::pi<double>, stored in a float lane
 _SMALL_PERMUTATION = (2**32 - 1) // 20
+
+
+_COMPILED_FROM = 4096  # smaller draws stay on NumPy: same values, and no Numba import for a bias
+
+
+def _float32_kernels(n: int) -> Any:
+    """The twin that runs the float32 loops over n values: Numba by default, NumPy for small n
+    or under `st.config.use_kernels("numpy")` (the tests compare the two)."""
+    if config.get_kernels() == "numpy" or n < _COMPILED_FROM:
+        return sampling_math
+    from striate.kernels import sampling_compiled
+
+    return sampling_compiled
 
 
 def _count(shape: tuple[int, ...]) -> int:
@@ -59,19 +72,14 @@ def uniform(shape: tuple[int, ...], low: float = 0.0, high: float = 1.0, dtype: 
     if not low <= high:
         raise ValueError(f"uniform_ expects to return a [from, to) range, but found from={low} > to={high}")
     gen = resolve(generator)
-    work = np.dtype(f64) if dt == np.float64 else np.dtype(f32)
-    x = _unit(gen, _count(shape), work)
-    lo, hi = work.type(low), work.type(high)
-    fused = fma64 if work == np.float64 else fma32
-    return fused(x, hi - lo, lo).astype(dt).reshape(shape)
-
-
-def _box_muller_cephes(blocks: np.ndarray, mean: float, std: float) -> np.ndarray:
-    """float32 blocks of 16 uniforms -> 16 normals each, as PyTorch's AVX2 `normal_fill_16`."""
-    radius = np.sqrt(f32(-2.0) * log_cephes(f32(1.0) - blocks[:, :8]))
-    sin, cos = sincos_cephes(_TWO_PI_F32 * blocks[:, 8:])
-    m, s = f32(mean), f32(std)
-    return np.concatenate([fma32(radius * cos, s, m), fma32(radius * sin, s, m)], axis=1)
+    n = _count(shape)
+    if dt == np.float64:
+        lo, hi = f64(low), f64(high)
+        values = fma64(_unit(gen, n, dt), hi - lo, lo)
+    else:
+        lo, hi = f32(low), f32(high)
+        values = _float32_kernels(n).uniform_f32(gen.random32(n), lo, hi - lo)
+    return values.astype(dt).reshape(shape)
 
 
 _log = np.frompyfunc(math.log, 1, 1)  # libm, as PyTorch's scalar loop (NumPy's SIMD log may differ)
@@ -88,8 +96,13 @@ def _box_muller_libm(blocks: np.ndarray, mean: float, std: float) -> np.ndarray:
     return np.concatenate([fma64(radius * cos, std, mean), fma64(radius * sin, std, mean)], axis=1)
 
 
+def _box_muller_f32(blocks: np.ndarray, mean: float, std: float) -> np.ndarray:
+    kernels = _float32_kernels(blocks.size)
+    return kernels.box_muller_f32(np.ascontiguousarray(blocks), f32(mean), f32(std))
+
+
 def _normal_blocks(gen: Generator, n: int, dtype: np.dtype, mean: float, std: float) -> np.ndarray:
-    fill = _box_muller_cephes if dtype == np.float32 else _box_muller_libm
+    fill = _box_muller_f32 if dtype == np.float32 else _box_muller_libm
     data = _unit(gen, n, dtype)
     out = data.copy()
     whole = n - n % 16

@@ -125,3 +125,21 @@ def sincos_cephes(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sin = np.where(sine_poly_for_sin, ys, yc)
     cos = np.where(sine_poly_for_sin, yc, ys)
     return np.where(sin_negative, -sin, sin), np.where(cos_negative, -cos, cos)
+
+
+# The two float32 loops `striate.sampling` runs, as whole-array NumPy code (the reference twins
+# of `striate.kernels.sampling_compiled`).
+_TWO_PI = f32(2.0 * np.pi)  # 2.0f * c10::pi<double>, stored in a float lane
+
+
+def uniform_f32(bits: np.ndarray, low: np.float32, span: np.float32) -> np.ndarray:
+    """x = (24 low bits) / 2**24, then fma(x, span, low): PyTorch's float32 `uniform_`."""
+    x = (bits & np.uint64((1 << 24) - 1)).astype(f32) * f32(2.0**-24)
+    return fma32(x, span, low)
+
+
+def box_muller_f32(blocks: np.ndarray, mean: np.float32, std: np.float32) -> np.ndarray:
+    """Blocks of 16 uniforms -> 16 normals each, as PyTorch's AVX2 `normal_fill_16`."""
+    radius = np.sqrt(f32(-2.0) * log_cephes(f32(1.0) - blocks[:, :8]))
+    sin, cos = sincos_cephes(_TWO_PI * blocks[:, 8:])
+    return np.concatenate([fma32(radius * cos, std, mean), fma32(radius * sin, std, mean)], axis=1)
