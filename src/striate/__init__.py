@@ -37,6 +37,7 @@ from striate.creation import (
     full,
     full_like,
     linspace,
+    normal,
     ones,
     ones_like,
     rand,
@@ -49,6 +50,7 @@ from striate.creation import (
     zeros,
     zeros_like,
 )
+from striate.device import device
 from striate.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from striate.ops.elementwise import abs, clamp, exp, log, maximum, minimum, sqrt, where
 from striate.ops.index import gather
@@ -66,17 +68,19 @@ from striate.ops.shape import (
     transpose,
     unsqueeze,
 )
-from striate.random import initial_seed, manual_seed, seed
+from striate.random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state
+from striate.random import generator as _global_generator
 
 float = float32  # noqa: A001 - torch.float
 bool = bool_  # noqa: A001 - torch.bool
 clip = clamp
 concat = cat
+default_generator = _global_generator()  # torch.default_generator
 
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
-                 "viz", "cli", "bench", "tuning",
+                 "viz", "cli", "bench", "tuning", "cuda", "backends", "accelerator",
                  "onnx", "text", "distributed"}  # text: CTC decoding, language models, CER/WER
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),

@@ -6,16 +6,19 @@ from typing import Any
 
 import numpy as np
 
+from striate import sampling
 from striate.autograd.tensor import Tensor, _resolve_dtype, _shape_args, float32, wrap
-from striate.random import default_generator
+from striate.device import check_device
 
 
-def tensor(data: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of `data`; float data becomes float32 unless `dtype` says."""
+    check_device(device, "st.tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
-def as_tensor(data: Any, dtype: Any = None) -> Tensor:
+def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    check_device(device, "st.as_tensor")
     if isinstance(data, Tensor) and (dtype is None or data.dtype == _resolve_dtype(dtype)):
         return data
     return Tensor(data, dtype=dtype)
@@ -45,40 +48,49 @@ def _dt(dtype: Any) -> np.dtype:
     return _resolve_dtype(dtype) or float32
 
 
-def zeros(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    check_device(device, "st.zeros")
     return _new(np.zeros(_size(size, "zeros"), _dt(dtype)), requires_grad)
 
 
-def ones(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    check_device(device, "st.ones")
     return _new(np.ones(_size(size, "ones"), _dt(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    check_device(device, "st.empty")
     return _new(np.empty(_size(size, "empty"), _dt(dtype)), requires_grad)
 
 
-def full(size: Any, fill_value: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
+         requires_grad: bool = False) -> Tensor:
+    check_device(device, "st.full")
     if dtype is None:
         dtype = np.asarray(fill_value).dtype
         dtype = float32 if dtype.kind == "f" else (np.int64 if dtype.kind in "iu" else dtype)
     return _new(np.full(_size((size,), "full"), fill_value, _resolve_dtype(dtype)), requires_grad)
 
 
-def zeros_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def zeros_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    check_device(device, "st.zeros_like")
     return _new(np.zeros(t.shape, _resolve_dtype(dtype) or t.dtype), requires_grad)
 
 
-def ones_like(t: Tensor, dtype: Any = None, requires_grad: bool = False) -> Tensor:
+def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    check_device(device, "st.ones_like")
     return _new(np.ones(t.shape, _resolve_dtype(dtype) or t.dtype), requires_grad)
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None) -> Tensor:
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    check_device(device, "st.full_like")
     return _new(np.full(t.shape, fill_value, _resolve_dtype(dtype) or t.dtype), False)
 
 
-def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
+def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
            requires_grad: bool = False) -> Tensor:
     """Values from start (inclusive) to end (exclusive); integers stay int64 like PyTorch."""
+    check_device(device, "st.arange")
     if end is None:
         start, end = 0, start
     if dtype is None:
@@ -87,40 +99,62 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None,
     return _new(np.arange(start, end, step, dtype=_resolve_dtype(dtype)), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None) -> Tensor:
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None) -> Tensor:
+    check_device(device, "st.linspace")
     return _new(np.linspace(start, end, steps, dtype=_dt(dtype)), False)
 
 
-def eye(n: int, m: int | None = None, dtype: Any = None) -> Tensor:
-    return _new(np.eye(n, m, dtype=_dt(dtype)), False)
+def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
+        requires_grad: bool = False) -> Tensor:
+    check_device(device, "st.eye")
+    return _new(np.eye(n, m, dtype=_dt(dtype)), requires_grad)
 
 
-def randn(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Standard normal samples from striate's global generator (see `st.manual_seed`)."""
-    dt = _dt(dtype)
-    return _new(default_generator().standard_normal(_size(size, "randn"), dtype=dt), requires_grad)
+def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          generator: Any = None) -> Tensor:
+    """Standard normal samples; after `st.manual_seed(n)` the same values as `torch.randn`."""
+    check_device(device, "st.randn")
+    values = sampling.normal(_size(size, "randn"), 0.0, 1.0, _dt(dtype), generator)
+    return _new(values, requires_grad)
 
 
-def rand(*size: Any, dtype: Any = None, requires_grad: bool = False) -> Tensor:
-    """Uniform samples in [0, 1) from striate's global generator."""
-    dt = _dt(dtype)
-    return _new(default_generator().random(_size(size, "rand"), dtype=dt), requires_grad)
+def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+         generator: Any = None) -> Tensor:
+    """Uniform samples in [0, 1); after `st.manual_seed(n)` the same values as `torch.rand`."""
+    check_device(device, "st.rand")
+    values = sampling.uniform(_size(size, "rand"), 0.0, 1.0, _dt(dtype), generator)
+    return _new(values, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None) -> Tensor:
+def normal(mean: float, std: float, size: Any, dtype: Any = None, device: Any = None,
+           requires_grad: bool = False, generator: Any = None) -> Tensor:
+    """N(mean, std^2) samples of `size` (the float-arguments form of `torch.normal`)."""
+    check_device(device, "st.normal")
+    values = sampling.normal(_size((size,), "normal"), float(mean), float(std), _dt(dtype), generator)
+    return _new(values, requires_grad)
+
+
+def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None, device: Any = None,
+            generator: Any = None) -> Tensor:
+    """Integers in [low, high) (`randint(high, size)` starts at 0), as `torch.randint`."""
+    check_device(device, "st.randint")
     if high is None:
         low, high = 0, low
-    arr = default_generator().integers(low, high, _size((size,), "randint"))
-    return _new(arr.astype(_resolve_dtype(dtype) or np.int64), False)
+    values = sampling.randint(low, high, _size((size,), "randint"), np.int64, generator)
+    return _new(values.astype(_resolve_dtype(dtype) or np.int64), False)
 
 
-def randperm(n: int, dtype: Any = None) -> Tensor:
-    return _new(default_generator().permutation(n).astype(_resolve_dtype(dtype) or np.int64), False)
+def randperm(n: int, dtype: Any = None, device: Any = None, generator: Any = None) -> Tensor:
+    """A random permutation of 0..n-1, as `torch.randperm`."""
+    check_device(device, "st.randperm")
+    return _new(sampling.randperm(n, _resolve_dtype(dtype) or np.int64, generator), False)
 
 
-def randn_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return randn(*t.shape, dtype=dtype or t.dtype)
+def randn_like(t: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+    check_device(device, "st.randn_like")
+    return randn(*t.shape, dtype=dtype or t.dtype, device=device)
 
 
-def rand_like(t: Tensor, dtype: Any = None) -> Tensor:
-    return rand(*t.shape, dtype=dtype or t.dtype)
+def rand_like(t: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+    check_device(device, "st.rand_like")
+    return rand(*t.shape, dtype=dtype or t.dtype, device=device)

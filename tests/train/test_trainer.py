@@ -49,14 +49,17 @@ def make(data, epochs, seed=0, callbacks=(), lr=0.05, scheduler=None, **kw):
 
 
 def test_lenet5_reaches_95_percent_on_digits(tmp_path):
-    cfg = runs.RunConfig(epochs=8, seed=0)
+    # On PyTorch's random stream (weights as torch.manual_seed(s) gives them) the last-epoch test
+    # accuracy after 8 epochs was 94.7 / 97.2 / 96.9 / 95.8% for seeds 0-3, after 12 epochs
+    # 96.1 / 96.4 / 96.9 / 95.8%: 12 epochs clear 95% without choosing a seed.
+    cfg = runs.RunConfig(epochs=12, seed=0)
     trainer = runs.make_trainer(cfg, tmp_path, progress=False)
     trainer.fit()
     result = runs.test_metrics(cfg, trainer.model)
     assert result["accuracy"] >= 0.95, result["accuracy"]
     assert result["confusion_matrix"].sum() == result["n"] == 360
     history = trainer.history
-    assert len(history) == 8 and history["loss"][-1] < history["loss"][0]
+    assert len(history) == cfg.epochs and history["loss"][-1] < history["loss"][0]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr", "time"} <= set(history.rows[0])
 
 

@@ -133,8 +133,14 @@ class Tensor:
         return self._ctx
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self) -> Any:
+        from striate.device import CPU
+
+        return CPU
+
+    @property
+    def is_cuda(self) -> bool:
+        return False
 
     @property
     def data(self) -> Tensor:
@@ -301,15 +307,21 @@ class Tensor:
     def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
         return self._set(np.clip(self.array, min, max))
 
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
-        from striate.random import default_generator
+    def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with U(a, b), drawn as PyTorch draws them (see `striate.sampling`)."""
+        from striate import sampling
 
-        return self._set(default_generator().uniform(a, b, self.shape))
+        values = np.empty_like(self.array)  # same layout: PyTorch fills in memory order
+        sampling.fill_uniform_(values, a, b, generator)
+        return self._set(values)
 
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
-        from striate.random import default_generator
+    def normal_(self, mean: float = 0.0, std: float = 1.0, generator: Any = None) -> Tensor:
+        """Fill with N(mean, std^2), drawn as PyTorch draws them (see `striate.sampling`)."""
+        from striate import sampling
 
-        return self._set(default_generator().normal(mean, std, self.shape))
+        values = np.empty_like(self.array)
+        sampling.fill_normal_(values, mean, std, generator)
+        return self._set(values)
 
     def __iadd__(self, other: Any) -> Tensor:
         return self.add_(other)
@@ -335,13 +347,12 @@ class Tensor:
 
     # ------------------------------------------------------------------ conversions
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
-        dtype = kwargs.get("dtype")
-        for a in args:
-            if isinstance(a, (np.dtype, type)) or (isinstance(a, str) and a not in ("cpu",)):
-                dtype = a
-        if dtype is None:
-            return self
-        return self.type(dtype)
+        """`to(dtype)`, `to('cpu')`, `to(other)`, `to(device=..., dtype=...)`: a tensor of that
+        dtype (self when nothing changes); a device other than the CPU is a clear error."""
+        from striate.device import parse_to
+
+        dtype = parse_to(args, kwargs, "Tensor")
+        return self if dtype is None else self.type(dtype)
 
     def float(self) -> Tensor:
         return self.type(float32)
@@ -359,6 +370,13 @@ class Tensor:
         return self.type(bool_)
 
     def cpu(self) -> Tensor:
+        return self
+
+    def cuda(self, device: Any = None, non_blocking: bool = False) -> Tensor:
+        """Always an error: striate has no CUDA backend (see `st.cuda.is_available()`)."""
+        from striate.device import check_device
+
+        check_device("cuda" if device is None or isinstance(device, int) else device, "Tensor.cuda()")
         return self
 
     # comparisons give bool tensors outside the graph, as in PyTorch

@@ -1,7 +1,11 @@
 """Weight initialisation, as `torch.nn.init`: every function fills a tensor in place and returns it.
 
-Random draws come from `striate.random.default_generator()` (seeded by `st.manual_seed`), in
-the tensor's own dtype, so a float32 network never passes through float64.
+Random draws come from striate's generator (seeded by `st.manual_seed`) with PyTorch's sampling
+formulas (`striate.sampling`), in the tensor's own dtype: after the same seed, `uniform_`,
+`normal_` and everything built on them (the default initialisation of every layer, Xavier,
+Kaiming) give PyTorch's values bit for bit. `trunc_normal_` (PyTorch: inverse-CDF through
+erfinv; here: rejection) and `orthogonal_` (the QR factorisation of NumPy's LAPACK) follow the
+same distributions but not the same values.
 
 Why the scales: a unit's pre-activation sums `fan_in` products w x. With Var(w) = s^2 and inputs
 of unit variance, Var(sum) = fan_in s^2, so s = gain / sqrt(fan_in) keeps the variance of the
@@ -17,8 +21,9 @@ from typing import Any
 
 import numpy as np
 
+from striate import sampling
 from striate.autograd.tensor import Tensor
-from striate.random import default_generator
+from striate.random import Generator, resolve
 
 __all__ = [
     "calculate_gain",
@@ -94,40 +99,35 @@ def _fill(tensor: Tensor, values: Any) -> Tensor:
     return tensor
 
 
-def _rng(generator: np.random.Generator | None) -> np.random.Generator:
-    return default_generator() if generator is None else generator
-
-
-def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0,
-             generator: np.random.Generator | None = None) -> Tensor:
+def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0, generator: Generator | None = None) -> Tensor:
     """Fill with U(a, b)."""
-    dt = _draw_dtype(tensor)
-    u = _rng(generator).random(tensor.shape, dtype=dt)
-    return _fill(tensor, u * dt.type(b - a) + dt.type(a))
+    values = np.empty_like(tensor._data, dtype=_draw_dtype(tensor))  # PyTorch fills in memory order
+    sampling.fill_uniform_(values, a, b, generator)
+    return _fill(tensor, values)
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0,
-            generator: np.random.Generator | None = None) -> Tensor:
+            generator: Generator | None = None) -> Tensor:
     """Fill with N(mean, std^2)."""
-    dt = _draw_dtype(tensor)
-    z = _rng(generator).standard_normal(tensor.shape, dtype=dt)
-    return _fill(tensor, z * dt.type(std) + dt.type(mean))
+    values = np.empty_like(tensor._data, dtype=_draw_dtype(tensor))
+    sampling.fill_normal_(values, mean, std, generator)
+    return _fill(tensor, values)
 
 
 def trunc_normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0, a: float = -2.0, b: float = 2.0,
-                  generator: np.random.Generator | None = None) -> Tensor:
+                  generator: Generator | None = None) -> Tensor:
     """Fill with N(mean, std^2) conditioned on [a, b] (values outside are redrawn)."""
     if not a < b:
         raise ValueError(f"trunc_normal_: need a < b, got a={a}, b={b}")
     lo, hi = (a - mean) / std, (b - mean) / std
     dt = _draw_dtype(tensor)
-    rng = _rng(generator)
-    z = rng.standard_normal(tensor.shape, dtype=dt).reshape(-1)
+    gen = resolve(generator)
+    z = sampling.normal((tensor.numel(),), 0.0, 1.0, dt, gen)
     bad = np.flatnonzero((z < lo) | (z > hi))
     for _ in range(1000):  # each round keeps P(inside) of the redrawn values; converges fast
         if bad.size == 0:
             break
-        z[bad] = rng.standard_normal(bad.size, dtype=dt)
+        z[bad] = sampling.normal((bad.size,), 0.0, 1.0, dt, gen)
         bad = bad[(z[bad] < lo) | (z[bad] > hi)]
     if bad.size:
         raise ValueError(
@@ -156,7 +156,7 @@ def eye_(tensor: Tensor) -> Tensor:
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
-                    generator: np.random.Generator | None = None) -> Tensor:
+                    generator: Generator | None = None) -> Tensor:
     """U(-b, b) with b = gain sqrt(6 / (fan_in + fan_out)) (Glorot & Bengio 2010)."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
@@ -165,7 +165,7 @@ def xavier_uniform_(tensor: Tensor, gain: float = 1.0,
 
 
 def xavier_normal_(tensor: Tensor, gain: float = 1.0,
-                   generator: np.random.Generator | None = None) -> Tensor:
+                   generator: Generator | None = None) -> Tensor:
     """N(0, s^2) with s = gain sqrt(2 / (fan_in + fan_out))."""
     fan_in, fan_out = _calculate_fan_in_and_fan_out(tensor)
     std = gain * math.sqrt(2.0 / float(fan_in + fan_out))
@@ -180,7 +180,7 @@ def _kaiming_std(tensor: Tensor, a: float, mode: str, nonlinearity: str) -> floa
 
 
 def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                     generator: np.random.Generator | None = None) -> Tensor:
+                     generator: Generator | None = None) -> Tensor:
     """U(-b, b) with b = gain sqrt(3 / fan) (He et al. 2015); gain from `calculate_gain(nonlinearity, a)`.
 
     PyTorch's default for Linear and Conv weights is `kaiming_uniform_(w, a=sqrt(5))`, i.e.
@@ -194,7 +194,7 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonli
 
 
 def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlinearity: str = "leaky_relu",
-                    generator: np.random.Generator | None = None) -> Tensor:
+                    generator: Generator | None = None) -> Tensor:
     """N(0, s^2) with s = gain / sqrt(fan) (He et al. 2015)."""
     std = _kaiming_std(tensor, a, mode, nonlinearity)
     if std is None:
@@ -203,7 +203,7 @@ def kaiming_normal_(tensor: Tensor, a: float = 0.0, mode: str = "fan_in", nonlin
 
 
 def orthogonal_(tensor: Tensor, gain: float = 1.0,
-                generator: np.random.Generator | None = None) -> Tensor:
+                generator: Generator | None = None) -> Tensor:
     """A (semi-)orthogonal matrix (Saxe et al. 2013) over the tensor flattened to (rows, rest),
     from the QR decomposition of a Gaussian matrix with the signs of R's diagonal fixed."""
     if tensor.ndim < 2:
@@ -212,7 +212,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1.0,
         return tensor
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
-    flat = _rng(generator).standard_normal((rows, cols))
+    flat = sampling.normal((rows, cols), 0.0, 1.0, _draw_dtype(tensor), generator)
     if rows < cols:
         flat = flat.T
     q, r = np.linalg.qr(flat)

@@ -89,14 +89,6 @@ def _as_array(value: Any, key: str) -> np.ndarray:
     return arr
 
 
-def _is_dtype_name(name: str) -> bool:
-    try:
-        np.dtype(name)
-    except TypeError:
-        return False
-    return True
-
-
 def _add_hook(hooks: dict, takes_kwargs: set, hook: Callable, prepend: bool,
               with_kwargs: bool) -> RemovableHandle:
     """Register `hook` in the ordered dict `hooks` (first when `prepend`); a handle removes it."""
@@ -441,21 +433,11 @@ class Module:
         return self
 
     def to(self, *args: Any, **kwargs: Any) -> Module:
-        """`module.to(st.float64)` converts floating parameters and buffers; devices other than
-        'cpu' do not exist in striate."""
-        dtype = kwargs.pop("dtype", None)
-        device = kwargs.pop("device", None)
-        if kwargs:
-            raise TypeError(f"to() got unexpected arguments {sorted(kwargs)}")
-        for arg in args:
-            if isinstance(arg, str) and not _is_dtype_name(arg):
-                device = arg
-            elif isinstance(arg, Tensor):
-                dtype = arg.dtype
-            else:
-                dtype = arg
-        if device not in (None, "cpu"):
-            raise ValueError(f"striate runs on the CPU only; got device {device!r}")
+        """`module.to(st.float64)` converts floating parameters and buffers; `to('cpu')` keeps
+        them; any other device is a clear error (striate computes on the CPU only)."""
+        from striate.device import parse_to
+
+        dtype = parse_to(args, kwargs, "Module")
         if dtype is None:
             return self
         dt = _resolve_dtype(dtype)
@@ -470,6 +452,13 @@ class Module:
         return self._apply_to_floats(np.dtype(np.float64))
 
     def cpu(self) -> Module:
+        return self
+
+    def cuda(self, device: Any = None) -> Module:
+        """Always an error: striate has no CUDA backend (see `st.cuda.is_available()`)."""
+        from striate.device import check_device
+
+        check_device("cuda", "Module.cuda()")
         return self
 
     # ------------------------------------------------------------------ state dict

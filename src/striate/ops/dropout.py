@@ -5,8 +5,9 @@ activation is unchanged and evaluation is the identity (no rescaling at test tim
 
     y = x * m / (1 - p),   m ~ Bernoulli(1 - p);      dL/dx = dL/dy * m / (1 - p)
 
-The mask is drawn from `striate.random.default_generator()`, so `st.manual_seed(n)`
-reproduces it; the backward reuses the same mask. dropout2d drops whole channels (feature
+The mask is drawn as PyTorch draws it on the CPU (a float64 uniform < 1 - p per element, from
+the generator `st.manual_seed(n)` seeds), so after the same seed the mask is PyTorch's; the
+backward reuses the same mask. dropout2d drops whole channels (feature
 maps), one draw per (n, c).
 """
 
@@ -14,10 +15,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from striate import sampling
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 from striate.ops.shape import clone
-from striate.random import default_generator
 
 
 class Dropout(Function):
@@ -42,8 +43,8 @@ def _apply(x: Tensor, p: float, mask_shape: tuple[int, ...]) -> Tensor:
     if p == 1.0:
         noise = np.zeros(mask_shape, x.dtype)  # everything dropped; 1/(1-p) would be inf
     else:
-        keep = default_generator().random(mask_shape, dtype=np.float32) >= np.float32(p)
-        noise = keep.astype(x.dtype) / x.dtype.type(1.0 - p)
+        keep = sampling.bernoulli(mask_shape, 1.0 - p)
+        noise = keep.astype(x.dtype) * (x.dtype.type(1) / x.dtype.type(1.0 - p))  # PyTorch's div_ by a scalar
     return Dropout.apply(x, noise=noise)
 
 
