@@ -115,14 +115,11 @@ def _linear(g, fn, ins, parents, out_t, out):
         g.node("Add", [g.node("MatMul", [ins[0], wt]), ins[2]], out)
 
 
-@converts("ConvNd")
+@converts("Conv2dIm2col", "Conv2dWinograd", "Conv2dReference")  # the three paths of ops.conv
 def _conv(g, fn, ins, parents, out_t, out):
     x, w = parents[0], parents[1]
     kh, kw, sh, sw, dh, dw, oh, ow = fn.geometry
     top, bottom, left, right = fn.pads
-    if fn.u is not None:  # Winograd padded to whole tiles: the real bottom/right follow from the output
-        bottom = oh - 1 + dh * (kh - 1) + 1 - x.shape[2] - top
-        right = ow - 1 + dw * (kw - 1) + 1 - x.shape[3] - left
     group = int(x.shape[1] // w.shape[1])
     if x.ndim == 3:  # conv1d ran as a height-1 2-D convolution
         g.node("Conv", ins, out, kernel_shape=[kw], strides=[sw], dilations=[dw], pads=[left, right],

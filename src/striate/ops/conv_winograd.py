@@ -41,6 +41,7 @@ class Conv2dWinograd(Function):
         if self.needs_input_grad is not None:
             self.x, self.w_shape, self.r, self.u = x, w.shape, r, u
             self.tile_pads = winograd.padding(pads, x.shape, OH, OW, r)
+            self.geometry, self.pads = geometry, pads  # the layer as asked (ONNX export reads them)
         return y
 
     def backward(self, g):
