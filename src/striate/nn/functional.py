@@ -6,6 +6,8 @@ Each name is re-exported from the module in `striate.ops` where its forward and 
 from striate.ops.activation import elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from striate.ops.conv import conv1d, conv2d, conv_transpose2d
 from striate.ops.dropout import dropout, dropout2d
+from striate.ops.embedding import embedding, one_hot
+from striate.ops.layer_norm import layer_norm
 from striate.ops.linalg import linear
 from striate.ops.loss import (
     binary_cross_entropy_with_logits,
@@ -54,4 +56,8 @@ __all__ = [
     "max_pool1d",
     "max_pool2d",
     "pad",
+    # sequence models (issue 17: striate.ops.layer_norm/embedding)
+    "embedding",
+    "layer_norm",
+    "one_hot",
 ]

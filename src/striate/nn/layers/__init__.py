@@ -8,7 +8,7 @@ from striate.nn.layers.flatten import Flatten, Unflatten
 from striate.nn.layers.linear import Identity, Linear
 from striate.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
 from striate.nn.layers.maxout import Maxout
-from striate.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LocalResponseNorm
+from striate.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, LocalResponseNorm
 from striate.nn.layers.pooling import (
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
@@ -18,6 +18,7 @@ from striate.nn.layers.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from striate.nn.layers.sparse import Embedding
 
 __all__ = [
     "ELU",
@@ -54,4 +55,7 @@ __all__ = [
     "Softmax",
     "Tanh",
     "Unflatten",
+    # sequence models (issue 17)
+    "Embedding",
+    "LayerNorm",
 ]
