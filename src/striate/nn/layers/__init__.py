@@ -18,6 +18,8 @@ from striate.nn.layers.pooling import (
     MaxPool1d,
     MaxPool2d,
 )
+from striate.nn.layers.recurrent import GRU, LSTM, RNN, RNNBase
+from striate.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
 from striate.nn.layers.sparse import Embedding
 
 __all__ = [
@@ -57,5 +59,12 @@ __all__ = [
     "Unflatten",
     # sequence models (issue 17)
     "Embedding",
+    "GRU",
+    "GRUCell",
+    "LSTM",
+    "LSTMCell",
     "LayerNorm",
+    "RNN",
+    "RNNBase",
+    "RNNCell",
 ]
