@@ -71,6 +71,10 @@ def _train_parser(sub) -> None:
     p.add_argument("--resume", default=None, metavar="RUN",
                    help="continue the run in this folder from its last checkpoint")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
+    # --- issue 17: the sEMG typing task (striate/emg/) ---
+    p.add_argument("--task", default="classify", choices=["classify", "emg"],
+                   help="classify images (default) or decode typing from sEMG (emg: ends with 'test CER')")
+    importlib.import_module("striate.emg.options").add_emg_arguments(p)
 
 
 def _add_parsers() -> argparse.ArgumentParser:
@@ -107,6 +111,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from striate.train import runs
     from striate.train.trainer import NonFiniteLossError, TrainingInterrupted
 
+    if args.task == "emg":  # issue 17: its own module
+        return importlib.import_module("striate.emg.task").run_from_args(args)
     if args.resume:
         folder = Path(args.resume)
         cfg = runs.RunConfig.load(folder)

@@ -33,6 +33,7 @@ from striate.data.datasets.emg_keys import CHARS, keys_to_text, text_to_labels
 
 SAMPLE_RATE = 2000
 ELECTRODES = 16
+KEYSTROKE_SLACK_S = 1.0
 FIELDS = ("emg_left", "emg_right", "time")
 BUILTIN_CONFIGS = {"single_user": "emg2qwerty_single_user.json"}
 
@@ -108,14 +109,15 @@ class EMGSession:
     def _read_keystrokes(self, raw: Any) -> list[Keystroke]:
         if not isinstance(raw, list):
             raise DataFileError(self.path, "attribute 'keystrokes' is not a list")
-        t0, t1 = self.time[0], self.time[-1]
+        # a keylogger and the bands start and stop a moment apart: allow a second either side
+        t0, t1 = self.time[0] - KEYSTROKE_SLACK_S, self.time[-1] + KEYSTROKE_SLACK_S
         out = []
         for i, k in enumerate(raw):
             if not isinstance(k, dict) or not {"key", "start", "end"} <= k.keys():
                 raise DataFileError(self.path, f"keystroke {i} is not a {{key, start, end}} record: {k!r}")
             if not t0 <= float(k["start"]) <= t1:
                 raise DataFileError(self.path, f"keystroke {i} ({k['key']!r}) at t={k['start']} lies outside "
-                                               f"the signal [{t0}, {t1}]: the keystrokes do not match this "
+                                               f"the signal [{self.time[0]}, {self.time[-1]}] (+-{KEYSTROKE_SLACK_S} s): the keystrokes do not match this "
                                                "recording")
             char = keys_to_text([k["key"]])
             if char:
