@@ -5,6 +5,7 @@ Each name is re-exported from the module in `striate.ops` where its forward and 
 
 from striate.ops.activation import elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from striate.ops.conv import conv1d, conv2d, conv_transpose2d
+from striate.ops.ctc import ctc_loss
 from striate.ops.dropout import dropout, dropout2d
 from striate.ops.embedding import embedding, one_hot
 from striate.ops.layer_norm import layer_norm
@@ -57,6 +58,7 @@ __all__ = [
     "max_pool2d",
     "pad",
     # sequence models (issue 17: striate.ops.layer_norm/embedding)
+    "ctc_loss",
     "embedding",
     "layer_norm",
     "one_hot",

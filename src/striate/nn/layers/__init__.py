@@ -6,7 +6,7 @@ from striate.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from striate.nn.layers.dropout import Dropout, Dropout2d
 from striate.nn.layers.flatten import Flatten, Unflatten
 from striate.nn.layers.linear import Identity, Linear
-from striate.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, MSELoss, NLLLoss
+from striate.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, MSELoss, NLLLoss
 from striate.nn.layers.maxout import Maxout
 from striate.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, LocalResponseNorm
 from striate.nn.layers.pooling import (
@@ -58,6 +58,7 @@ __all__ = [
     "Tanh",
     "Unflatten",
     # sequence models (issue 17)
+    "CTCLoss",
     "Embedding",
     "GRU",
     "GRUCell",
