@@ -41,8 +41,9 @@ class SpectrogramNorm(nn.Module):
         t, n, bands, c, f = x.shape
         if bands * c != self.channels:
             raise ValueError(f"SpectrogramNorm({self.channels}) got {bands} bands x {c} electrodes")
-        y = x.permute(1, 2, 3, 4, 0).reshape(n, bands * c, f, t)
-        return self.batch_norm(y).reshape(n, bands, c, f, t).permute(4, 0, 1, 2, 3)
+        # BatchNorm2d on the free view (T*N, B*C, F, 1): per channel over the same (N, F, T)
+        # elements as on (N, B*C, F, T), without two transposing copies
+        return self.batch_norm(x.reshape(t * n, bands * c, f, 1)).reshape(t, n, bands, c, f)
 
 
 class RotationInvariantMLP(nn.Module):
@@ -59,7 +60,8 @@ class RotationInvariantMLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         c = x.shape[2]
-        rolled = [x[:, :, (np.arange(c) - o) % c] if o else x for o in self.offsets]  # torch.roll(x, o, 2)
+        rolled = [st.cat([x[:, :, c - o % c:], x[:, :, : c - o % c]], dim=2) if o % c else x
+                  for o in self.offsets]  # torch.roll(x, o, dims=2) as two slices (no scatter-add backward)
         y = st.stack(rolled, dim=2).flatten(3)  # (T, N, rotations, C*F)
         return self.mlp(y).mean(dim=2)
 
