@@ -268,6 +268,7 @@ COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict
 # Commands that live in their own modules: each module has `add_parser(sub)` (adds its
 # subparser to argparse's subparsers object) and `run(args) -> int` (the exit code).
 _COMMAND_MODULES: dict[str, str] = {
+    "sweep": "striate.emg.sweep",  # issue 17: sEMG CER against channels / data / sampling rate
 }
 
 

@@ -138,11 +138,19 @@ def evaluate_cer(model: Any, dataset: EMG2QWERTY) -> float:
     return 100.0 * character_error_rate(predictions, references)
 
 
-def _datasets(cfg: EMGConfig) -> tuple[EMG2QWERTY, EMG2QWERTY | None, EMG2QWERTY]:
+def context_samples(model: Any) -> int:
+    """Past context of a training window, in 2 kHz samples: the model's receptive field (frames
+    it consumes without emitting, 16 samples each), so that its emissions cover the labelled
+    window and not the context (whose keys are not in the labels). The paper's 4-block TDS
+    encoder consumes 124 frames = 1984 samples (its config pads 1800)."""
+    return 16 * model.context_frames()
+
+
+def _datasets(cfg: EMGConfig, context: int) -> tuple[EMG2QWERTY, EMG2QWERTY | None, EMG2QWERTY]:
     common = dict(config=cfg.split_config)
     train = EMG2QWERTY(cfg.data_root, "train", transform=make_transform(cfg, True),
-                       window_length=int(cfg.window_seconds * SAMPLE_RATE), jitter=cfg.augment, seed=cfg.seed,
-                       **common)
+                       window_length=int(cfg.window_seconds * SAMPLE_RATE), padding=(context, 0),
+                       jitter=cfg.augment, seed=cfg.seed, **common)
     try:
         val = EMG2QWERTY(cfg.data_root, "val", transform=make_transform(cfg, False), **common)
     except ValueError:  # a split without validation sessions: keep the last epoch
@@ -180,9 +188,9 @@ def train_and_test(cfg: EMGConfig, out: str | Path = "runs", quiet: bool = False
     """Train, pick the best validation epoch, test; returns result.json's contents."""
     cfg.check()
     st.manual_seed(cfg.seed)
-    train, val, test = _datasets(cfg)
-    items = _train_items(cfg, len(train))
     model = build_model(cfg)
+    train, val, test = _datasets(cfg, context_samples(model))
+    items = _train_items(cfg, len(train))
     opt = st.optim.Adam(model.parameters(), lr=cfg.lr)
     sched = st.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(cfg.epochs, 1))
     folder = Path(out) / f"emg-{cfg.model}-{time.strftime('%Y%m%d-%H%M%S')}-s{cfg.seed}"
