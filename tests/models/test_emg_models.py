@@ -12,19 +12,20 @@ tnn = torch.nn
 SMALL = dict(electrodes=4, freq=5, mlp_features=(8,))
 
 
-@pytest.mark.parametrize("name,kwargs,shrink", [
-    ("tds_conv", dict(block_channels=(4, 4), kernel_width=3), 4),
-    ("lstm", dict(hidden_size=6, num_layers=2), 0),
-    ("gru", dict(hidden_size=6, bidirectional=False), 0),
-    ("cnn_gru", dict(block_channels=(4,), kernel_width=5, hidden_size=6), 4),
+@pytest.mark.parametrize("name,kwargs,lengths,context", [
+    ("tds_conv", dict(block_channels=(4, 4), kernel_width=3), (16, 11), 4),
+    ("lstm", dict(hidden_size=6, num_layers=2), (5, 3), 0),
+    ("gru", dict(hidden_size=6, bidirectional=False, time_stride=1, rotation_invariant=True), (20, 15), 0),
+    ("cnn_gru", dict(block_channels=(4,), kernel_width=5, hidden_size=6, time_stride=2), (8, 5), 4),
 ])
-def test_shapes_and_lengths(name, kwargs, shrink):
+def test_shapes_and_lengths(name, kwargs, lengths, context):
     model = EMG_MODELS[name](**SMALL, **kwargs)
     x = st.randn(20, 3, 2, 4, 5)
     y = model(x)
-    assert y.shape == (20 - shrink, 3, 99)
+    assert y.shape == (lengths[0], 3, 99)
     np.testing.assert_allclose(np.exp(y.numpy()).sum(-1), 1, rtol=1e-5)  # log-probabilities
-    assert list(model.output_lengths(np.array([20, 15]))) == [20 - shrink, 15 - shrink]
+    assert list(model.output_lengths(np.array([20, 15]))) == list(lengths)
+    assert model.context_frames() == context
     y.sum().backward()
     assert all(p.grad is not None for p in model.parameters())
 

@@ -17,7 +17,8 @@ frequency; env is a 60 ms rise/decay envelope locked to the press. A session shi
 patterns by a random electrode offset (-1, 0, +1: the band is put on slightly rotated) and a
 random gain, which is what band-rotation augmentation and spectrogram normalisation are for.
 
-    python -m striate.data.emg_synthetic DIR [--train 4 --val 1 --test 1 --seconds 60 --seed 0]
+    python -m striate.data.emg_synthetic DIR [--train 4 --val 1 --test 1 --seconds 60 --seed 0
+                                              --alphabet 'abc ' --noise 0.3]
 """
 
 from __future__ import annotations
@@ -165,8 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60.0, help="length of each session (default 60)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--alphabet", default=None, help="only type these characters (default: all of the text)")
+    p.add_argument("--noise", type=float, default=0.3, help="electrode noise std, bursts peak near 1 (default 0.3)")
     a = p.parse_args(argv)
-    root = write_synthetic_dataset(a.root, a.train, a.val, a.test, a.seconds, a.seed, alphabet=a.alphabet)
+    root = write_synthetic_dataset(a.root, a.train, a.val, a.test, a.seconds, a.seed, alphabet=a.alphabet,
+                                   noise=a.noise)
     print(f"wrote {a.train + a.val + a.test} sessions and split.json to {root}")
     return 0
 

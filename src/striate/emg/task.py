@@ -92,9 +92,9 @@ def build_model(cfg: EMGConfig) -> Any:
     small = cfg.size == "small"
     sizes: dict[str, dict[str, Any]] = {
         "tds_conv": dict(mlp_features=(64,), block_channels=(16, 16), kernel_width=8) if small else {},
-        "lstm": dict(mlp_features=(64,), hidden_size=64, num_layers=1) if small else dict(hidden_size=256),
-        "gru": dict(mlp_features=(64,), hidden_size=64, num_layers=1) if small else dict(hidden_size=256),
-        "cnn_gru": dict(mlp_features=(64,), block_channels=(16,), kernel_width=8, hidden_size=64) if small
+        "lstm": dict(mlp_features=(128,), hidden_size=64, num_layers=1) if small else dict(hidden_size=256),
+        "gru": dict(mlp_features=(128,), hidden_size=64, num_layers=1) if small else dict(hidden_size=256),
+        "cnn_gru": dict(mlp_features=(128,), block_channels=(16,), kernel_width=8, hidden_size=64) if small
         else dict(hidden_size=256),
     }
     return EMG_MODELS[cfg.model](electrodes=cfg.channels, freq=freq, **sizes[cfg.model])
@@ -200,6 +200,7 @@ def train_and_test(cfg: EMGConfig, out: str | Path = "runs", quiet: bool = False
     history, best, start = [], float("inf"), time.perf_counter()
     log(f"{cfg.model}: {sum(p.numel() for p in model.parameters()):,} parameters, {len(items)} training windows "
         f"from {len(train.sessions)} sessions; {len(val.sessions) if val else 0} val, {len(test.sessions)} test")
+    st.save(model.state_dict(), folder / "checkpoints" / "best.safetensors")  # epochs=0: the untrained model
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
         loss = _epoch(model, opt, train, items, cfg, rng, quiet)
