@@ -7,8 +7,12 @@ import pytest
 
 h5py = pytest.importorskip("h5py", reason="the emg2qwerty reader needs h5py (pip install 'striate[emg]')")
 
-from striate.data.datasets import DataFileError, DatasetNotFoundError, EMG2QWERTY  # noqa: E402
-from striate.data.datasets import emg_keys  # noqa: E402
+from striate.data.datasets import (  # noqa: E402
+    EMG2QWERTY,
+    DataFileError,
+    DatasetNotFoundError,
+    emg_keys,  # noqa: E402
+)
 from striate.data.datasets.emg2qwerty import EMGSession, load_split_config  # noqa: E402
 from striate.data.emg_synthetic import write_session, write_synthetic_dataset  # noqa: E402
 
@@ -19,8 +23,10 @@ def _session(tmp_path, name="s", n=8000, keystrokes=None, **attrs):
     t = T0 + np.arange(n) / 2000
     emg = np.random.default_rng(0).standard_normal((n, 2, 16)).astype(np.float32)
     if keystrokes is None:
-        keystrokes = [{"key": k, "start": T0 + 0.5 * (i + 1), "end": T0 + 0.5 * (i + 1) + 0.05}
-                      for i, k in enumerate(["h", "i", "Key.space", "Key.tab", "Key.shift", "A", "Key.backspace"])]
+        keystrokes = [
+            {"key": k, "start": T0 + 0.5 * (i + 1), "end": T0 + 0.5 * (i + 1) + 0.05}
+            for i, k in enumerate(["h", "i", "Key.space", "Key.tab", "Key.shift", "A", "Key.backspace"])
+        ]
     path = tmp_path / f"{name}.hdf5"
     write_session(path, emg, t, keystrokes, [], 7, name)
     return path, emg
@@ -65,7 +71,11 @@ def test_windows_and_whole_sessions(tmp_path):
     test = EMG2QWERTY(tmp_path, "test", config=cfg)
     x, y = test[0]
     assert len(test) == 1 and x.shape == (20000, 2, 16) and len(y) == 6
-    assert EMG2QWERTY(tmp_path, "train", config=cfg, user=7, transform=lambda e: e[:10])[0][0].shape == (10, 2, 16)
+    assert EMG2QWERTY(tmp_path, "train", config=cfg, user=7, transform=lambda e: e[:10])[0][0].shape == (
+        10,
+        2,
+        16,
+    )
     with pytest.raises(ValueError, match="no sessions for user 8"):
         EMG2QWERTY(tmp_path, "train", config=cfg, user=8)
 
@@ -82,7 +92,7 @@ def test_synthetic_dataset_and_split_json(tmp_path):
     # the bursts are locked to the presses: more power in the 60 ms after a press than before the typing
     press = int((session.keystrokes[0].start - session.time[0]) * 2000)
     burst = session.emg(press - 60, press + 60)
-    assert (burst ** 2).mean() > 1.5 * (session.emg(0, 400) ** 2).mean()
+    assert (burst**2).mean() > 1.5 * (session.emg(0, 400) ** 2).mean()
 
 
 def test_course_split_is_builtin(tmp_path):
@@ -124,7 +134,10 @@ def test_missing_field_and_attribute(tmp_path):
 
 
 def test_keystrokes_that_do_not_match_the_signal(tmp_path):
-    late = [{"key": "a", "start": T0 + 1.0, "end": T0 + 1.1}, {"key": "b", "start": T0 + 60.0, "end": T0 + 60.1}]
+    late = [
+        {"key": "a", "start": T0 + 1.0, "end": T0 + 1.1},
+        {"key": "b", "start": T0 + 60.0, "end": T0 + 60.1},
+    ]
     path, _ = _session(tmp_path, keystrokes=late)  # a 4 s signal, a key at 60 s
     with pytest.raises(DataFileError, match="keystroke 1 .* outside the signal .* do not match"):
         EMGSession(path)

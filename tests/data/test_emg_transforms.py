@@ -17,7 +17,9 @@ def test_log_spectrogram_equals_torchaudio_definition(n_fft, hop, samples):
     # |STFT with a periodic Hann window|^2 / sum(window^2)
     w = torch.hann_window(n_fft, dtype=torch.float64)
     xt = torch.from_numpy(x.astype(np.float32).astype(np.float64)).permute(1, 2, 0).reshape(-1, samples)
-    power = torch.stft(xt, n_fft, hop, window=w, center=False, return_complex=True).abs() ** 2 / w.pow(2).sum()
+    power = (
+        torch.stft(xt, n_fft, hop, window=w, center=False, return_complex=True).abs() ** 2 / w.pow(2).sum()
+    )
     ref = torch.log10(power + 1e-6).reshape(2, 3, n_fft // 2 + 1, -1).permute(3, 0, 1, 2).numpy()
     assert out.shape == ref.shape == ((samples - n_fft) // hop + 1, 2, 3, n_fft // 2 + 1)
     assert out.dtype == np.float32
@@ -80,7 +82,9 @@ def test_channel_subset_and_resample():
     low, high = np.sin(2 * np.pi * 40 * t), np.sin(2 * np.pi * 400 * t)  # 400 Hz is above 500 Hz's Nyquist
     out = E.Resample(2000, 500)((low + high)[:, None, None])
     assert out.shape == (2000, 1, 1)
-    np.testing.assert_allclose(out[100:-100, 0, 0], low[::4][100:-100], atol=2e-3)  # passband kept, alias removed
+    np.testing.assert_allclose(
+        out[100:-100, 0, 0], low[::4][100:-100], atol=2e-3
+    )  # passband kept, alias removed
     assert E.Resample(2000, 2000)(x) is x
     with pytest.raises(ValueError, match="must divide"):
         E.Resample(2000, 300)
@@ -88,7 +92,15 @@ def test_channel_subset_and_resample():
 
 def test_compose_pipeline_shapes():
     x = np.random.default_rng(2).standard_normal((10000, 2, 16)).astype(np.float32)
-    pipe = Compose([E.ChannelSubset(8), E.Resample(2000, 1000), E.RandomBandRotation(seed=0),
-                    E.TemporalAlignmentJitter(60, seed=0), E.LogSpectrogram(32, 8), E.SpecAugment(3, 25, 2, 2, seed=0)])
+    pipe = Compose(
+        [
+            E.ChannelSubset(8),
+            E.Resample(2000, 1000),
+            E.RandomBandRotation(seed=0),
+            E.TemporalAlignmentJitter(60, seed=0),
+            E.LogSpectrogram(32, 8),
+            E.SpecAugment(3, 25, 2, 2, seed=0),
+        ]
+    )
     out = pipe(x)
     assert out.shape[1:] == (2, 8, 17) and 615 <= out.shape[0] <= 622

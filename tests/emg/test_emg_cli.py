@@ -31,7 +31,7 @@ def tiny_root(tmp_path_factory):
     return root
 
 
-TINY = dict(model="gru", window_seconds=1.0, sampling_rate=1000, batch_size=4, lr=1e-2, seed=0)
+TINY = {"model": "gru", "window_seconds": 1.0, "sampling_rate": 1000, "batch_size": 4, "lr": 1e-2, "seed": 0}
 
 
 def test_cer_drops_in_a_few_epochs(tiny_root, tmp_path):
@@ -44,14 +44,40 @@ def test_cer_drops_in_a_few_epochs(tiny_root, tmp_path):
 
 def _cli(*args, cwd):
     env = dict(os.environ, MPLBACKEND="Agg")
-    return subprocess.run([sys.executable, "-m", "striate.cli", *args], capture_output=True, text=True, cwd=cwd,
-                          env=env, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "striate.cli", *args],
+        capture_output=True,
+        text=True,
+        cwd=cwd,
+        env=env,
+        timeout=600,
+    )
 
 
 def test_train_cli_ends_with_test_cer(tiny_root, tmp_path):
-    r = _cli("train", "--task", "emg", "--model", "tds_conv", "--data-root", str(tiny_root), "--epochs", "1",
-             "--window-seconds", "1", "--batch-size", "8", "--channels", "4", "--sampling-rate", "500",
-             "--out", str(tmp_path), "--quiet", cwd=tmp_path)
+    r = _cli(
+        "train",
+        "--task",
+        "emg",
+        "--model",
+        "tds_conv",
+        "--data-root",
+        str(tiny_root),
+        "--epochs",
+        "1",
+        "--window-seconds",
+        "1",
+        "--batch-size",
+        "8",
+        "--channels",
+        "4",
+        "--sampling-rate",
+        "500",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     last = r.stdout.strip().splitlines()[-1]
     assert last.startswith("test CER: ") and last.endswith("%")
@@ -71,9 +97,29 @@ def test_train_cli_clear_errors(tmp_path):
 
 def test_sweep_writes_table_and_plot(tiny_root, tmp_path):
     pytest.importorskip("matplotlib", reason="the sweep's plot needs matplotlib")
-    r = _cli("sweep", "--over", "channels", "--values", "4,2", "--model", "tds_conv", "--data-root", str(tiny_root),
-             "--epochs", "1", "--window-seconds", "1", "--batch-size", "8", "--sampling-rate", "500",
-             "--out", str(tmp_path), "--quiet", cwd=tmp_path)
+    r = _cli(
+        "sweep",
+        "--over",
+        "channels",
+        "--values",
+        "4,2",
+        "--model",
+        "tds_conv",
+        "--data-root",
+        str(tiny_root),
+        "--epochs",
+        "1",
+        "--window-seconds",
+        "1",
+        "--batch-size",
+        "8",
+        "--sampling-rate",
+        "500",
+        "--out",
+        str(tmp_path),
+        "--quiet",
+        cwd=tmp_path,
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     folder = next(tmp_path.glob("sweep-channels-*"))
     data = json.loads((folder / "sweep.json").read_text())

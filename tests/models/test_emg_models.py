@@ -9,15 +9,28 @@ from striate.models.emg import EMG_MODELS, TDSConvCTC, cnn_gru_ctc, gru_ctc, lst
 torch = pytest.importorskip("torch")
 tnn = torch.nn
 
-SMALL = dict(electrodes=4, freq=5, mlp_features=(8,))
+SMALL = {"electrodes": 4, "freq": 5, "mlp_features": (8,)}
 
 
-@pytest.mark.parametrize("name,kwargs,lengths,context", [
-    ("tds_conv", dict(block_channels=(4, 4), kernel_width=3), (16, 11), 4),
-    ("lstm", dict(hidden_size=6, num_layers=2), (5, 3), 0),
-    ("gru", dict(hidden_size=6, bidirectional=False, time_stride=1, rotation_invariant=True), (20, 15), 0),
-    ("cnn_gru", dict(block_channels=(4,), kernel_width=5, hidden_size=6, time_stride=2), (8, 5), 4),
-])
+@pytest.mark.parametrize(
+    "name,kwargs,lengths,context",
+    [
+        ("tds_conv", {"block_channels": (4, 4), "kernel_width": 3}, (16, 11), 4),
+        ("lstm", {"hidden_size": 6, "num_layers": 2}, (5, 3), 0),
+        (
+            "gru",
+            {"hidden_size": 6, "bidirectional": False, "time_stride": 1, "rotation_invariant": True},
+            (20, 15),
+            0,
+        ),
+        (
+            "cnn_gru",
+            {"block_channels": (4,), "kernel_width": 5, "hidden_size": 6, "time_stride": 2},
+            (8, 5),
+            4,
+        ),
+    ],
+)
 def test_shapes_and_lengths(name, kwargs, lengths, context):
     model = EMG_MODELS[name](**SMALL, **kwargs)
     x = st.randn(20, 3, 2, 4, 5)
@@ -82,7 +95,7 @@ class _TorchTwin(tnn.Module):
             tt, nn_, cc = h.shape
             z = torch.relu(conv.conv2d(h.movedim(0, -1).reshape(nn_, ch, cc // ch, tt)))
             z = z.reshape(nn_, cc, -1).movedim(-1, 0)
-            h = conv.layer_norm(z + h[-z.shape[0]:])
+            h = conv.layer_norm(z + h[-z.shape[0] :])
             h = fc.layer_norm(fc.fc_block(h) + h)
         return torch.log_softmax(self.classifier(h), -1)
 

@@ -35,14 +35,22 @@ from striate.data.datasets.emg_keys import MODIFIERS
 from striate.io_atomic import atomic_path, atomic_write_text
 
 SENTENCES = (
-    "the quick brown fox jumps over the lazy dog", "pack my box with five dozen liquor jugs",
-    "how vexingly quick daft zebras jump", "sphinx of black quartz judge my vow",
-    "a wizard's job is to vex chumps quickly in fog", "the five boxing wizards jump quickly",
-    "we promptly judged antique ivory buckles for the next prize", "jackdaws love my big sphinx of quartz",
-    "typing on a keyboard moves the muscles of the forearm", "each key press makes a short burst",
-    "the electrodes sit in a ring around the wrist", "a network learns to read the keys from the signal",
-    "connectionist temporal classification needs no alignment", "character error rate counts edits",
-    "more channels and more data lower the error", "a lower sampling rate keeps fewer frequencies",
+    "the quick brown fox jumps over the lazy dog",
+    "pack my box with five dozen liquor jugs",
+    "how vexingly quick daft zebras jump",
+    "sphinx of black quartz judge my vow",
+    "a wizard's job is to vex chumps quickly in fog",
+    "the five boxing wizards jump quickly",
+    "we promptly judged antique ivory buckles for the next prize",
+    "jackdaws love my big sphinx of quartz",
+    "typing on a keyboard moves the muscles of the forearm",
+    "each key press makes a short burst",
+    "the electrodes sit in a ring around the wrist",
+    "a network learns to read the keys from the signal",
+    "connectionist temporal classification needs no alignment",
+    "character error rate counts edits",
+    "more channels and more data lower the error",
+    "a lower sampling rate keeps fewer frequencies",
 )
 LEFT_HAND = set("qwertasdfgzxcvb12345`~!@#$%") | {"Key.shift"}
 _KEY_NAMES = {c: name for name, c in MODIFIERS}
@@ -76,8 +84,15 @@ def _burst(n: int, freq: float, rng: np.random.Generator) -> np.ndarray:
     return x / (x.std() + 1e-12)
 
 
-def synthesize_session(text: str, patterns: dict, rng: np.random.Generator, start_time: float = 1.6e9,
-                       noise: float = 0.3, drift: float = 0.5, keys_per_second: float = 4.0):
+def synthesize_session(
+    text: str,
+    patterns: dict,
+    rng: np.random.Generator,
+    start_time: float = 1.6e9,
+    noise: float = 0.3,
+    drift: float = 0.5,
+    keys_per_second: float = 4.0,
+):
     """(emg (T, 2, 16) float32, time (T,) float64, keystrokes) for typing `text`."""
     gaps = np.maximum(rng.exponential(1 / keys_per_second, len(text)), 0.12)
     press = 0.5 + np.cumsum(gaps)
@@ -85,8 +100,10 @@ def synthesize_session(text: str, patterns: dict, rng: np.random.Generator, star
     t = np.arange(n) / SAMPLE_RATE
     offset, gain = int(rng.integers(-1, 2)), rng.uniform(0.7, 1.4)
     emg = noise * rng.standard_normal((n, 2, ELECTRODES))
-    emg += drift * np.sin(2 * np.pi * rng.uniform(0.05, 0.5, (2, ELECTRODES)) * t[:, None, None]
-                          + rng.uniform(0, 2 * np.pi, (2, ELECTRODES)))
+    emg += drift * np.sin(
+        2 * np.pi * rng.uniform(0.05, 0.5, (2, ELECTRODES)) * t[:, None, None]
+        + rng.uniform(0, 2 * np.pi, (2, ELECTRODES))
+    )
     burst_len = int(0.12 * SAMPLE_RATE)
     env = np.exp(-0.5 * ((np.arange(burst_len) / SAMPLE_RATE - 0.03) / 0.02) ** 2)
     keystrokes = []
@@ -101,20 +118,35 @@ def synthesize_session(text: str, patterns: dict, rng: np.random.Generator, star
     return emg.astype(np.float32), start_time + t, keystrokes
 
 
-def write_session(path: str | os.PathLike, emg: np.ndarray, time: np.ndarray, keystrokes: list,
-                  prompts: list, user: int | str, session_name: str) -> None:
+def write_session(
+    path: str | os.PathLike,
+    emg: np.ndarray,
+    time: np.ndarray,
+    keystrokes: list,
+    prompts: list,
+    user: int | str,
+    session_name: str,
+) -> None:
     """Write one session file in emg2qwerty's layout (atomically)."""
     h5py = _h5py()
-    dtype = np.dtype([("emg_left", "<f4", (ELECTRODES,)), ("emg_right", "<f4", (ELECTRODES,)), ("time", "<f8")])
+    dtype = np.dtype(
+        [("emg_left", "<f4", (ELECTRODES,)), ("emg_right", "<f4", (ELECTRODES,)), ("time", "<f8")]
+    )
     rec = np.empty(len(time), dtype=dtype)
     rec["emg_left"], rec["emg_right"], rec["time"] = emg[:, 0], emg[:, 1], time
-    with atomic_path(path) as tmp:
-        with h5py.File(tmp, "w") as f:
-            g = f.create_group("emg2qwerty")
-            g.create_dataset("timeseries", data=rec)
-            g.attrs.update({"keystrokes": json.dumps(keystrokes), "prompts": json.dumps(prompts),
-                            "session_name": session_name, "user": str(user), "condition": "on_keyboard",
-                            "duration_mins": float((time[-1] - time[0]) / 60)})
+    with atomic_path(path) as tmp, h5py.File(tmp, "w") as f:
+        g = f.create_group("emg2qwerty")
+        g.create_dataset("timeseries", data=rec)
+        g.attrs.update(
+            {
+                "keystrokes": json.dumps(keystrokes),
+                "prompts": json.dumps(prompts),
+                "session_name": session_name,
+                "user": str(user),
+                "condition": "on_keyboard",
+                "duration_mins": float((time[-1] - time[0]) / 60),
+            }
+        )
 
 
 def _session_text(rng: np.random.Generator, seconds: float, alphabet: str | None) -> list[str]:
@@ -129,9 +161,17 @@ def _session_text(rng: np.random.Generator, seconds: float, alphabet: str | None
     return prompts
 
 
-def write_synthetic_dataset(root: str | os.PathLike, train: int = 4, val: int = 1, test: int = 1,
-                            seconds: float = 60.0, seed: int = 0, user: int = 1000,
-                            alphabet: str | None = None, noise: float = 0.3) -> Path:
+def write_synthetic_dataset(
+    root: str | os.PathLike,
+    train: int = 4,
+    val: int = 1,
+    test: int = 1,
+    seconds: float = 60.0,
+    seed: int = 0,
+    user: int = 1000,
+    alphabet: str | None = None,
+    noise: float = 0.3,
+) -> Path:
     """Write `train + val + test` sessions of about `seconds` each and `root/split.json`.
 
     alphabet: restrict the typed text to these characters (e.g. "abcdefgh " for a quick test);
@@ -145,7 +185,9 @@ def write_synthetic_dataset(root: str | os.PathLike, train: int = 4, val: int = 
     for part, count in (("train", train), ("val", val), ("test", test)):
         for i in range(count):
             prompts = _session_text(rng, seconds, alphabet)
-            text = "".join(p + ("\u23ce" if alphabet is None or "\u23ce" in alphabet else "") for p in prompts)
+            text = "".join(
+                p + ("\u23ce" if alphabet is None or "\u23ce" in alphabet else "") for p in prompts
+            )
             emg, time, strokes = synthesize_session(text, patterns, rng, start_time=t0, noise=noise)
             name = f"synthetic-{user}-{part}-{i:02d}"
             prompt_records = [{"start": t0, "end": float(time[-1]), "payload": {"text": p}} for p in prompts]
@@ -157,8 +199,10 @@ def write_synthetic_dataset(root: str | os.PathLike, train: int = 4, val: int = 
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m striate.data.emg_synthetic",
-                                description="Write synthetic sEMG typing sessions (emg2qwerty layout) and split.json.")
+    p = argparse.ArgumentParser(
+        prog="python -m striate.data.emg_synthetic",
+        description="Write synthetic sEMG typing sessions (emg2qwerty layout) and split.json.",
+    )
     p.add_argument("root", help="output folder")
     p.add_argument("--train", type=int, default=4, help="training sessions (default 4)")
     p.add_argument("--val", type=int, default=1, help="validation sessions (default 1)")
@@ -166,10 +210,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=float, default=60.0, help="length of each session (default 60)")
     p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     p.add_argument("--alphabet", default=None, help="only type these characters (default: all of the text)")
-    p.add_argument("--noise", type=float, default=0.3, help="electrode noise std, bursts peak near 1 (default 0.3)")
+    p.add_argument(
+        "--noise", type=float, default=0.3, help="electrode noise std, bursts peak near 1 (default 0.3)"
+    )
     a = p.parse_args(argv)
-    root = write_synthetic_dataset(a.root, a.train, a.val, a.test, a.seconds, a.seed, alphabet=a.alphabet,
-                                   noise=a.noise)
+    root = write_synthetic_dataset(
+        a.root, a.train, a.val, a.test, a.seconds, a.seed, alphabet=a.alphabet, noise=a.noise
+    )
     print(f"wrote {a.train + a.val + a.test} sessions and split.json to {root}")
     return 0
 

@@ -56,7 +56,9 @@ class LogSpectrogram(EMGTransform):
     def __init__(self, n_fft: int = 64, hop_length: int = 16) -> None:
         super().__init__()
         if n_fft < 2 or hop_length < 1:
-            raise ValueError(f"LogSpectrogram needs n_fft >= 2 and hop_length >= 1, got {n_fft}, {hop_length}")
+            raise ValueError(
+                f"LogSpectrogram needs n_fft >= 2 and hop_length >= 1, got {n_fft}, {hop_length}"
+            )
         self.n_fft, self.hop_length = int(n_fft), int(hop_length)
 
     def frames(self, samples: int) -> int:
@@ -65,12 +67,14 @@ class LogSpectrogram(EMGTransform):
     def __call__(self, x: Any, rng: Any = None) -> np.ndarray:
         x = _check_window(x, "LogSpectrogram", 1)
         if len(x) < self.n_fft:
-            raise ValueError(f"LogSpectrogram: a window of {len(x)} samples is shorter than n_fft={self.n_fft}")
+            raise ValueError(
+                f"LogSpectrogram: a window of {len(x)} samples is shorter than n_fft={self.n_fft}"
+            )
         n = np.arange(self.n_fft)
         window = 0.5 - 0.5 * np.cos(2 * np.pi * n / self.n_fft)
         frames = np.lib.stride_tricks.sliding_window_view(x, self.n_fft, axis=0)[:: self.hop_length]
         spec = np.fft.rfft(frames.astype(np.float64) * window, axis=-1)  # (frames, ..., freq)
-        power = (spec.real ** 2 + spec.imag ** 2) / np.sum(window ** 2)
+        power = (spec.real**2 + spec.imag**2) / np.sum(window**2)
         return np.log10(power + 1e-6).astype(np.float32)
 
 
@@ -80,8 +84,15 @@ class SpecAugment(EMGTransform):
     `freq_mask_param` bins, set to `mask_value`; drawn independently per channel (iid) as
     torchaudio does for (bands, electrodes) inputs."""
 
-    def __init__(self, n_time_masks: int = 0, time_mask_param: int = 0, n_freq_masks: int = 0,
-                 freq_mask_param: int = 0, mask_value: float = 0.0, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        n_time_masks: int = 0,
+        time_mask_param: int = 0,
+        n_freq_masks: int = 0,
+        freq_mask_param: int = 0,
+        mask_value: float = 0.0,
+        seed: int | None = None,
+    ) -> None:
         super().__init__(seed)
         self.n_time_masks, self.time_mask_param = n_time_masks, time_mask_param
         self.n_freq_masks, self.freq_mask_param = n_freq_masks, freq_mask_param
@@ -119,8 +130,13 @@ class RandomBandRotation(EMGTransform):
     def __call__(self, x: Any, rng: np.random.Generator | None = None) -> np.ndarray:
         x = _check_window(x, "RandomBandRotation", 3)
         g = self.generator(rng)
-        return np.stack([np.roll(x[:, b], self.offsets[int(g.integers(len(self.offsets)))], axis=1)
-                         for b in range(x.shape[1])], axis=1)
+        return np.stack(
+            [
+                np.roll(x[:, b], self.offsets[int(g.integers(len(self.offsets)))], axis=1)
+                for b in range(x.shape[1])
+            ],
+            axis=1,
+        )
 
 
 class TemporalAlignmentJitter(EMGTransform):
@@ -139,8 +155,8 @@ class TemporalAlignmentJitter(EMGTransform):
             raise ValueError(f"TemporalAlignmentJitter needs 2 bands on axis 1, got shape {x.shape}")
         off = int(self.generator(rng).integers(-self.max_offset, self.max_offset + 1))
         n = len(x) - abs(off)
-        left = x[max(off, 0): max(off, 0) + n, 0]
-        right = x[max(-off, 0): max(-off, 0) + n, 1]
+        left = x[max(off, 0) : max(off, 0) + n, 0]
+        right = x[max(-off, 0) : max(-off, 0) + n, 1]
         return np.stack([left, right], axis=1)
 
 
@@ -148,7 +164,9 @@ class ChannelSubset(EMGTransform):
     """Keep `n` of each band's electrodes, evenly spaced around the ring (or the given indices):
     (T, bands, 16, ...) -> (T, bands, n, ...). For the study of CER against channel count."""
 
-    def __init__(self, n: int | None = None, indices: Sequence[int] | None = None, electrodes: int = 16) -> None:
+    def __init__(
+        self, n: int | None = None, indices: Sequence[int] | None = None, electrodes: int = 16
+    ) -> None:
         super().__init__()
         if (n is None) == (indices is None):
             raise ValueError("ChannelSubset: give either n or indices")
@@ -161,7 +179,9 @@ class ChannelSubset(EMGTransform):
     def __call__(self, x: Any, rng: Any = None) -> np.ndarray:
         x = _check_window(x, "ChannelSubset", 3)
         if max(self.indices) >= x.shape[2]:
-            raise ValueError(f"ChannelSubset: electrode {max(self.indices)} asked, the window has {x.shape[2]}")
+            raise ValueError(
+                f"ChannelSubset: electrode {max(self.indices)} asked, the window has {x.shape[2]}"
+            )
         return x[:, :, list(self.indices)]
 
 

@@ -19,19 +19,37 @@ def add_emg_arguments(p: argparse.ArgumentParser, standalone: bool = False) -> N
         g.add_argument("--batch-size", type=int, default=16, help="windows per batch (default 16)")
         g.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
         g.add_argument("--clip-grad", type=float, default=None, help="clip the global gradient norm")
-        g.add_argument("--augment", action="store_true",
-                       help="band rotation, temporal jitter and SpecAugment on the training windows")
+        g.add_argument(
+            "--augment",
+            action="store_true",
+            help="band rotation, temporal jitter and SpecAugment on the training windows",
+        )
         g.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
         g.add_argument("--out", default="runs", help="folder for run folders (default ./runs)")
         g.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
-    g.add_argument("--split-config", default=None,
-                   help="split JSON or 'single_user' (default: DATA_ROOT/split.json if present, else "
-                        "the course's single-user split of subject 89335547)")
+    g.add_argument(
+        "--split-config",
+        default=None,
+        help="split JSON or 'single_user' (default: DATA_ROOT/split.json if present, else "
+        "the course's single-user split of subject 89335547)",
+    )
     g.add_argument("--window-seconds", type=float, default=4.0, help="training window length (default 4 s)")
-    g.add_argument("--channels", type=int, default=16, help="electrodes kept per band, evenly spaced (default 16)")
-    g.add_argument("--sampling-rate", type=int, default=2000, choices=SAMPLING_RATES,
-                   help="resample the 2 kHz signal to this rate in Hz (default 2000)")
-    g.add_argument("--train-fraction", type=float, default=1.0,
-                   help="fraction of the training windows used (default 1)")
-    g.add_argument("--size", default="small", choices=["small", "paper"],
-                   help="model size: small (CPU-friendly, default) or paper (emg2qwerty's 5.3M-parameter TDS)")
+    g.add_argument(
+        "--channels", type=int, default=16, help="electrodes kept per band, evenly spaced (default 16)"
+    )
+    g.add_argument(
+        "--sampling-rate",
+        type=int,
+        default=2000,
+        choices=SAMPLING_RATES,
+        help="resample the 2 kHz signal to this rate in Hz (default 2000)",
+    )
+    g.add_argument(
+        "--train-fraction", type=float, default=1.0, help="fraction of the training windows used (default 1)"
+    )
+    g.add_argument(
+        "--size",
+        default="small",
+        choices=["small", "paper"],
+        help="model size: small (CPU-friendly, default) or paper (emg2qwerty's 5.3M-parameter TDS)",
+    )

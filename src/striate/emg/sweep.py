@@ -30,13 +30,20 @@ SWEEPS: dict[str, tuple[str, type, str, str]] = {
 
 
 def add_parser(sub: Any) -> None:
-    p = sub.add_parser("sweep", help="sEMG typing: CER against channels, training data or sampling rate",
-                       description="Train one sEMG decoder per value of a setting and write a table and "
-                                   "a PNG plot of test CER against it.")
+    p = sub.add_parser(
+        "sweep",
+        help="sEMG typing: CER against channels, training data or sampling rate",
+        description="Train one sEMG decoder per value of a setting and write a table and "
+        "a PNG plot of test CER against it.",
+    )
     p.add_argument("--over", required=True, choices=list(SWEEPS), help="the setting to vary")
-    p.add_argument("--values", default=None,
-                   help="comma-separated values (defaults: " +
-                        "; ".join(f"{k}: {v[2]}" for k, v in SWEEPS.items()) + ")")
+    p.add_argument(
+        "--values",
+        default=None,
+        help="comma-separated values (defaults: "
+        + "; ".join(f"{k}: {v[2]}" for k, v in SWEEPS.items())
+        + ")",
+    )
     add_emg_arguments(p, standalone=True)
 
 
@@ -45,7 +52,9 @@ def _values(over: str, text: str | None) -> list:
     try:
         values = [kind(v) for v in (text or default).split(",") if v.strip()]
     except ValueError:
-        raise ValueError(f"--values {text!r}: expected comma-separated {kind.__name__}s for --over {over}") from None
+        raise ValueError(
+            f"--values {text!r}: expected comma-separated {kind.__name__}s for --over {over}"
+        ) from None
     if not values:
         raise ValueError("--values: give at least one value")
     return values
@@ -63,7 +72,9 @@ def write_plot(path: Path, over: str, rows: list[dict], model: str) -> None:
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     ax.plot(xs, ys, "o-", color="tab:blue", label=f"{model}: test CER")
     if any(r.get("best_val_cer") is not None for r in rows):
-        ax.plot(xs, [r.get("best_val_cer") for r in rows], "s--", color="tab:gray", label="best validation CER")
+        ax.plot(
+            xs, [r.get("best_val_cer") for r in rows], "s--", color="tab:gray", label="best validation CER"
+        )
     for x, y in zip(xs, ys):
         ax.annotate(f"{y:.1f}%", (x, y), textcoords="offset points", xytext=(0, 6), ha="center", fontsize=8)
     if over != "train-fraction" or min(xs) > 0:
@@ -86,7 +97,9 @@ def _table(over: str, rows: list[dict]) -> str:
     lines = [f"| {SWEEPS[over][3]} | test CER | best val CER | epochs | seconds |", "|---|---|---|---|---|"]
     for r in rows:
         val = "-" if r.get("best_val_cer") is None else f"{r['best_val_cer']:.1f}%"
-        lines.append(f"| {r['value']:g} | {r['test_cer']:.1f}% | {val} | {r['epochs']} | {r['seconds']:.0f} |")
+        lines.append(
+            f"| {r['value']:g} | {r['test_cer']:.1f}% | {val} | {r['epochs']} | {r['seconds']:.0f} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -105,11 +118,19 @@ def run(args: argparse.Namespace) -> int:
             result = train_and_test(cfg, out=folder / "runs", quiet=args.quiet)
             rows.append({"value": v, **result})
             print(f"{args.over} = {v:g}: test CER {result['test_cer']:.1f}%", flush=True)
-        atomic_write_text(folder / "sweep.json", json.dumps({"over": args.over, "model": base.model, "rows": rows},
-                                                            indent=1) + "\n")
-        atomic_write_text(folder / "sweep.csv", "value,test_cer,best_val_cer,epochs,seconds\n" + "".join(
-            f"{r['value']},{r['test_cer']:.3f},{r['best_val_cer'] if r['best_val_cer'] is not None else ''},"
-            f"{r['epochs']},{r['seconds']:.1f}\n" for r in rows))
+        atomic_write_text(
+            folder / "sweep.json",
+            json.dumps({"over": args.over, "model": base.model, "rows": rows}, indent=1) + "\n",
+        )
+        atomic_write_text(
+            folder / "sweep.csv",
+            "value,test_cer,best_val_cer,epochs,seconds\n"
+            + "".join(
+                f"{r['value']},{r['test_cer']:.3f},{'' if r['best_val_cer'] is None else r['best_val_cer']},"
+                f"{r['epochs']},{r['seconds']:.1f}\n"
+                for r in rows
+            ),
+        )
         table = _table(args.over, rows)
         atomic_write_text(folder / "sweep.md", table)
         write_plot(folder / "sweep.png", args.over, rows, base.model)

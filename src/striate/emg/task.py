@@ -56,14 +56,18 @@ class EMGConfig:
 
     def check(self) -> None:
         if self.model not in EMG_MODELS:
-            raise ValueError(f"--model {self.model!r} is not an sEMG decoder; choose one of {', '.join(EMG_MODELS)}")
+            raise ValueError(
+                f"--model {self.model!r} is not an sEMG decoder; choose one of {', '.join(EMG_MODELS)}"
+            )
         if not 0 < self.train_fraction <= 1:
             raise ValueError(f"--train-fraction must be in (0, 1], got {self.train_fraction}")
         if not 1 <= self.channels <= 16:
             raise ValueError(f"--channels must be in 1..16 (electrodes per band), got {self.channels}")
         if SAMPLE_RATE % self.sampling_rate or 16 % (SAMPLE_RATE // self.sampling_rate):
-            raise ValueError(f"--sampling-rate {self.sampling_rate}: 2000 / rate must divide 16 "
-                             "(2000, 1000, 500, 250 or 125 Hz)")
+            raise ValueError(
+                f"--sampling-rate {self.sampling_rate}: 2000 / rate must divide 16 "
+                "(2000, 1000, 500, 250 or 125 Hz)"
+            )
 
 
 def spectrogram_for(cfg: EMGConfig) -> E.LogSpectrogram:
@@ -80,7 +84,10 @@ def make_transform(cfg: EMGConfig, train: bool) -> Compose:
     if factor > 1:
         steps.append(E.Resample(SAMPLE_RATE, cfg.sampling_rate))
     if train and cfg.augment:
-        steps += [E.RandomBandRotation(seed=cfg.seed), E.TemporalAlignmentJitter(120 // factor, seed=cfg.seed + 1)]
+        steps += [
+            E.RandomBandRotation(seed=cfg.seed),
+            E.TemporalAlignmentJitter(120 // factor, seed=cfg.seed + 1),
+        ]
     steps.append(spectrogram_for(cfg))
     if train and cfg.augment:
         steps.append(E.SpecAugment(3, 25, 2, max(4 // factor, 1), seed=cfg.seed + 2))
@@ -91,16 +98,23 @@ def build_model(cfg: EMGConfig) -> Any:
     freq = spectrogram_for(cfg).n_fft // 2 + 1
     small = cfg.size == "small"
     sizes: dict[str, dict[str, Any]] = {
-        "tds_conv": dict(mlp_features=(64,), block_channels=(16, 16), kernel_width=8) if small else {},
-        "lstm": dict(mlp_features=(128,), hidden_size=64, num_layers=1) if small else dict(hidden_size=256),
-        "gru": dict(mlp_features=(128,), hidden_size=64, num_layers=1) if small else dict(hidden_size=256),
-        "cnn_gru": dict(mlp_features=(128,), block_channels=(16,), kernel_width=8, hidden_size=64) if small
-        else dict(hidden_size=256),
+        "tds_conv": {"mlp_features": (64,), "block_channels": (16, 16), "kernel_width": 8} if small else {},
+        "lstm": {"mlp_features": (128,), "hidden_size": 64, "num_layers": 1}
+        if small
+        else {"hidden_size": 256},
+        "gru": {"mlp_features": (128,), "hidden_size": 64, "num_layers": 1}
+        if small
+        else {"hidden_size": 256},
+        "cnn_gru": {"mlp_features": (128,), "block_channels": (16,), "kernel_width": 8, "hidden_size": 64}
+        if small
+        else {"hidden_size": 256},
     }
     return EMG_MODELS[cfg.model](electrodes=cfg.channels, freq=freq, **sizes[cfg.model])
 
 
-def collate(items: list[tuple[np.ndarray, np.ndarray]]) -> tuple[st.Tensor, np.ndarray, np.ndarray, np.ndarray]:
+def collate(
+    items: list[tuple[np.ndarray, np.ndarray]],
+) -> tuple[st.Tensor, np.ndarray, np.ndarray, np.ndarray]:
     """(spectrogram (T_i, 2, C, F), labels) items -> inputs (T, N, 2, C, F) zero-padded over time,
     input lengths, targets (N, S) padded with blanks, target lengths."""
     lengths = np.array([len(x) for x, _ in items], dtype=np.int64)
@@ -119,8 +133,15 @@ def ctc_step(model: Any, batch: tuple) -> st.Tensor:
     out_lengths = model.output_lengths(lengths)
     if out_lengths.min() <= 0:
         raise ValueError("a window is shorter than the model's receptive field; use longer windows")
-    return F.ctc_loss(log_probs, st.from_numpy(targets), st.from_numpy(out_lengths), st.from_numpy(target_lengths),
-                      blank=BLANK, reduction="mean", zero_infinity=True)
+    return F.ctc_loss(
+        log_probs,
+        st.from_numpy(targets),
+        st.from_numpy(out_lengths),
+        st.from_numpy(target_lengths),
+        blank=BLANK,
+        reduction="mean",
+        zero_infinity=True,
+    )
 
 
 def evaluate_cer(model: Any, dataset: EMG2QWERTY) -> float:
@@ -147,10 +168,17 @@ def context_samples(model: Any) -> int:
 
 
 def _datasets(cfg: EMGConfig, context: int) -> tuple[EMG2QWERTY, EMG2QWERTY | None, EMG2QWERTY]:
-    common = dict(config=cfg.split_config)
-    train = EMG2QWERTY(cfg.data_root, "train", transform=make_transform(cfg, True),
-                       window_length=int(cfg.window_seconds * SAMPLE_RATE), padding=(context, 0),
-                       jitter=cfg.augment, seed=cfg.seed, **common)
+    common = {"config": cfg.split_config}
+    train = EMG2QWERTY(
+        cfg.data_root,
+        "train",
+        transform=make_transform(cfg, True),
+        window_length=int(cfg.window_seconds * SAMPLE_RATE),
+        padding=(context, 0),
+        jitter=cfg.augment,
+        seed=cfg.seed,
+        **common,
+    )
     try:
         val = EMG2QWERTY(cfg.data_root, "val", transform=make_transform(cfg, False), **common)
     except ValueError:  # a split without validation sessions: keep the last epoch
@@ -164,12 +192,20 @@ def _train_items(cfg: EMGConfig, n: int) -> np.ndarray:
     return np.sort(np.random.default_rng(cfg.seed).permutation(n)[:keep])
 
 
-def _epoch(model: Any, opt: Any, train: EMG2QWERTY, items: np.ndarray, cfg: EMGConfig,
-           rng: np.random.Generator, quiet: bool) -> float:
+def _epoch(
+    model: Any,
+    opt: Any,
+    train: EMG2QWERTY,
+    items: np.ndarray,
+    cfg: EMGConfig,
+    rng: np.random.Generator,
+    quiet: bool,
+) -> float:
     order = rng.permutation(items)
-    batches = [order[i: i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
+    batches = [order[i : i + cfg.batch_size] for i in range(0, len(order), cfg.batch_size)]
     if not quiet:
         from tqdm import tqdm
+
         batches = tqdm(batches, leave=False, unit="batch", desc="train")
     total = 0.0
     for idx in batches:
@@ -183,8 +219,9 @@ def _epoch(model: Any, opt: Any, train: EMG2QWERTY, items: np.ndarray, cfg: EMGC
     return total / len(items)
 
 
-def train_and_test(cfg: EMGConfig, out: str | Path = "runs", quiet: bool = False,
-                   log: Any = print) -> dict[str, Any]:
+def train_and_test(
+    cfg: EMGConfig, out: str | Path = "runs", quiet: bool = False, log: Any = print
+) -> dict[str, Any]:
     """Train, pick the best validation epoch, test; returns result.json's contents."""
     cfg.check()
     st.manual_seed(cfg.seed)
@@ -198,25 +235,37 @@ def train_and_test(cfg: EMGConfig, out: str | Path = "runs", quiet: bool = False
     atomic_write_text(folder / "config.json", json.dumps(asdict(cfg), indent=1) + "\n")
     rng = np.random.default_rng(cfg.seed)
     history, best, start = [], float("inf"), time.perf_counter()
-    log(f"{cfg.model}: {sum(p.numel() for p in model.parameters()):,} parameters, {len(items)} training windows "
-        f"from {len(train.sessions)} sessions; {len(val.sessions) if val else 0} val, {len(test.sessions)} test")
+    n_params, n_val = sum(p.numel() for p in model.parameters()), len(val.sessions) if val else 0
+    log(
+        f"{cfg.model}: {n_params:,} parameters, {len(items)} training windows "
+        f"from {len(train.sessions)} sessions; {n_val} val, {len(test.sessions)} test"
+    )
     st.save(model.state_dict(), folder / "checkpoints" / "best.safetensors")  # epochs=0: the untrained model
     for epoch in range(1, cfg.epochs + 1):
         t0 = time.perf_counter()
         loss = _epoch(model, opt, train, items, cfg, rng, quiet)
         sched.step()
         val_cer = evaluate_cer(model, val) if val else float("nan")
-        history.append({"epoch": epoch, "train_loss": loss, "val_cer": val_cer, "seconds": time.perf_counter() - t0})
+        history.append(
+            {"epoch": epoch, "train_loss": loss, "val_cer": val_cer, "seconds": time.perf_counter() - t0}
+        )
         if val is None or val_cer <= best:
             best = val_cer if val else best
             st.save(model.state_dict(), folder / "checkpoints" / "best.safetensors")
         if not quiet:
-            log(f"epoch {epoch}/{cfg.epochs}  CTC loss {loss:.3f}  val CER {val_cer:.1f}%  "
-                f"({history[-1]['seconds']:.1f} s)")
+            log(
+                f"epoch {epoch}/{cfg.epochs}  CTC loss {loss:.3f}  val CER {val_cer:.1f}%  "
+                f"({history[-1]['seconds']:.1f} s)"
+            )
         atomic_write_text(folder / "history.json", json.dumps(history, indent=1) + "\n")
     model.load_state_dict(st.load(folder / "checkpoints" / "best.safetensors"))
-    result = {"test_cer": evaluate_cer(model, test), "best_val_cer": best if val else None,
-              "epochs": cfg.epochs, "seconds": time.perf_counter() - start, "run": str(folder)}
+    result = {
+        "test_cer": evaluate_cer(model, test),
+        "best_val_cer": best if val else None,
+        "epochs": cfg.epochs,
+        "seconds": time.perf_counter() - start,
+        "run": str(folder),
+    }
     atomic_write_text(folder / "result.json", json.dumps(result, indent=1) + "\n")
     for ds in (train, val, test):
         if ds is not None:

@@ -50,7 +50,9 @@ class SpectrogramNorm(nn.Module):
 class RotationInvariantMLP(nn.Module):
     """MLP on one band (T, N, C, F) rotated by each offset, mean over offsets -> (T, N, features[-1])."""
 
-    def __init__(self, in_features: int, mlp_features: Sequence[int], offsets: Sequence[int] = (-1, 0, 1)) -> None:
+    def __init__(
+        self, in_features: int, mlp_features: Sequence[int], offsets: Sequence[int] = (-1, 0, 1)
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         for out in mlp_features:
@@ -61,8 +63,9 @@ class RotationInvariantMLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         c = x.shape[2]
-        rolled = [st.cat([x[:, :, c - o % c:], x[:, :, : c - o % c]], dim=2) if o % c else x
-                  for o in self.offsets]  # torch.roll(x, o, dims=2) as two slices (no scatter-add backward)
+        rolled = [
+            st.cat([x[:, :, c - o % c :], x[:, :, : c - o % c]], dim=2) if o % c else x for o in self.offsets
+        ]  # torch.roll(x, o, dims=2) as two slices (no scatter-add backward)
         y = st.stack(rolled, dim=2).flatten(3)  # (T, N, rotations, C*F)
         return self.mlp(y).mean(dim=2)
 
@@ -93,7 +96,7 @@ class TDSConv2dBlock(nn.Module):
         y = x.permute(1, 2, 0).reshape(n, self.channels, self.width, t)
         y = F.relu(self.conv2d(y))
         y = y.reshape(n, c, -1).permute(2, 0, 1)
-        return self.layer_norm(y + x[t - y.shape[0]:])
+        return self.layer_norm(y + x[t - y.shape[0] :])
 
 
 class TDSFullyConnectedBlock(nn.Module):
@@ -101,8 +104,9 @@ class TDSFullyConnectedBlock(nn.Module):
 
     def __init__(self, num_features: int) -> None:
         super().__init__()
-        self.fc_block = nn.Sequential(nn.Linear(num_features, num_features), nn.ReLU(),
-                                      nn.Linear(num_features, num_features))
+        self.fc_block = nn.Sequential(
+            nn.Linear(num_features, num_features), nn.ReLU(), nn.Linear(num_features, num_features)
+        )
         self.layer_norm = nn.LayerNorm(num_features)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -112,14 +116,17 @@ class TDSFullyConnectedBlock(nn.Module):
 class TDSConvEncoder(nn.Sequential):
     """TDSConv2dBlock + TDSFullyConnectedBlock per entry of block_channels."""
 
-    def __init__(self, num_features: int, block_channels: Sequence[int] = (24, 24, 24, 24),
-                 kernel_width: int = 32) -> None:
+    def __init__(
+        self, num_features: int, block_channels: Sequence[int] = (24, 24, 24, 24), kernel_width: int = 32
+    ) -> None:
         blocks: list[nn.Module] = []
         for channels in block_channels:
             if num_features % channels:
                 raise ValueError(f"block_channels {channels} must divide num_features {num_features}")
-            blocks += [TDSConv2dBlock(channels, num_features // channels, kernel_width),
-                       TDSFullyConnectedBlock(num_features)]
+            blocks += [
+                TDSConv2dBlock(channels, num_features // channels, kernel_width),
+                TDSFullyConnectedBlock(num_features),
+            ]
         super().__init__(*blocks)
         self.shrink = len(block_channels) * (kernel_width - 1)
 
@@ -130,7 +137,9 @@ class _FrontEnd(nn.Module):
     bands' features ((T, N, B*C*F) -> (T, N, mlp[-1])). On the synthetic sessions the plain MLP
     leaves CTC's blank-only start several times sooner (measured with PyTorch twins of both)."""
 
-    def __init__(self, electrodes: int, freq: int, mlp_features: Sequence[int], rotation_invariant: bool = True) -> None:
+    def __init__(
+        self, electrodes: int, freq: int, mlp_features: Sequence[int], rotation_invariant: bool = True
+    ) -> None:
         super().__init__()
         self.spec_norm = SpectrogramNorm(BANDS * electrodes)
         if rotation_invariant:
@@ -154,9 +163,15 @@ class _FrontEnd(nn.Module):
 class TDSConvCTC(nn.Module):
     """The emg2qwerty baseline; default sizes are the paper's (5.3M parameters)."""
 
-    def __init__(self, electrodes: int = 16, freq: int = 33, mlp_features: Sequence[int] = (384,),
-                 block_channels: Sequence[int] = (24, 24, 24, 24), kernel_width: int = 32,
-                 num_classes: int = NUM_CLASSES) -> None:
+    def __init__(
+        self,
+        electrodes: int = 16,
+        freq: int = 33,
+        mlp_features: Sequence[int] = (384,),
+        block_channels: Sequence[int] = (24, 24, 24, 24),
+        kernel_width: int = 32,
+        num_classes: int = NUM_CLASSES,
+    ) -> None:
         super().__init__()
         self.front = _FrontEnd(electrodes, freq, mlp_features)
         self.encoder = TDSConvEncoder(self.front.num_features, block_channels, kernel_width)
@@ -189,17 +204,33 @@ class RNNCTC(nn.Module):
     a second, still several per key press): 4x fewer sequential steps, and CTC's blank-only
     start is left sooner with fewer frames per key."""
 
-    def __init__(self, kind: str = "lstm", electrodes: int = 16, freq: int = 33, mlp_features: Sequence[int] = (384,),
-                 hidden_size: int = 128, num_layers: int = 2, bidirectional: bool = True, dropout: float = 0.0,
-                 time_stride: int = 4, rotation_invariant: bool = False, num_classes: int = NUM_CLASSES) -> None:
+    def __init__(
+        self,
+        kind: str = "lstm",
+        electrodes: int = 16,
+        freq: int = 33,
+        mlp_features: Sequence[int] = (384,),
+        hidden_size: int = 128,
+        num_layers: int = 2,
+        bidirectional: bool = True,
+        dropout: float = 0.0,
+        time_stride: int = 4,
+        rotation_invariant: bool = False,
+        num_classes: int = NUM_CLASSES,
+    ) -> None:
         super().__init__()
         self.time_stride = time_stride
         rnn = {"lstm": nn.LSTM, "gru": nn.GRU}.get(kind)
         if rnn is None:
             raise ValueError(f"kind must be 'lstm' or 'gru', got {kind!r}")
         self.front = _FrontEnd(electrodes, freq, mlp_features, rotation_invariant)
-        self.rnn = rnn(self.front.num_features, hidden_size, num_layers=num_layers,
-                       bidirectional=bidirectional, dropout=dropout)
+        self.rnn = rnn(
+            self.front.num_features,
+            hidden_size,
+            num_layers=num_layers,
+            bidirectional=bidirectional,
+            dropout=dropout,
+        )
         self.classifier = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -217,15 +248,27 @@ class CNNGRUCTC(nn.Module):
     """Front end, TDS convolution blocks (local patterns), frames averaged by time_stride, then a
     GRU (long context): a hybrid."""
 
-    def __init__(self, electrodes: int = 16, freq: int = 33, mlp_features: Sequence[int] = (384,),
-                 block_channels: Sequence[int] = (24, 24), kernel_width: int = 16, hidden_size: int = 128,
-                 num_layers: int = 1, bidirectional: bool = True, time_stride: int = 4,
-                 rotation_invariant: bool = False, num_classes: int = NUM_CLASSES) -> None:
+    def __init__(
+        self,
+        electrodes: int = 16,
+        freq: int = 33,
+        mlp_features: Sequence[int] = (384,),
+        block_channels: Sequence[int] = (24, 24),
+        kernel_width: int = 16,
+        hidden_size: int = 128,
+        num_layers: int = 1,
+        bidirectional: bool = True,
+        time_stride: int = 4,
+        rotation_invariant: bool = False,
+        num_classes: int = NUM_CLASSES,
+    ) -> None:
         super().__init__()
         self.time_stride = time_stride
         self.front = _FrontEnd(electrodes, freq, mlp_features, rotation_invariant)
         self.encoder = TDSConvEncoder(self.front.num_features, block_channels, kernel_width)
-        self.rnn = nn.GRU(self.front.num_features, hidden_size, num_layers=num_layers, bidirectional=bidirectional)
+        self.rnn = nn.GRU(
+            self.front.num_features, hidden_size, num_layers=num_layers, bidirectional=bidirectional
+        )
         self.classifier = nn.Linear(hidden_size * (2 if bidirectional else 1), num_classes)
 
     def forward(self, x: Tensor) -> Tensor:

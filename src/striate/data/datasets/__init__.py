@@ -24,5 +24,6 @@ from striate.data.datasets.split import Subset, random_split, train_val_split
 # The lowercase helpers (digits(), mnist(), ...) live in `striate.data`: here `digits` and
 # `mnist` are the submodules.
 __all__ = ["ArrayDataset", "CIFAR10", "ChecksumError", "DataFileError", "DatasetNotFoundError", "Digits",
-           "DownloadError", "EMG2QWERTY", "FashionMNIST", "ImageFolder", "MNIST", "Subset", "UnsafePickleError",
+           "DownloadError", "EMG2QWERTY", "FashionMNIST", "ImageFolder", "MNIST", "Subset",
+           "UnsafePickleError",
            "cache_dir", "random_split", "search_dirs", "train_val_split"]

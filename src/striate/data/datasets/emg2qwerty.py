@@ -64,8 +64,11 @@ class EMGSession:
         try:
             self._file = h5py.File(self.path, "r")
         except OSError as e:
-            raise DataFileError(self.path, f"not a readable HDF5 file ({e}); the file is corrupt "
-                                           "or truncated: copy or download it again") from None
+            raise DataFileError(
+                self.path,
+                f"not a readable HDF5 file ({e}); the file is corrupt "
+                "or truncated: copy or download it again",
+            ) from None
         try:
             self._open()
         except BaseException:
@@ -81,13 +84,17 @@ class EMGSession:
             raise DataFileError(self.path, "no compound dataset 'emg2qwerty/timeseries'")
         for name in FIELDS:
             if name not in series.dtype.fields:
-                raise DataFileError(self.path, f"timeseries has no field {name!r} (it has "
-                                               f"{', '.join(series.dtype.fields)}); the file is incomplete")
+                raise DataFileError(
+                    self.path,
+                    f"timeseries has no field {name!r} (it has "
+                    f"{', '.join(series.dtype.fields)}); the file is incomplete",
+                )
         for name in FIELDS[:2]:
             shape = series.dtype.fields[name][0].shape
             if shape != (ELECTRODES,):
-                raise DataFileError(self.path, f"field {name!r} has {shape} values per sample, "
-                                               f"expected ({ELECTRODES},)")
+                raise DataFileError(
+                    self.path, f"field {name!r} has {shape} values per sample, expected ({ELECTRODES},)"
+                )
         self.timeseries = series
         self.metadata = {k: v for k, v in group.attrs.items() if k not in ("keystrokes", "prompts")}
         self.prompts = self._json_attr(group, "prompts", required=False) or []
@@ -116,9 +123,12 @@ class EMGSession:
             if not isinstance(k, dict) or not {"key", "start", "end"} <= k.keys():
                 raise DataFileError(self.path, f"keystroke {i} is not a {{key, start, end}} record: {k!r}")
             if not t0 <= float(k["start"]) <= t1:
-                raise DataFileError(self.path, f"keystroke {i} ({k['key']!r}) at t={k['start']} lies outside "
-                                               f"the signal [{self.time[0]}, {self.time[-1]}] (+-{KEYSTROKE_SLACK_S} s): the keystrokes do not match this "
-                                               "recording")
+                raise DataFileError(
+                    self.path,
+                    f"keystroke {i} ({k['key']!r}) at t={k['start']} lies outside "
+                    f"the signal [{self.time[0]}, {self.time[-1]}] (+-{KEYSTROKE_SLACK_S} s): "
+                    "the keystrokes do not match this recording",
+                )
             char = keys_to_text([k["key"]])
             if char:
                 out.append(Keystroke(char, float(k["start"]), float(k["end"])))
@@ -141,7 +151,9 @@ class EMGSession:
         try:
             rec = self.timeseries[start:stop]
         except OSError as e:
-            raise DataFileError(self.path, f"cannot read samples {start}:{stop} ({e}); the file is corrupt") from None
+            raise DataFileError(
+                self.path, f"cannot read samples {start}:{stop} ({e}); the file is corrupt"
+            ) from None
         return np.stack([rec["emg_left"], rec["emg_right"]], axis=1).astype(np.float32, copy=False)
 
     def text(self, start_t: float = -np.inf, end_t: float = np.inf) -> str:
@@ -162,8 +174,9 @@ def load_split_config(config: str | os.PathLike | dict | None, root: Path) -> di
     try:
         return json.loads(Path(config).read_text())
     except FileNotFoundError:
-        raise DatasetNotFoundError(f"split config {config}: no such file (or built-in name: "
-                                   f"{', '.join(BUILTIN_CONFIGS)})") from None
+        raise DatasetNotFoundError(
+            f"split config {config}: no such file (or built-in name: {', '.join(BUILTIN_CONFIGS)})"
+        ) from None
     except ValueError as e:
         raise DataFileError(config, f"not valid JSON ({e})") from None
 
@@ -181,10 +194,20 @@ class EMG2QWERTY:
 
     classes = list(CHARS)
 
-    def __init__(self, root: str | os.PathLike, split: str = "train", user: int | str | None = None,
-                 transform: Callable[[np.ndarray], Any] | None = None, *, config: Any = None,
-                 window_length: int | None | str = "auto", padding: Sequence[int] | str = "auto",
-                 stride: int | None = None, jitter: bool = False, seed: int | None = None) -> None:
+    def __init__(
+        self,
+        root: str | os.PathLike,
+        split: str = "train",
+        user: int | str | None = None,
+        transform: Callable[[np.ndarray], Any] | None = None,
+        *,
+        config: Any = None,
+        window_length: int | None | str = "auto",
+        padding: Sequence[int] | str = "auto",
+        stride: int | None = None,
+        jitter: bool = False,
+        seed: int | None = None,
+    ) -> None:
         self.root = Path(root)
         cfg = load_split_config(config, self.root)
         if split not in cfg:
@@ -197,12 +220,16 @@ class EMG2QWERTY:
             raise DatasetNotFoundError(
                 f"{len(missing)} of the {len(entries)} {split} sessions are not in {self.root} (first: "
                 f"{missing[0]}.hdf5); get emg2qwerty's data or write synthetic sessions with "
-                "`python -m striate.data.emg_synthetic DIR`")
+                "`python -m striate.data.emg_synthetic DIR`"
+            )
         self.split, self.transform = split, transform
         train = split == "train"
         self.window_length = (8000 if train else None) if window_length == "auto" else window_length
-        self.padding = tuple((1800, 200) if train and self.window_length else (0, 0)) if padding == "auto" \
+        self.padding = (
+            tuple((1800, 200) if train and self.window_length else (0, 0))
+            if padding == "auto"
             else tuple(padding)
+        )
         self.stride = stride or self.window_length
         self.jitter = jitter
         self._rng = np.random.default_rng(seed)
@@ -238,5 +265,7 @@ class EMG2QWERTY:
             s.close()
 
     def __repr__(self) -> str:
-        return (f"EMG2QWERTY(root={str(self.root)!r}, split={self.split!r}, sessions={len(self.sessions)}, "
-                f"items={len(self)}, window_length={self.window_length}, padding={self.padding})")
+        return (
+            f"EMG2QWERTY(root={str(self.root)!r}, split={self.split!r}, sessions={len(self.sessions)}, "
+            f"items={len(self)}, window_length={self.window_length}, padding={self.padding})"
+        )

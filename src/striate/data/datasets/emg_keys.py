@@ -31,9 +31,19 @@ _LABEL_OF_CHAR = {c: i for i, c in enumerate(CHARS)}
 # other spellings of the same keys: pynput names, control characters, typographic quotes
 _ALIASES = {
     **dict(MODIFIERS),
-    "Key.shift_l": "\u21e7", "Key.shift_r": "\u21e7", "\u2191": "\u21e7", "\u21e1": "\u21e7",
-    "\n": "\u23ce", "\r": "\u23ce", "\b": "\u232b",
-    "\u2019": "'", "\u2018": "'", "\u201c": '"', "\u201d": '"', "\u2014": "-", "\u2013": "-",
+    "Key.shift_l": "\u21e7",
+    "Key.shift_r": "\u21e7",
+    "\u2191": "\u21e7",
+    "\u21e1": "\u21e7",
+    "\n": "\u23ce",
+    "\r": "\u23ce",
+    "\b": "\u232b",
+    "\u2019": "'",
+    "\u2018": "'",
+    "\u201c": '"',
+    "\u201d": '"',
+    "\u2014": "-",
+    "\u2013": "-",
 }
 
 
@@ -59,6 +69,8 @@ def labels_to_text(labels: Sequence[int] | np.ndarray) -> str:
     out = []
     for label in np.asarray(labels, dtype=np.int64).ravel():
         if not 0 <= label < BLANK:
-            raise ValueError(f"label {int(label)} is not a key (keys are 0..{BLANK - 1}; {BLANK} is the blank)")
+            raise ValueError(
+                f"label {int(label)} is not a key (keys are 0..{BLANK - 1}; {BLANK} is the blank)"
+            )
         out.append(CHARS[label])
     return "".join(out)
