@@ -76,7 +76,8 @@ concat = cat
 __version__ = "0.1.0"
 
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
-                 "viz", "cli", "bench", "utils"}
+                 "viz", "cli", "bench", "utils",
+                 "text"}  # issue 17: CTC decoding, language models, CER/WER
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),
     "load": ("striate.io", "load"),

@@ -145,3 +145,34 @@ def test_module_and_errors():
         F.ctc_loss(lp, [1, 2, 3], [6, 6], [2, 2])
     with pytest.raises(TypeError, match="integers"):
         F.ctc_loss(lp, [[1.0, 2.0], [3.0, 1.0]], [6, 6], [2, 1])
+
+
+@pytest.mark.parametrize("case", [c for c in CASES if not c.unbatched], ids=str)
+def test_numba_recursions_equal_numpy_twin(case):
+    from striate.kernels.ctc_compiled import ctc_recursions
+    from striate.ops.ctc import _extended_labels, recursions_numpy
+
+    logits, targets, il, tl = _inputs(case, np.random.default_rng(7))
+    lp = torch.tensor(logits).log_softmax(-1).numpy()
+    if targets.ndim == 1:
+        padded = np.zeros((len(tl), max(tl)), np.int64)
+        offsets = np.concatenate([[0], np.cumsum(tl)])
+        for n in range(len(tl)):
+            padded[n, :tl[n]] = targets[offsets[n]:offsets[n + 1]]
+        targets = padded
+    ext, skip = _extended_labels(targets, tl, case.blank)
+    index = np.broadcast_to(ext[None], lp.shape[:2] + ext.shape[1:])
+    y = np.ascontiguousarray(np.take_along_axis(lp, index, 2))
+    end = 2 * tl + 1
+    for a, b in zip(recursions_numpy(y, skip, il, end), ctc_recursions(y, skip, il, end)):
+        assert np.array_equal(np.isinf(a), np.isinf(b))
+        np.testing.assert_allclose(a[np.isfinite(a)], b[np.isfinite(b)], rtol=1e-12)
+
+
+def test_numpy_kernels_give_the_same_loss_and_gradient():
+    case = CASES[1]
+    with st.config.use_kernels("numpy"):
+        (ls_np, gs_np), _ = _both(case, np.float64, "mean", False, True)
+    (ls, gs), _ = _both(case, np.float64, "mean", False, True)
+    np.testing.assert_allclose(ls_np, ls, rtol=1e-12)
+    np.testing.assert_allclose(gs_np, gs, rtol=1e-10, atol=1e-14)

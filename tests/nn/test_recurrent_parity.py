@@ -199,3 +199,83 @@ def test_dropout_between_layers_is_seeded_and_only_in_training():
     d, e = m(x)[0].numpy(), m(x)[0].numpy()
     assert np.array_equal(a, b) and not np.array_equal(a, c)  # seeded masks, fresh per call
     assert np.array_equal(d, e) and not np.array_equal(a, d)  # no dropout in evaluation
+
+
+PACKED = [("LSTM", {"num_layers": 2, "bidirectional": True}), ("GRU", {"bidirectional": True}),
+          ("RNN", {"num_layers": 2, "nonlinearity": "relu"}), ("LSTM", {})]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cls,kwargs", PACKED, ids=[f"{c}-{sorted(k.items())}" for c, k in PACKED])
+@pytest.mark.parametrize("enforce_sorted", [True, False])
+def test_packed_unequal_lengths_match_torch(cls, kwargs, dtype, enforce_sorted):
+    """A padded batch of unequal lengths through pack_padded_sequence: outputs, h_n at each
+    sample's own last frame (the reverse direction starting there) and all gradients."""
+    torch.manual_seed(0)
+    tdt = torch.float64 if dtype == np.float64 else torch.float32
+    t_mod = getattr(torch.nn, cls)(3, 4, **kwargs).to(tdt)
+    s_mod = getattr(nn, cls)(3, 4, **kwargs).to(dtype)
+    s_mod.load_state_dict({k: v.numpy() for k, v in t_mod.state_dict().items()})
+    lengths = [7, 5, 5, 2] if enforce_sorted else [3, 7, 1, 5]
+    rng = np.random.default_rng(4)
+    x = rng.standard_normal((7, 4, 3)).astype(dtype)
+    n_states = 2 if cls == "LSTM" else 1
+    d = 2 if t_mod.bidirectional else 1
+    h0 = [rng.standard_normal((d * t_mod.num_layers, 4, 4)).astype(dtype) for _ in range(n_states)]
+    s_in = [st.from_numpy(a).requires_grad_(True) for a in [x, *h0]]
+    t_in = [torch.tensor(a, requires_grad=True) for a in [x, *h0]]
+    ps = nn.utils.rnn.pack_padded_sequence(s_in[0], lengths, enforce_sorted=enforce_sorted)
+    pt = torch.nn.utils.rnn.pack_padded_sequence(t_in[0], torch.tensor(lengths),
+                                                 enforce_sorted=enforce_sorted)
+    assert np.array_equal(ps.batch_sizes.numpy(), pt.batch_sizes.numpy())
+    assert_close(ps.data.numpy(), pt.data.detach().numpy(), 0, "packed data")
+    hx_s = tuple(s_in[1:]) if cls == "LSTM" else s_in[1]
+    hx_t = tuple(t_in[1:]) if cls == "LSTM" else t_in[1]
+    out_s, state_s = s_mod(ps, hx_s)
+    out_t, state_t = t_mod(pt, hx_t)
+    ys, ls = nn.utils.rnn.pad_packed_sequence(out_s, batch_first=True)
+    yt, lt = torch.nn.utils.rnn.pad_packed_sequence(out_t, batch_first=True)
+    assert np.array_equal(ls.numpy(), lt.numpy())
+    rtol = RTOL[dtype]
+    outs_s = [ys, *(state_s if cls == "LSTM" else (state_s,))]
+    outs_t = [yt, *(state_t if cls == "LSTM" else (state_t,))]
+    loss_s = loss_t = 0
+    for k, (a, b) in enumerate(zip(outs_s, outs_t)):
+        assert_close(a.numpy(), b.detach().numpy(), rtol, f"output {k}")
+        w = rng.standard_normal(b.shape).astype(dtype)
+        loss_s = loss_s + (a * st.from_numpy(w)).sum()
+        loss_t = loss_t + (b * torch.from_numpy(w)).sum()
+    loss_s.backward()
+    loss_t.backward()
+    for k, (a, b) in enumerate(zip(s_in, t_in)):
+        assert_close(a.grad.numpy(), b.grad.numpy(), rtol, f"d/dinput{k}")
+    for (name, p_s), p_t in zip(s_mod.named_parameters(), t_mod.parameters()):
+        assert_close(p_s.grad.numpy(), p_t.grad.numpy(), rtol, f"d/d{name}")
+
+
+def test_pad_and_pack_sequence_utilities_match_torch():
+    rng = np.random.default_rng(5)
+    seqs = [rng.standard_normal((n, 2)) for n in (2, 5, 3)]
+    a = nn.utils.rnn.pad_sequence([st.from_numpy(s) for s in seqs], batch_first=True, padding_value=-1.0)
+    b = torch.nn.utils.rnn.pad_sequence([torch.tensor(s) for s in seqs], batch_first=True, padding_value=-1.0)
+    assert np.array_equal(a.numpy(), b.numpy())
+    pa = nn.utils.rnn.pack_sequence([st.from_numpy(s) for s in seqs], enforce_sorted=False)
+    pb = torch.nn.utils.rnn.pack_sequence([torch.tensor(s) for s in seqs], enforce_sorted=False)
+    assert np.array_equal(pa.data.numpy(), pb.data.numpy())
+    assert np.array_equal(pa.sorted_indices.numpy(), pb.sorted_indices.numpy())
+    padded, lengths = nn.utils.rnn.pad_packed_sequence(pa, total_length=6)
+    assert padded.shape == (6, 3, 2) and lengths.tolist() == [2, 5, 3]
+    with pytest.raises(ValueError, match="enforce_sorted"):
+        nn.utils.rnn.pack_padded_sequence(st.randn(5, 3, 2), [2, 5, 3])
+
+
+def test_packed_gradcheck_float64():
+    st.manual_seed(0)
+    m = nn.GRU(2, 3, bidirectional=True).double()
+    x = st.from_numpy(np.random.default_rng(6).standard_normal((4, 3, 2))).requires_grad_(True)
+
+    def f(x):
+        out, h = m(nn.utils.rnn.pack_padded_sequence(x, [2, 4, 1], enforce_sorted=False))
+        return st.cat([nn.utils.rnn.pad_packed_sequence(out)[0].reshape(-1), h.reshape(-1)])
+
+    assert st.autograd.gradcheck(f, [x], eps=1e-6, atol=1e-6, rtol=1e-4)

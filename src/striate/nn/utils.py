@@ -14,6 +14,7 @@ from collections.abc import Iterable
 import numpy as np
 
 from striate.autograd.tensor import Tensor, _make
+from striate.nn import rnn_utils as rnn  # noqa: F401 - nn.utils.rnn (issue 17: packed sequences)
 from striate.ops.shape import cat
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "parameters_to_vector", "vector_to_parameters"]

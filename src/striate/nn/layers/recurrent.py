@@ -24,6 +24,7 @@ from striate.nn import init
 from striate.nn.layers.linear import check_device, check_positive_int
 from striate.nn.module import Module
 from striate.nn.parameter import Parameter
+from striate.nn.rnn_utils import PackedSequence, pack_like, pad_packed_sequence
 from striate.ops.recurrent import recurrent_layer
 from striate.ops.shape import cat, stack
 
@@ -96,18 +97,19 @@ class RNNBase(Module):
                                 f"input's {dtype}")
         return states
 
-    def forward(self, input: Tensor, hx: Any = None) -> tuple[Tensor, Any]:  # noqa: A002
+    def forward(self, input: Any, hx: Any = None) -> tuple[Any, Any]:  # noqa: A002
         name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            padded, lengths = pad_packed_sequence(input)
+            self._check_input(padded)
+            states = self._initial_states(hx, padded.shape[1], padded.dtype, True)
+            output, finals = self._run_stack(padded, states, lengths.numpy())
+            return pack_like(output, input), (tuple(finals) if self.mode == "LSTM" else finals[0])
         if not isinstance(input, Tensor) or input.ndim not in (2, 3):
             raise ValueError(f"{name}: expected input of shape (T, N, input_size), (N, T, input_size) with "
-                             f"batch_first=True, or (T, input_size) unbatched; got "
+                             f"batch_first=True, (T, input_size) unbatched, or a PackedSequence; got "
                              f"{tuple(input.shape) if isinstance(input, Tensor) else type(input).__name__}")
-        if input.shape[-1] != self.input_size:
-            raise ValueError(f"{name}: input has {input.shape[-1]} features, the layer expects "
-                             f"input_size={self.input_size}")
-        if input.dtype != self.weight_ih_l0.dtype:
-            raise TypeError(f"{name}: input dtype {input.dtype} differs from the weights' "
-                            f"{self.weight_ih_l0.dtype}; convert one with .to()")
+        self._check_input(input)
         batched = input.ndim == 3
         x = input if not batched else (input.transpose(0, 1) if self.batch_first else input)
         if not batched:
@@ -121,7 +123,17 @@ class RNNBase(Module):
             finals = [f.squeeze(1) for f in finals]
         return output, (tuple(finals) if self.mode == "LSTM" else finals[0])
 
-    def _run_stack(self, x: Tensor, states: tuple[Tensor, ...]) -> tuple[Tensor, list[Tensor]]:
+    def _check_input(self, input: Tensor) -> None:  # noqa: A002
+        name = type(self).__name__
+        if input.shape[-1] != self.input_size:
+            raise ValueError(f"{name}: input has {input.shape[-1]} features, the layer expects "
+                             f"input_size={self.input_size}")
+        if input.dtype != self.weight_ih_l0.dtype:
+            raise TypeError(f"{name}: input dtype {input.dtype} differs from the weights' "
+                            f"{self.weight_ih_l0.dtype}; convert one with .to()")
+
+    def _run_stack(self, x: Tensor, states: tuple[Tensor, ...],
+                   lengths: Any = None) -> tuple[Tensor, list[Tensor]]:
         directions = 2 if self.bidirectional else 1
         final = [[] for _ in states]
         for layer in range(self.num_layers):
@@ -129,7 +141,8 @@ class RNNBase(Module):
             for d, suffix in enumerate(("", "_reverse")[:directions]):
                 k = layer * directions + d
                 out, last = recurrent_layer(self.mode, x, tuple(s[k] for s in states),
-                                            self._layer_weights(layer, suffix), reverse=d == 1)
+                                            self._layer_weights(layer, suffix), reverse=d == 1,
+                                            lengths=lengths)
                 outs.append(out)
                 for bucket, value in zip(final, last):
                     bucket.append(value)
