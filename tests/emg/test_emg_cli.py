@@ -6,22 +6,12 @@ import os
 import subprocess
 import sys
 
-import numpy as np
 import pytest
 
 pytest.importorskip("h5py", reason="the sEMG task reads HDF5 sessions: pip install 'striate[emg]'")
 
 from striate.data.emg_synthetic import write_synthetic_dataset  # noqa: E402
-from striate.emg.decoding import character_error_rate, edit_distance, greedy_decode  # noqa: E402
 from striate.emg.task import EMGConfig, train_and_test  # noqa: E402
-
-
-def test_greedy_decoding_and_cer():
-    blank = 3
-    em = np.log(np.eye(4)[[3, 0, 0, 3, 0, 1, 1, 3, 2]] * 0.97 + 0.01)
-    assert greedy_decode(em, blank) == [0, 0, 1, 2]
-    assert edit_distance("kitten", "sitting") == 3
-    assert character_error_rate(["abc", ""], ["abd", "xy"]) == pytest.approx(3 / 5)
 
 
 @pytest.fixture(scope="module")

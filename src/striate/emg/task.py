@@ -1,6 +1,6 @@
 """Train and test an sEMG typing decoder with CTC: `striate train --task emg`.
 
-One run: training windows (4 s with 0.9 s / 0.1 s of context) -> transforms (channel subset,
+One run: training windows (4 s, past context = the receptive field) -> transforms (channel subset,
 resampling, augmentation, log spectrogram) -> batches padded over time (T, N, 2, C, F) ->
 model log-probabilities (T', N, 99) -> `F.ctc_loss` (blank 98) -> Adam with a cosine schedule.
 After each epoch the validation sessions are decoded whole (greedy CTC decoding) and scored
@@ -23,11 +23,11 @@ import striate as st
 import striate.nn.functional as F
 from striate.data import emg_transforms as E
 from striate.data.datasets.emg2qwerty import EMG2QWERTY, SAMPLE_RATE
-from striate.data.datasets.emg_keys import BLANK
+from striate.data.datasets.emg_keys import BLANK, labels_to_text
 from striate.data.transforms import Compose
-from striate.emg.decoding import character_error_rate, greedy_decode
 from striate.io_atomic import atomic_write_text
 from striate.models.emg import EMG_MODELS
+from striate.text import cer, greedy_decode
 
 
 @dataclass
@@ -152,11 +152,12 @@ def evaluate_cer(model: Any, dataset: EMG2QWERTY) -> float:
         for i in range(len(dataset)):
             x, y = dataset[i]
             inputs, lengths, _, _ = collate([(x, y)])
-            emissions = model(inputs).numpy()[:, 0]
-            predictions.append(greedy_decode(emissions[: int(model.output_lengths(lengths)[0])], blank=BLANK))
-            references.append(list(y))
+            emissions = model(inputs)
+            best = greedy_decode(emissions, model.output_lengths(lengths), blank=BLANK)[0]
+            predictions.append(labels_to_text(best))
+            references.append(labels_to_text(y))
     model.train()
-    return 100.0 * character_error_rate(predictions, references)
+    return 100.0 * cer(predictions, references)
 
 
 def context_samples(model: Any) -> int:
