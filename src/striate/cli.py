@@ -82,6 +82,10 @@ def _train_parser(sub) -> None:
     p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --dashboard-host")
     p.add_argument("--sync-bn", action="store_true",
                    help="under mpirun: batch norm statistics over the whole global batch (default: per rank)")
+    # --- issue 17: the sEMG typing task (striate/emg/) ---
+    p.add_argument("--task", default="classify", choices=["classify", "emg"],
+                   help="classify images (default) or decode typing from sEMG (emg: ends with 'test CER')")
+    importlib.import_module("striate.emg.options").add_emg_arguments(p)
 
 
 def _add_parsers() -> argparse.ArgumentParser:
@@ -121,6 +125,8 @@ def _train(args: argparse.Namespace, comm) -> int:
     from striate.train import runs
     from striate.train.trainer import NonFiniteLossError, TrainingInterrupted
 
+    if args.task == "emg":  # issue 17: its own module
+        return importlib.import_module("striate.emg.task").run_from_args(args)
     if args.resume:
         folder = Path(args.resume)
         cfg = runs.RunConfig.load(folder)
@@ -265,6 +271,7 @@ _COMMAND_MODULES: dict[str, str] = {
     "report": "striate.viz.cli_report",  # issue 15
     "export": "striate.cli_export",  # issue 18
     "summary": "striate.summary_command",
+    "sweep": "striate.emg.sweep",  # issue 17: sEMG CER against channels / data / sampling rate
 }
 
 

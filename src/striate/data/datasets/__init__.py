@@ -15,6 +15,7 @@ from striate.data.datasets.base import (
 )
 from striate.data.datasets.cifar import CIFAR10
 from striate.data.datasets.digits import Digits
+from striate.data.datasets.emg2qwerty import EMG2QWERTY  # issue 17 (h5py imported on first use)
 from striate.data.datasets.image_folder import ImageFolder
 from striate.data.datasets.mnist import MNIST, FashionMNIST
 from striate.data.datasets.safepickle import UnsafePickleError
@@ -23,5 +24,6 @@ from striate.data.datasets.split import Subset, random_split, train_val_split
 # The lowercase helpers (digits(), mnist(), ...) live in `striate.data`: here `digits` and
 # `mnist` are the submodules.
 __all__ = ["ArrayDataset", "CIFAR10", "ChecksumError", "DataFileError", "DatasetNotFoundError", "Digits",
-           "DownloadError", "FashionMNIST", "ImageFolder", "MNIST", "Subset", "UnsafePickleError",
+           "DownloadError", "EMG2QWERTY", "FashionMNIST", "ImageFolder", "MNIST", "Subset",
+           "UnsafePickleError",
            "cache_dir", "random_split", "search_dirs", "train_val_split"]
