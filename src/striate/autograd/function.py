@@ -167,6 +167,23 @@ def _consumer_counts(root_fn: Function) -> dict[Function, int]:
     return counts
 
 
+def topological_order(root_fn: Function) -> list[Function]:
+    """Nodes reachable from `root_fn`, each after every node that consumes its output (Kahn's
+    algorithm on the consumer counts, the order `run_backward` walks; `st.viz.graph` draws it)."""
+    counts = _consumer_counts(root_fn)
+    order, ready = [], [root_fn]
+    while ready:
+        node = ready.pop()
+        order.append(node)
+        for p in node.parents:
+            ctx = p._ctx
+            if ctx is not None:
+                counts[ctx] -= 1
+                if not counts[ctx]:
+                    ready.append(ctx)
+    return order
+
+
 def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
     if grad.dtype != leaf.array.dtype:
         grad = grad.astype(leaf.array.dtype)

@@ -31,9 +31,9 @@ from striate.ops.norm import BatchNorm, _channels, update_running_stats
 class _SyncBatchNormFunction(BatchNorm):
     """`BatchNorm` whose training backward sums the two per-channel reductions over ranks."""
 
-    def forward(self, x, *affine, comm, count, **options):
+    def forward(self, x, *affine, mean, invstd, training, has_weight, comm, count):
         self.comm, self.count = comm, count
-        return super().forward(x, *affine, **options)
+        return self._normalize(x, affine, mean, invstd, training, has_weight)
 
     def backward(self, g):
         if not self.training:

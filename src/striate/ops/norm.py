@@ -59,6 +59,10 @@ class BatchNorm(Function):
         else:
             mean, var = running_mean.array.astype(x.dtype), running_var.array.astype(x.dtype)
         invstd = (1 / np.sqrt(var + x.dtype.type(eps))).astype(x.dtype)
+        return self._normalize(x, affine, mean, invstd, training, has_weight)
+
+    def _normalize(self, x, affine, mean, invstd, training, has_weight):
+        """y = (x - mean) * invstd * gamma + beta with the statistics given (kept for backward)."""
         weight = affine[0] if has_weight else None
         bias = affine[-1] if len(affine) == 2 or (affine and not has_weight) else None
         scale = invstd if weight is None else invstd * weight

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from striate.autograd.function import _topological_order
+from striate.autograd.function import topological_order
 from striate.autograd.tensor import Tensor
 
 _OP_SYMBOLS = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "Neg": "-", "MatMul": "@", "Pow": "^",
@@ -160,7 +160,7 @@ def graph(tensor: Tensor, names: dict[str, Tensor] | None = None,
     label_of = {id(t): n for n, t in (names or {}).items()}
     result = AutogradGraph()
     root_fn = tensor._ctx
-    order = _topological_order(root_fn) if root_fn is not None else []
+    order = topological_order(root_fn) if root_fn is not None else []
     if any(node.parents is None for node in order):
         raise RuntimeError("graph: this graph was freed by backward(); call st.viz.graph(f) before "
                            "f.backward(), or backward(retain_graph=True)")
