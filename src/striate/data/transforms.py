@@ -1,5 +1,8 @@
 """Image transforms and augmentation, torchvision's names, on one image or a whole batch.
 
+(Over 400 lines on purpose: like `torchvision.transforms`, one namespace holds every transform,
+so a user finds each one where PyTorch code imports it; each class is short.)
+
 Every transform takes a CxHxW image or an NCHW batch (NumPy array or striate Tensor; the same
 kind comes back) and keeps the float dtype (float32 stays float32). On a batch, random
 transforms draw independently for every image, in one vectorised step; a single image is

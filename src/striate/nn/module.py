@@ -1,5 +1,8 @@
 """`nn.Module`: the base class of every layer and network.
 
+(Over 400 lines on purpose: PyTorch's Module API -- registration, traversal, hooks, modes,
+dtype moves, state dicts, repr -- is one class body; splitting it would scatter one class.)
+
 A module owns three ordered registries, filled by plain attribute assignment:
 
 * `_parameters`: `Parameter`s (learnable weights),
