@@ -65,7 +65,8 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float, what: st
         return
     both_nan = np.isnan(actual) & np.isnan(expected)
     scale = float(np.nanmax(np.abs(np.where(np.isfinite(expected), expected, 0)))) if expected.size else 0
-    err = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
+    with np.errstate(invalid="ignore"):  # inf - inf where both are inf: judged by same_inf below
+        err = np.abs(actual.astype(np.float64) - expected.astype(np.float64))
     allowed = rtol * (np.abs(expected.astype(np.float64)) + scale)
     same_inf = np.isinf(expected) & (actual == expected)
     bad = ~(both_nan | same_inf | (err <= allowed))

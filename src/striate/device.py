@@ -11,11 +11,16 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from striate.autograd.tensor import Tensor
+
 _KNOWN_TYPES = ("cpu", "cuda", "mps", "xpu", "xla", "meta", "hip", "privateuseone", "mtia")
 
 
-class DeviceUnavailableError(RuntimeError):
-    """A computation asked for a device other than the CPU."""
+class DeviceUnavailableError(RuntimeError, ValueError):
+    """A computation asked for a device other than the CPU (a RuntimeError as in PyTorch, and a
+    ValueError as striate raised before it had a device model)."""
 
 
 class device:  # noqa: N801 - torch.device
@@ -101,7 +106,7 @@ def parse_to(args: tuple, kwargs: dict, what: str) -> Any:
     for arg in args:
         if _looks_like_device(arg):
             dev = arg
-        elif hasattr(arg, "dtype") and hasattr(arg, "shape"):  # another tensor: its dtype
+        elif isinstance(arg, (Tensor, np.ndarray)):  # another tensor: its dtype
             dtype = arg.dtype
         elif arg is not None:
             dtype = arg
