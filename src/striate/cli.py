@@ -35,6 +35,13 @@ class CLIError(Exception):
         self.code = code
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `striate train: error: ... (striate train --help)`."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
 def _fits_epilog() -> str:
     from striate.train.runs import MODEL_INPUT_SIDE
 
@@ -64,7 +71,7 @@ def _train_parser(sub) -> None:
 def _add_parsers() -> argparse.ArgumentParser:
     from striate import __version__
 
-    parser = argparse.ArgumentParser(prog="striate", description="striate: CNNs from the math up on NumPy.")
+    parser = _Parser(prog="striate", description="striate: CNNs from the math up on NumPy.")
     parser.add_argument("--version", action="version", version=f"striate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _train_parser(sub)
@@ -108,6 +115,7 @@ def cmd_train(args: argparse.Namespace) -> int:
                 runs.check_names(cfg)
             except ValueError as e:
                 raise CLIError(str(e)) from None
+            print(f"preparing data: {cfg.dataset} for {cfg.model}", file=sys.stderr, flush=True)
             data = runs.prepare_data(cfg)  # data preparation: before any folder exists
             cfg = data[0]
             runs.check_model_fits(cfg, runs.build_model(cfg))
@@ -152,6 +160,10 @@ def _resume(args: argparse.Namespace):
         cfg.save(folder)
         changes = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in cfg.resumes[-1]["changed"].items())
         print(f"changed on resume: {changes} (recorded in config.json 'resumes')", file=sys.stderr)
+    if trainer.epoch >= trainer.epochs:
+        print(f"{folder} has finished its {trainer.epochs} epochs; testing it again (pass --epochs N "
+              "to extend it)", file=sys.stderr)
+        return folder, trainer, cfg
     print(f"resuming {folder} at epoch {trainer.epoch + 1} of {trainer.epochs}"
           f"{f', batch {trainer.batch_in_epoch + 1}' if trainer.batch_in_epoch else ''}", file=sys.stderr)
     return folder, trainer, cfg

@@ -76,6 +76,12 @@ def _fraction(text: str) -> float:
     return value
 
 
+# argparse names the type in its message: "invalid integer value: 'x'"
+for _fn, _name in ((_positive_int, "integer"), (_non_negative_int, "integer"), (_positive_float, "number"),
+                   (_non_negative_float, "number"), (_fraction, "number")):
+    _fn.__name__ = _name
+
+
 @dataclass
 class RunConfig:
     """Every option of a training run, saved as config.json."""
