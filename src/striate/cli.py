@@ -128,7 +128,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         result = runs.test_metrics(cfg, model)
         _write_result(folder, cfg, result, trainer)
     except NonFiniteLossError as e:
-        raise CLIError(str(e), EXIT_NONFINITE) from None
+        raise CLIError(f"{e}{_remove_if_empty(folder)}", EXIT_NONFINITE) from None
     except TrainingInterrupted as e:
         print(f"\n{e}\nresume with: striate train --resume {folder}", file=sys.stderr)
         return EXIT_INTERRUPTED
@@ -169,15 +169,22 @@ def _resume(args: argparse.Namespace):
     return folder, trainer, cfg
 
 
-def _interrupted_outside_training(folder: Path | None) -> int:
-    """Ctrl-C outside the training loop (data preparation, model checks, final test)."""
+def _remove_if_empty(folder: Path | None) -> str:
+    """Remove a run folder that holds no checkpoint (nothing to resume or evaluate); says so."""
     import shutil
 
+    if folder is None or any((folder / "checkpoints").glob("*.safetensors")):
+        return ""
+    shutil.rmtree(folder, ignore_errors=True)
+    return f" (removed {folder}: no checkpoint was saved)"
+
+
+def _interrupted_outside_training(folder: Path | None) -> int:
+    """Ctrl-C outside the training loop (data preparation, model checks, final test)."""
     if folder is None:
         print("\ninterrupted before training started; nothing was written: run the same command "
               "again to start", file=sys.stderr)
-    elif not any((folder / "checkpoints").glob("*.safetensors")):
-        shutil.rmtree(folder, ignore_errors=True)
+    elif _remove_if_empty(folder):
         print(f"\ninterrupted before the first checkpoint; removed {folder}: run the same command "
               "again to start", file=sys.stderr)
     else:
