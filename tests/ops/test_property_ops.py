@@ -12,6 +12,8 @@ runs under `np.errstate(all="raise")` whenever the inputs are finite.
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 
@@ -19,15 +21,26 @@ hypothesis = pytest.importorskip("hypothesis", reason="the property test needs h
 torch = pytest.importorskip("torch", reason="the property test compares with PyTorch (striate[test])")
 
 import hypothesis.strategies as hs  # noqa: E402
-from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import HealthCheck, Phase, given, settings  # noqa: E402
 
 import striate as st  # noqa: E402
 import striate.nn.functional as F  # noqa: E402
 
 HUGE = 2**40
+# STRIATE_PROPERTY_SCALE=0.1 runs a tenth of the cases (while developing); CI runs them all
+SCALE = float(os.environ.get("STRIATE_PROPERTY_SCALE", "1"))
+
+
+def cases(n: int) -> int:
+    return max(1, int(n * SCALE))
+
+
 CLEAR = (ValueError, TypeError)
-SETTINGS = dict(deadline=None, database=None, derandomize=True,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large, HealthCheck.filter_too_much])
+_NO_SHRINK = os.environ.get("STRIATE_PROPERTY_NO_SHRINK")  # faster while hunting bugs
+SETTINGS = {"deadline": None, "database": None, "derandomize": True,
+            "phases": [Phase.explicit, Phase.generate] if _NO_SHRINK else list(Phase),
+            "suppress_health_check": [HealthCheck.too_slow, HealthCheck.data_too_large,
+                                      HealthCheck.filter_too_much]}
 
 sizes = hs.integers(0, 5)
 small_args = hs.one_of(hs.integers(-2, 4), hs.just(HUGE), hs.just(-HUGE))
@@ -35,16 +48,24 @@ dtypes = hs.sampled_from(["float32", "float32", "float32", "float64", "int64", "
 specials = hs.sampled_from(["none", "none", "none", "nan", "inf", "-inf"])
 
 
+@pytest.fixture(autouse=True, scope="module")
+def numpy_kernels():
+    """The plain NumPy kernels: each new dtype would otherwise compile Numba kernels (seconds
+    each on a busy machine); the Numba twins are compared with these in tests/kernels."""
+    with st.config.use_kernels("numpy"):
+        yield
+
+
 def make_array(shape, dtype: str, special: str, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
-    x = rng.standard_normal(shape) * 3
+    x = np.asarray(rng.standard_normal(shape) * 3)
     if special != "none" and x.size:
         x.reshape(-1)[rng.integers(x.size)] = float(special)
     if dtype == "int64":
-        return np.nan_to_num(x, posinf=9, neginf=-9).astype(np.int64)
+        return np.asarray(np.nan_to_num(x, posinf=9, neginf=-9).astype(np.int64))
     if dtype == "bool":
-        return x > 0
-    return x.astype(dtype)
+        return np.asarray(x > 0)
+    return np.asarray(x.astype(dtype))
 
 
 def _numpy(value):
@@ -91,14 +112,16 @@ def compare(ours, theirs, finite: bool, what: str, clear=CLEAR) -> str:
         assert len(str(e)) > 10, f"{what}: an error without a message: {e!r}"
         return "both refused" if torch_error is not None else "striate refused"
     except Exception as e:
-        raise AssertionError(f"{what}: striate raised {type(e).__name__}: {e} (PyTorch: {torch_error!r})") from e
-    assert torch_error is None, f"{what}: striate returned shape {np.shape(got)} where PyTorch refuses: {torch_error}"
+        raise AssertionError(f"{what}: striate raised {type(e).__name__}: {e} (PyTorch: {torch_error!r})"
+                             ) from e
+    assert torch_error is None, \
+        f"{what}: striate returned shape {np.shape(got)} where PyTorch refuses: {torch_error}"
     _assert_same(got, expected, what)
     return "equal"
 
 
 def both(x: np.ndarray):
-    return st.tensor(x) if x.dtype != bool else st.tensor(x), torch.from_numpy(x.copy())
+    return st.from_numpy(x.copy()), torch.from_numpy(x.copy())
 
 
 def _finite(*arrays) -> bool:
@@ -106,9 +129,10 @@ def _finite(*arrays) -> bool:
 
 
 # ---------------------------------------------------------------------------- convolution
-@settings(max_examples=1800, **SETTINGS)
+@settings(max_examples=cases(1800), **SETTINGS)
 @given(n=sizes, c=sizes, h=hs.integers(0, 7), w=hs.integers(0, 7), o=sizes, kh=hs.integers(0, 4),
-       kw=hs.integers(0, 4), stride=small_args, padding=hs.one_of(small_args, hs.sampled_from(["same", "valid"])),
+       kw=hs.integers(0, 4), stride=small_args,
+       padding=hs.one_of(small_args, hs.sampled_from(["same", "valid"])),
        dilation=small_args, groups=hs.one_of(hs.integers(-1, 3), hs.just(HUGE)), bias=hs.booleans(),
        xdt=dtypes, wdt=dtypes, special=specials, seed=hs.integers(0, 2**16))
 def test_conv2d(n, c, h, w, o, kh, kw, stride, padding, dilation, groups, bias, xdt, wdt, special, seed):
@@ -123,7 +147,7 @@ def test_conv2d(n, c, h, w, o, kh, kw, stride, padding, dilation, groups, bias, 
             _finite(x, wt), "conv2d")
 
 
-@settings(max_examples=800, **SETTINGS)
+@settings(max_examples=cases(800), **SETTINGS)
 @given(n=sizes, c=sizes, length=hs.integers(0, 9), o=sizes, k=hs.integers(0, 4), stride=small_args,
        padding=hs.one_of(small_args, hs.sampled_from(["same", "valid"])), dilation=small_args,
        xdt=dtypes, special=specials, seed=hs.integers(0, 2**16))
@@ -136,7 +160,7 @@ def test_conv1d(n, c, length, o, k, stride, padding, dilation, xdt, special, see
             _finite(x), "conv1d")
 
 
-@settings(max_examples=800, **SETTINGS)
+@settings(max_examples=cases(800), **SETTINGS)
 @given(n=sizes, c=hs.integers(0, 4), h=hs.integers(0, 5), o=hs.integers(0, 3), k=hs.integers(0, 3),
        stride=small_args, padding=small_args, output_padding=hs.integers(-1, 2), dilation=small_args,
        groups=hs.integers(-1, 2), special=specials, seed=hs.integers(0, 2**16))
@@ -145,14 +169,15 @@ def test_conv_transpose2d(n, c, h, o, k, stride, padding, output_padding, dilati
     wt = make_array((c, o, k, k), "float32", "none", seed + 1)
     (xs, xt), (ws, wt_) = both(x), both(wt)
     compare(lambda: F.conv_transpose2d(xs, ws, None, stride, padding, output_padding, groups, dilation),
-            lambda: torch.nn.functional.conv_transpose2d(xt, wt_, None, stride, padding, output_padding, groups,
-                                                         dilation),
+            lambda: torch.nn.functional.conv_transpose2d(xt, wt_, None, stride, padding, output_padding,
+                                                         groups, dilation),
             _finite(x), "conv_transpose2d")
 
 
 # ---------------------------------------------------------------------------- pooling, padding
-@settings(max_examples=1500, **SETTINGS)
-@given(n=sizes, c=sizes, h=hs.integers(0, 7), w=hs.integers(0, 7), k=hs.one_of(hs.integers(-1, 5), hs.just(HUGE)),
+@settings(max_examples=cases(1500), **SETTINGS)
+@given(n=sizes, c=sizes, h=hs.integers(0, 7), w=hs.integers(0, 7),
+       k=hs.one_of(hs.integers(-1, 5), hs.just(HUGE)),
        stride=hs.one_of(hs.none(), small_args), padding=hs.integers(-1, 3), dilation=hs.integers(-1, 3),
        ceil=hs.booleans(), op=hs.sampled_from(["max", "avg", "avg_nopad"]), xdt=dtypes, special=specials,
        seed=hs.integers(0, 2**16))
@@ -169,7 +194,7 @@ def test_pool2d(n, c, h, w, k, stride, padding, dilation, ceil, op, xdt, special
     compare(ours, theirs, _finite(x), f"{op}_pool2d")
 
 
-@settings(max_examples=800, **SETTINGS)
+@settings(max_examples=cases(800), **SETTINGS)
 @given(n=sizes, c=sizes, h=hs.integers(0, 7), w=hs.integers(0, 7),
        out=hs.one_of(hs.integers(-1, 6), hs.tuples(hs.integers(-1, 6), hs.integers(-1, 6)), hs.just(HUGE)),
        op=hs.sampled_from(["max", "avg"]), xdt=dtypes, special=specials, seed=hs.integers(0, 2**16))
@@ -181,7 +206,7 @@ def test_adaptive_pool2d(n, c, h, w, out, op, xdt, special, seed):
     compare(lambda: ours(xs, out), lambda: theirs(xt, out), _finite(x), f"adaptive_{op}_pool2d")
 
 
-@settings(max_examples=1200, **SETTINGS)
+@settings(max_examples=cases(1200), **SETTINGS)
 @given(shape=hs.lists(hs.integers(0, 4), min_size=1, max_size=5),
        widths=hs.lists(hs.one_of(hs.integers(-3, 3), hs.just(HUGE)), min_size=0, max_size=7),
        mode=hs.sampled_from(["constant", "reflect", "replicate", "circular", "wrap"]),
@@ -195,7 +220,7 @@ def test_pad(shape, widths, mode, value, xdt, special, seed):
 
 
 # ---------------------------------------------------------------------------- shapes, indexing
-@settings(max_examples=1000, **SETTINGS)
+@settings(max_examples=cases(1000), **SETTINGS)
 @given(shape=hs.lists(hs.integers(0, 4), min_size=0, max_size=4),
        target=hs.lists(hs.one_of(hs.integers(-2, 6), hs.just(HUGE)), min_size=0, max_size=4),
        view=hs.booleans(), seed=hs.integers(0, 2**16))
@@ -215,7 +240,7 @@ index_items = hs.one_of(
 )
 
 
-@settings(max_examples=1300, **SETTINGS)
+@settings(max_examples=cases(1300), **SETTINGS)
 @given(shape=hs.lists(hs.integers(0, 4), min_size=1, max_size=3),
        index=hs.lists(index_items, min_size=1, max_size=3), seed=hs.integers(0, 2**16))
 def test_indexing(shape, index, seed):
@@ -229,10 +254,11 @@ def test_indexing(shape, index, seed):
 
 
 # ---------------------------------------------------------------------------- reductions, losses
-@settings(max_examples=1200, **SETTINGS)
+@settings(max_examples=cases(1200), **SETTINGS)
 @given(shape=hs.lists(hs.integers(0, 4), min_size=0, max_size=4),
        dim=hs.one_of(hs.none(), hs.integers(-5, 4), hs.lists(hs.integers(-4, 3), min_size=1, max_size=3)),
-       keepdim=hs.booleans(), op=hs.sampled_from(["sum", "mean", "max", "min", "amax", "argmax", "var", "std"]),
+       keepdim=hs.booleans(),
+       op=hs.sampled_from(["sum", "mean", "max", "min", "amax", "argmax", "var", "std"]),
        xdt=hs.sampled_from(["float32", "float64", "float32"]), special=specials, seed=hs.integers(0, 2**16))
 def test_reductions(shape, dim, keepdim, op, xdt, special, seed):
     x = make_array(tuple(shape), xdt, special, seed)
@@ -249,15 +275,16 @@ def test_reductions(shape, dim, keepdim, op, xdt, special, seed):
     compare(lambda: call(xs), lambda: call(xt), _finite(x), f"{op}({dims}) of {list(shape)}")
 
 
-@settings(max_examples=1400, **SETTINGS)
+@settings(max_examples=cases(1400), **SETTINGS)
 @given(n=sizes, c=hs.integers(0, 5), extra=hs.lists(hs.integers(0, 3), max_size=2),
        target_shift=hs.sampled_from([0, 0, 0, 1, -1]), bad_target=hs.sampled_from(["ok", "ok", "ok", "float",
                                                                                     "big", "neg", "shape"]),
        ignore=hs.sampled_from([-100, 0, 1]), smoothing=hs.sampled_from([0.0, 0.0, 0.1, -0.1, 1.0, 1.5]),
-       weight=hs.sampled_from([None, "ok", "short"]), reduction=hs.sampled_from(["mean", "sum", "none", "avg"]),
+       weight=hs.sampled_from([None, "ok", "short"]),
+       reduction=hs.sampled_from(["mean", "sum", "none", "avg"]),
        op=hs.sampled_from(["cross_entropy", "nll_loss"]), special=specials, seed=hs.integers(0, 2**16))
-def test_class_losses(n, c, extra, target_shift, bad_target, ignore, smoothing, weight, reduction, op, special,
-                      seed):
+def test_class_losses(n, c, extra, target_shift, bad_target, ignore, smoothing, weight, reduction, op,
+                      special, seed):
     x = make_array((n, c, *extra), "float32", special, seed)
     rng = np.random.default_rng(seed)
     y = rng.integers(0, max(c, 1), size=(n, *extra)).astype(np.int64)
@@ -284,7 +311,7 @@ def test_class_losses(n, c, extra, target_shift, bad_target, ignore, smoothing, 
     compare(ours, theirs, _finite(x), op)
 
 
-@settings(max_examples=600, **SETTINGS)
+@settings(max_examples=cases(600), **SETTINGS)
 @given(a=hs.lists(hs.integers(0, 4), max_size=3), b=hs.lists(hs.integers(0, 4), max_size=3),
        reduction=hs.sampled_from(["mean", "sum", "none", "avg"]), op=hs.sampled_from(["mse", "bce"]),
        special=specials, seed=hs.integers(0, 2**16))
@@ -292,7 +319,7 @@ def test_pointwise_losses(a, b, reduction, op, special, seed):
     x = make_array(tuple(a), "float32", special, seed)
     t = make_array(tuple(b), "float32", "none", seed + 1)
     if op == "bce":
-        t = (t > 0).astype(np.float32)
+        t = np.asarray(t > 0, dtype=np.float32)
     (xs, xt), (ts, tt) = both(x), both(t)
     if op == "mse":
         ours = lambda: F.mse_loss(xs, ts, reduction=reduction)  # noqa: E731
@@ -312,7 +339,8 @@ def test_cross_entropy_of_large_logits_is_exact_without_fp_exceptions():
         loss = F.cross_entropy(st.tensor([[1000.0, 0.0]]), st.tensor([1]))
         assert loss.item() == 1000.0
         assert F.cross_entropy(st.tensor([[1000.0, 0.0]]), st.tensor([0])).item() == 0.0
-        assert F.cross_entropy(st.tensor([[-1000.0, 1000.0]], dtype=st.float64), st.tensor([0])).item() == 2000.0
+        wide = st.tensor([[-1000.0, 1000.0]], dtype=st.float64)
+        assert F.cross_entropy(wide, st.tensor([0])).item() == 2000.0
 
 
 def test_zero_size_kernel_is_refused_as_pytorch_refuses():

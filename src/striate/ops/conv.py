@@ -30,6 +30,7 @@ from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 from striate.kernels import parallel
 from striate.ops import winograd
+from striate.ops.limits import check_output_size
 
 IntOrPair = int | Sequence[int]
 
@@ -434,6 +435,9 @@ def _check_common(x: Tensor, weight: Tensor, bias: Tensor | None, dims: int, op:
             f"{op}: weight must have {dims + 2} dimensions (out_channels, in_channels/groups, "
             f"{'kH, kW' if dims == 2 else 'kL'}), got shape {weight.shape}"
         )
+    if 0 in weight.shape[2:] or weight.shape[0] == 0:  # PyTorch rejects these too
+        raise ValueError(f"{op}: weight of shape {weight.shape} has a zero-size kernel or no output "
+                         "channels; every kernel dimension and out_channels must be at least 1")
     if x.ndim not in (dims + 1, dims + 2):
         layout = "(N, C, H, W) or (C, H, W)" if dims == 2 else "(N, C, L) or (C, L)"
         raise ValueError(f"{op}: expected a {dims + 2}-D input {layout}, got shape {x.shape}")
@@ -458,6 +462,8 @@ def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: 
     stride_t = _positive(_tuple(stride, dims, "stride", op), "stride", op)
     dilation_t = _positive(_tuple(dilation, dims, "dilation", op), "dilation", op)
     pads = _conv_padding(padding, kernel, dilation_t, stride_t, op)
+    check_output_size(x.shape[:2] + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads)), op,
+                      f"padding={padding!r}")
     groups = int(groups)
     C = x.shape[1]
     O, Cg = weight.shape[:2]
