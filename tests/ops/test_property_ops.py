@@ -129,7 +129,7 @@ def _finite(*arrays) -> bool:
 
 
 # ---------------------------------------------------------------------------- convolution
-@settings(max_examples=cases(1800), **SETTINGS)
+@settings(max_examples=cases(1500), **SETTINGS)
 @given(n=sizes, c=sizes, h=hs.integers(0, 7), w=hs.integers(0, 7), o=sizes, kh=hs.integers(0, 4),
        kw=hs.integers(0, 4), stride=small_args,
        padding=hs.one_of(small_args, hs.sampled_from(["same", "valid"])),
@@ -147,7 +147,7 @@ def test_conv2d(n, c, h, w, o, kh, kw, stride, padding, dilation, groups, bias, 
             _finite(x, wt), "conv2d")
 
 
-@settings(max_examples=cases(800), **SETTINGS)
+@settings(max_examples=cases(700), **SETTINGS)
 @given(n=sizes, c=sizes, length=hs.integers(0, 9), o=sizes, k=hs.integers(0, 4), stride=small_args,
        padding=hs.one_of(small_args, hs.sampled_from(["same", "valid"])), dilation=small_args,
        xdt=dtypes, special=specials, seed=hs.integers(0, 2**16))
@@ -160,7 +160,7 @@ def test_conv1d(n, c, length, o, k, stride, padding, dilation, xdt, special, see
             _finite(x), "conv1d")
 
 
-@settings(max_examples=cases(800), **SETTINGS)
+@settings(max_examples=cases(600), **SETTINGS)
 @given(n=sizes, c=hs.integers(0, 4), h=hs.integers(0, 5), o=hs.integers(0, 3), k=hs.integers(0, 3),
        stride=small_args, padding=small_args, output_padding=hs.integers(-1, 2), dilation=small_args,
        groups=hs.integers(-1, 2), special=specials, seed=hs.integers(0, 2**16))
@@ -175,7 +175,7 @@ def test_conv_transpose2d(n, c, h, o, k, stride, padding, output_padding, dilati
 
 
 # ---------------------------------------------------------------------------- pooling, padding
-@settings(max_examples=cases(1500), **SETTINGS)
+@settings(max_examples=cases(1200), **SETTINGS)
 @given(n=sizes, c=sizes, h=hs.integers(0, 7), w=hs.integers(0, 7),
        k=hs.one_of(hs.integers(-1, 5), hs.just(HUGE)),
        stride=hs.one_of(hs.none(), small_args), padding=hs.integers(-1, 3), dilation=hs.integers(-1, 3),
@@ -194,7 +194,7 @@ def test_pool2d(n, c, h, w, k, stride, padding, dilation, ceil, op, xdt, special
     compare(ours, theirs, _finite(x), f"{op}_pool2d")
 
 
-@settings(max_examples=cases(800), **SETTINGS)
+@settings(max_examples=cases(700), **SETTINGS)
 @given(n=sizes, c=sizes, h=hs.integers(0, 7), w=hs.integers(0, 7),
        out=hs.one_of(hs.integers(-1, 6), hs.tuples(hs.integers(-1, 6), hs.integers(-1, 6)), hs.just(HUGE)),
        op=hs.sampled_from(["max", "avg"]), xdt=dtypes, special=specials, seed=hs.integers(0, 2**16))
@@ -206,7 +206,7 @@ def test_adaptive_pool2d(n, c, h, w, out, op, xdt, special, seed):
     compare(lambda: ours(xs, out), lambda: theirs(xt, out), _finite(x), f"adaptive_{op}_pool2d")
 
 
-@settings(max_examples=cases(1200), **SETTINGS)
+@settings(max_examples=cases(1000), **SETTINGS)
 @given(shape=hs.lists(hs.integers(0, 4), min_size=1, max_size=5),
        widths=hs.lists(hs.one_of(hs.integers(-3, 3), hs.just(HUGE)), min_size=0, max_size=7),
        mode=hs.sampled_from(["constant", "reflect", "replicate", "circular", "wrap"]),
@@ -220,7 +220,7 @@ def test_pad(shape, widths, mode, value, xdt, special, seed):
 
 
 # ---------------------------------------------------------------------------- shapes, indexing
-@settings(max_examples=cases(1000), **SETTINGS)
+@settings(max_examples=cases(800), **SETTINGS)
 @given(shape=hs.lists(hs.integers(0, 4), min_size=0, max_size=4),
        target=hs.lists(hs.one_of(hs.integers(-2, 6), hs.just(HUGE)), min_size=0, max_size=4),
        view=hs.booleans(), seed=hs.integers(0, 2**16))
@@ -240,7 +240,7 @@ index_items = hs.one_of(
 )
 
 
-@settings(max_examples=cases(1300), **SETTINGS)
+@settings(max_examples=cases(1100), **SETTINGS)
 @given(shape=hs.lists(hs.integers(0, 4), min_size=1, max_size=3),
        index=hs.lists(index_items, min_size=1, max_size=3), seed=hs.integers(0, 2**16))
 def test_indexing(shape, index, seed):
@@ -254,7 +254,7 @@ def test_indexing(shape, index, seed):
 
 
 # ---------------------------------------------------------------------------- reductions, losses
-@settings(max_examples=cases(1200), **SETTINGS)
+@settings(max_examples=cases(1000), **SETTINGS)
 @given(shape=hs.lists(hs.integers(0, 4), min_size=0, max_size=4),
        dim=hs.one_of(hs.none(), hs.integers(-5, 4), hs.lists(hs.integers(-4, 3), min_size=1, max_size=3)),
        keepdim=hs.booleans(),
@@ -275,7 +275,7 @@ def test_reductions(shape, dim, keepdim, op, xdt, special, seed):
     compare(lambda: call(xs), lambda: call(xt), _finite(x), f"{op}({dims}) of {list(shape)}")
 
 
-@settings(max_examples=cases(1400), **SETTINGS)
+@settings(max_examples=cases(1300), **SETTINGS)
 @given(n=sizes, c=hs.integers(0, 5), extra=hs.lists(hs.integers(0, 3), max_size=2),
        target_shift=hs.sampled_from([0, 0, 0, 1, -1]), bad_target=hs.sampled_from(["ok", "ok", "ok", "float",
                                                                                     "big", "neg", "shape"]),
@@ -311,7 +311,7 @@ def test_class_losses(n, c, extra, target_shift, bad_target, ignore, smoothing, 
     compare(ours, theirs, _finite(x), op)
 
 
-@settings(max_examples=cases(600), **SETTINGS)
+@settings(max_examples=cases(500), **SETTINGS)
 @given(a=hs.lists(hs.integers(0, 4), max_size=3), b=hs.lists(hs.integers(0, 4), max_size=3),
        reduction=hs.sampled_from(["mean", "sum", "none", "avg"]), op=hs.sampled_from(["mse", "bce"]),
        special=specials, seed=hs.integers(0, 2**16))

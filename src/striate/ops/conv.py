@@ -435,9 +435,9 @@ def _check_common(x: Tensor, weight: Tensor, bias: Tensor | None, dims: int, op:
             f"{op}: weight must have {dims + 2} dimensions (out_channels, in_channels/groups, "
             f"{'kH, kW' if dims == 2 else 'kL'}), got shape {weight.shape}"
         )
-    if 0 in weight.shape[2:] or weight.shape[0] == 0:  # PyTorch rejects these too
-        raise ValueError(f"{op}: weight of shape {weight.shape} has a zero-size kernel or no output "
-                         "channels; every kernel dimension and out_channels must be at least 1")
+    if 0 in weight.shape:  # PyTorch rejects these too (and gives odd shapes for 0 in_channels)
+        raise ValueError(f"{op}: weight of shape {weight.shape} is empty; the kernel, in_channels and "
+                         "out_channels must all be at least 1")
     if x.ndim not in (dims + 1, dims + 2):
         layout = "(N, C, H, W) or (C, H, W)" if dims == 2 else "(N, C, L) or (C, L)"
         raise ValueError(f"{op}: expected a {dims + 2}-D input {layout}, got shape {x.shape}")

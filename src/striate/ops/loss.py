@@ -226,7 +226,7 @@ class NLL(Function):
         y_safe = np.where(keep, y, 0)
         weights = np.ones(c, rows.dtype) if weight is None else weight
         w_y = _pick(np.broadcast_to(weights, (n, c)), y_safe) * keep
-        loss = (-_pick(rows, y_safe) * w_y).astype(rows.dtype, copy=False)
+        loss = np.where(keep, -_pick(rows, y_safe) * w_y, 0).astype(rows.dtype, copy=False)
         self.saved = (y_safe, w_y, shape, reduction, w_y.sum(), rows.shape)
         out_shape = (shape[0],) + shape[2:] if len(shape) > 1 else ()
         return _reduce(loss.reshape(out_shape), reduction, w_y.sum())
