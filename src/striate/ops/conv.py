@@ -458,6 +458,9 @@ def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: 
     unbatched = _check_common(x, weight, bias, dims, op)
     if unbatched:
         x = x.unsqueeze(0)
+    if 0 in x.shape[2:] and x.shape[0] and x.shape[1]:  # as PyTorch
+        raise ValueError(f"{op}: input of shape {x.shape} has an empty spatial dimension (only an empty "
+                         "batch or channel dimension is allowed)")
     kernel = tuple(weight.shape[2:])
     stride_t = _positive(_tuple(stride, dims, "stride", op), "stride", op)
     dilation_t = _positive(_tuple(dilation, dims, "dilation", op), "dilation", op)

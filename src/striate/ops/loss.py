@@ -197,6 +197,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    if label_smoothing and input.ndim > 1 and input.shape[1] == 0:
+        raise ValueError("cross_entropy: label_smoothing needs at least one class; the input has 0")
     c = input.shape[1] if input.ndim > 1 else input.shape[0]
     w = _weight_array(weight, c, input.dtype, "cross_entropy")
     if isinstance(target, Tensor) and target.dtype.kind == "f":
