@@ -118,7 +118,12 @@ def cmd_train(args: argparse.Namespace) -> int:
             print(f"preparing data: {cfg.dataset} for {cfg.model}", file=sys.stderr, flush=True)
             data = runs.prepare_data(cfg)  # data preparation: before any folder exists
             cfg = data[0]
-            runs.check_model_fits(cfg, runs.build_model(cfg))
+            try:
+                model = runs.build_model(cfg)
+            except ValueError as e:  # e.g. --width for a model without that option
+                raise CLIError(f"{e} (--width, --dropout, --hidden, --convs-per-block and --kernel-size "
+                               "are mnist_convnet's options)") from None
+            runs.check_model_fits(cfg, model)
             folder = runs.new_run_folder(args.out, cfg)
             cfg.save(folder)
             trainer = runs.make_trainer(cfg, folder, progress=not args.quiet, data=data)

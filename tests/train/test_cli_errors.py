@@ -51,6 +51,7 @@ def error_of(capsys, argv, code) -> str:
     (["--lr", "x"], cli.EXIT_USAGE, ["--lr", "'x'"]),
     (["--val-fraction", "1"], cli.EXIT_USAGE, ["--val-fraction", "[0, 1)"]),
     (["--model", "unet"], cli.EXIT_USAGE, ["segmentation"]),
+    (["--model", "lenet5", "--width", "2"], cli.EXIT_USAGE, ["width", "mnist_convnet's options"]),
     (["--dataset", "mnist", "--data-root", "/nonexistent"], cli.EXIT_DATA, ["--download", "--data-root"]),
     (["--model", "alexnet"], cli.EXIT_MODEL_FIT, ["alexnet", "--resize 227", "lenet5_modern"]),
 ])
