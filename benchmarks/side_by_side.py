@@ -42,7 +42,8 @@ def _torch():
     try:
         import torch
     except ImportError:
-        raise ImportError("the benchmarks compare with PyTorch: pip install torch (CPU build)") from None
+        raise ImportError("the benchmarks compare with PyTorch, which is not installed; its CPU-only build: "
+                          "pip install torch --index-url https://download.pytorch.org/whl/cpu") from None
     return torch
 
 

@@ -1,4 +1,5 @@
-"""The `striate` command line: train, evaluate, predict, summary, bench.
+"""The `striate` command line: train, evaluate, predict, bench, and the commands in their own
+modules (summary, dashboard, visualize, report, export, sweep).
 
     striate train                          # LeNet-5 on the embedded digits, prints test accuracy
     striate train --dataset fashion_mnist --model mnist_convnet --epochs 10 --optimizer adam --lr 1e-3
@@ -19,59 +20,54 @@ from collections.abc import Iterator
 from dataclasses import asdict
 from pathlib import Path
 
-EXIT_NONFINITE = 3
-EXIT_INTERRUPTED = 130
+# exit codes: one per kind of failure, so scripts can tell them apart (also in docs/faults.md)
+EXIT_USAGE = 2  # a flag or name the command cannot use (argparse uses 2 too)
+EXIT_NONFINITE = 3  # the loss became NaN or infinite
+EXIT_DATA = 4  # a dataset or input file that is missing, corrupt or cannot fit
+EXIT_RUN = 5  # a run folder or checkpoint that is missing or corrupt
+EXIT_DEPENDENCY = 6  # an optional package the command needs is not installed
+EXIT_MODEL_FIT = 7  # the model cannot run on the data at this input size
+EXIT_INTERRUPTED = 130  # Ctrl-C (128 + SIGINT)
+
+
+class CLIError(Exception):
+    """A user error: printed as one line `striate: error: ...`, exits with `code`."""
+
+    def __init__(self, message: str, code: int = EXIT_USAGE) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors: `striate train: error: ... (striate train --help)`."""
+
+    def error(self, message: str):
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see: {self.prog} --help)\n")
+
+
+def _fits_epilog() -> str:
+    from striate.train.runs import MODEL_INPUT_SIDE
+
+    small = ", ".join(sorted(MODEL_INPUT_SIDE))
+    return ("which models fit which datasets: every dataset (digits 8x8, mnist and fashion_mnist "
+            f"28x28, cifar10 32x32x3) trains with {small} (images are padded or resized to the "
+            "model's size); alexnet, vgg*, googlenet need large images: add --resize 224 (227 for "
+            "alexnet), slow on a CPU. Exit codes: 2 usage, 3 NaN loss, 4 data, 5 run folder or "
+            "checkpoint, 6 missing package, 7 model does not fit, 130 Ctrl-C.")
 
 
 def _train_parser(sub) -> None:
     from striate.train.runs import RunConfig
 
-    d = RunConfig()  # one place for the defaults
     p = sub.add_parser("train", help="train a model and print its test accuracy",
                        description="Train a model from the zoo on a dataset; writes a run folder "
                                    "(config, checkpoints, history, result) and ends by printing "
-                                   "'test accuracy: NN.N%'.")
-    p.add_argument("--model", default="lenet5", help="model name from st.models (default lenet5)")
-    p.add_argument("--variant", default="modern", choices=["modern", "classic"],
-                   help="LeNet-5 variant: modern (ReLU, max-pool) or classic (1998) (default modern)")
-    p.add_argument("--dataset", default="digits",
-                   help="digits (embedded, default), mnist, fashion_mnist, cifar10")
-    p.add_argument("--data-root", default=None, help="folder holding the dataset files")
-    p.add_argument("--epochs", type=int, default=d.epochs,
-                   help=f"passes over the training set (default {d.epochs})")
-    p.add_argument("--batch-size", type=int, default=d.batch_size,
-                   help=f"mini-batch size (default {d.batch_size})")
-    p.add_argument("--optimizer", default=d.optimizer,
-                   help=f"sgd, adam, adamw, rmsprop, adagrad, adadelta (default {d.optimizer})")
-    p.add_argument("--lr", type=float, default=d.lr, help=f"learning rate (default {d.lr})")
-    p.add_argument("--momentum", type=float, default=d.momentum,
-                   help=f"SGD/RMSprop momentum (default {d.momentum})")
-    p.add_argument("--weight-decay", type=float, default=0.0, help="L2 weight decay (default 0)")
-    p.add_argument("--scheduler", default="none",
-                   help="learning-rate schedule: none, step, cosine, plateau, onecycle (default none)")
-    p.add_argument("--val-fraction", type=float, default=d.val_fraction,
-                   help=f"fraction of the training set held out for validation (default {d.val_fraction})")
-    p.add_argument("--early-stopping", type=int, default=0, metavar="PATIENCE",
-                   help="stop after PATIENCE epochs without validation improvement (0: off)")
-    p.add_argument("--width", type=int, default=d.width,
-                   help="channel multiplier for models that take one (mnist_convnet; default 1)")
-    p.add_argument("--dropout", type=float, default=d.dropout,
-                   help="dropout before the classifier for models that take it (default 0)")
-    p.add_argument("--hidden", type=int, default=d.hidden,
-                   help="units of a fully connected hidden layer before the classifier "
-                        "(mnist_convnet; default 0: none)")
-    p.add_argument("--convs-per-block", type=int, default=d.convs_per_block,
-                   help="Conv-BN-ReLU layers before each pool (mnist_convnet; default 1)")
-    p.add_argument("--kernel-size", type=int, default=d.kernel_size,
-                   help="odd filter size (mnist_convnet; default 0: the model's own, 5)")
-    p.add_argument("--augment", action="store_true",
-                   help="random shifts of up to 2 px (ConvNetJS), plus mirroring for clothes/objects")
-    p.add_argument("--jitter", type=float, default=0.0, help="std of Gaussian input noise (default 0)")
-    p.add_argument("--clip-grad", type=float, default=None, help="clip the global gradient norm")
-    p.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+                                   "'test accuracy: NN.N%'.", epilog=_fits_epilog())
+    RunConfig.add_arguments(p)  # one flag per option; defaults and help live in RunConfig
     p.add_argument("--out", default="runs", help="folder for run folders (default ./runs)")
     p.add_argument("--resume", default=None, metavar="RUN",
-                   help="continue the run in this folder from its last checkpoint")
+                   help="continue the run in this folder from its last checkpoint (flags marked "
+                        "'may change on --resume' apply; others are refused)")
     p.add_argument("--quiet", action="store_true", help="no progress bar or per-epoch lines")
     # --- live dashboard (issue 16): striate.dashboard ---
     p.add_argument("--dashboard", action="store_true",
@@ -80,8 +76,6 @@ def _train_parser(sub) -> None:
     p.add_argument("--dashboard-host", default="127.0.0.1",
                    help="dashboard address (default 127.0.0.1; another one needs --allow-remote)")
     p.add_argument("--allow-remote", action="store_true", help="allow a non-loopback --dashboard-host")
-    p.add_argument("--sync-bn", action="store_true",
-                   help="under mpirun: batch norm statistics over the whole global batch (default: per rank)")
     # --- issue 17: the sEMG typing task (striate/emg/) ---
     p.add_argument("--task", default="classify", choices=["classify", "emg"],
                    help="classify images (default) or decode typing from sEMG (emg: ends with 'test CER')")
@@ -89,7 +83,10 @@ def _train_parser(sub) -> None:
 
 
 def _add_parsers() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="striate", description="striate: CNNs from the math up on NumPy.")
+    from striate import __version__
+
+    parser = _Parser(prog="striate", description="striate: CNNs from the math up on NumPy.")
+    parser.add_argument("--version", action="version", version=f"striate {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _train_parser(sub)
     p = sub.add_parser("evaluate", help="test accuracy, loss and confusion matrix of a run",
@@ -113,6 +110,8 @@ def _add_parsers() -> argparse.ArgumentParser:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    if args.task == "emg":  # issue 17: the sEMG task has its own module
+        return importlib.import_module("striate.emg.task").run_from_args(args)
     from striate.distributed.launch import cli_communicator
     from striate.distributed.training import stop_all_on_error
 
@@ -125,63 +124,118 @@ def _train(args: argparse.Namespace, comm) -> int:
     from striate.train import runs
     from striate.train.trainer import NonFiniteLossError, TrainingInterrupted
 
-    if args.task == "emg":  # issue 17: its own module
-        return importlib.import_module("striate.emg.task").run_from_args(args)
-    if args.resume:
-        folder = Path(args.resume)
-        cfg = runs.RunConfig.load(folder)
-    else:
-        cfg = runs.RunConfig(
-            model=args.model, variant=args.variant, dataset=args.dataset, data_root=args.data_root,
-            epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-            momentum=args.momentum, weight_decay=args.weight_decay, scheduler=args.scheduler,
-            val_fraction=args.val_fraction, early_stopping=args.early_stopping, augment=args.augment,
-            jitter=args.jitter, clip_grad=args.clip_grad, seed=args.seed, width=args.width,
-            dropout=args.dropout, hidden=args.hidden, convs_per_block=args.convs_per_block,
-            kernel_size=args.kernel_size, sync_batchnorm=args.sync_bn)
-        folder = comm.broadcast_object(runs.new_run_folder(args.out, cfg) if comm.is_main else None)
-    trainer = runs.make_trainer(cfg, folder, progress=not args.quiet, comm=comm)
-    if comm.is_main:
-        cfg.save(folder)
-    dashboard = None
-    if getattr(args, "dashboard", False) and comm.is_main:  # before resuming: its state is in the checkpoint
-        from striate.dashboard.command import attach_to_training
+    folder = dashboard = None
 
-        dashboard = attach_to_training(trainer, folder, args)
-    if args.resume:
-        ckpt = comm.broadcast_object(_resume_checkpoint(folder) if comm.is_main else None)
-        trainer.load_checkpoint(ckpt)
-        if comm.is_main:
-            print(f"resuming {folder} from {ckpt.name} at epoch {trainer.epoch + 1}", file=sys.stderr)
-    elif comm.is_main:
-        print(f"run folder: {folder}", file=sys.stderr)
+    def attach_dashboard(trainer) -> None:  # before a resume loads state: its state is in the checkpoint
+        nonlocal dashboard
+        if args.dashboard and comm.is_main:
+            from striate.dashboard.command import attach_to_training
+
+            dashboard = attach_to_training(trainer, folder, args)
+
     try:
+        if args.resume:
+            folder = Path(args.resume)
+            folder, trainer, cfg = _resume(args, comm, attach_dashboard)
+        else:
+            cfg = runs.RunConfig.from_args(args)
+            try:
+                runs.check_names(cfg)
+            except ValueError as e:
+                raise CLIError(str(e)) from None
+            if comm.is_main:
+                print(f"preparing data: {cfg.dataset} for {cfg.model}", file=sys.stderr, flush=True)
+            data = runs.prepare_data(cfg)  # data preparation: before any folder exists
+            cfg = data[0]
+            try:
+                model = runs.build_model(cfg)
+            except ValueError as e:  # e.g. --width for a model without that option
+                raise CLIError(f"{e} (--width, --dropout, --hidden, --convs-per-block and --kernel-size "
+                               "are mnist_convnet's options)") from None
+            runs.check_model_fits(cfg, model)
+            folder = comm.broadcast_object(runs.new_run_folder(args.out, cfg) if comm.is_main else None)
+            if comm.is_main:
+                cfg.save(folder)
+            trainer = runs.make_trainer(cfg, folder, progress=not args.quiet, data=data, comm=comm)
+            attach_dashboard(trainer)
+            if comm.is_main:
+                print(f"run folder: {folder}", file=sys.stderr)
         trainer.fit()
+        if not comm.is_main:
+            return 0
+        _, model = runs.load_model(folder)
+        result = runs.test_metrics(cfg, model)
+        _write_result(folder, cfg, result, trainer)
     except NonFiniteLossError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return EXIT_NONFINITE
+        raise CLIError(f"{e}{_remove_if_empty(folder) if comm.is_main else ''}", EXIT_NONFINITE) from None
     except TrainingInterrupted as e:
         print(f"\n{e}\nresume with: striate train --resume {folder}", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except KeyboardInterrupt:
+        return _interrupted_outside_training(folder)
     finally:
         if dashboard is not None:
             dashboard.stop()
-    if not comm.is_main:
-        return 0
-    _, model = runs.load_model(folder)
-    result = runs.test_metrics(cfg, model)
-    _write_result(folder, cfg, result, trainer)
     print(f"test accuracy: {100 * result['accuracy']:.1f}%")
     return 0
 
 
-def _resume_checkpoint(folder: Path) -> Path:
+def _resume(args: argparse.Namespace, comm, attach=None):
+    """(folder, trainer, config) continuing the run in args.resume with the flags given; only
+    rank 0 writes and prints; `attach(trainer)` runs before the checkpoint is loaded."""
+    from striate.train import runs
+    from striate.train.callbacks import read_checkpoint
+
+    folder = Path(args.resume)
+    saved = runs.RunConfig.load(folder)
     ckpts = folder / "checkpoints"
-    candidates = [ckpts / "interrupted.safetensors", ckpts / "last.safetensors"]
-    existing = [c for c in candidates if c.exists()]
-    if not existing:
-        raise SystemExit(f"error: nothing to resume in {folder}: no checkpoint in {ckpts}")
-    return max(existing, key=lambda p: p.stat().st_mtime)
+
+    def saved_at(name: str) -> float:
+        path = ckpts / f"{name}.safetensors"
+        return path.stat().st_mtime if path.exists() else 0.0
+
+    # the newer first: after a resume from an interruption, later epochs update last only
+    names = sorted(["interrupted", "last"], key=saved_at, reverse=True)
+    state = read_checkpoint(ckpts, names)
+    cfg = saved.resumed_with(runs.RunConfig.given(args), at_epoch=int(state["epoch"]))
+    trainer = runs.resume_trainer(cfg, folder, state, progress=not args.quiet, comm=comm, attach=attach)
+    if not comm.is_main:
+        return folder, trainer, cfg
+    if cfg is not saved:
+        cfg.save(folder)
+        changes = ", ".join(f"{k} {a} -> {b}" for k, (a, b) in cfg.resumes[-1]["changed"].items())
+        print(f"changed on resume: {changes} (recorded in config.json 'resumes')", file=sys.stderr)
+    if trainer.epoch >= trainer.epochs:
+        print(f"{folder} has finished its {trainer.epochs} epochs; testing it again (pass --epochs N "
+              "to extend it)", file=sys.stderr)
+        return folder, trainer, cfg
+    print(f"resuming {folder} at epoch {trainer.epoch + 1} of {trainer.epochs}"
+          f"{f', batch {trainer.batch_in_epoch + 1}' if trainer.batch_in_epoch else ''}", file=sys.stderr)
+    return folder, trainer, cfg
+
+
+def _remove_if_empty(folder: Path | None) -> str:
+    """Remove a run folder that holds no checkpoint (nothing to resume or evaluate); says so."""
+    import shutil
+
+    if folder is None or any((folder / "checkpoints").glob("*.safetensors")):
+        return ""
+    shutil.rmtree(folder, ignore_errors=True)
+    return f" (removed {folder}: no checkpoint was saved)"
+
+
+def _interrupted_outside_training(folder: Path | None) -> int:
+    """Ctrl-C outside the training loop (data preparation, model checks, final test)."""
+    if folder is None:
+        print("\ninterrupted before training started; nothing was written: run the same command "
+              "again to start", file=sys.stderr)
+    elif _remove_if_empty(folder):
+        print(f"\ninterrupted before the first checkpoint; removed {folder}: run the same command "
+              "again to start", file=sys.stderr)
+    else:
+        print(f"\ninterrupted; the run's checkpoints are kept\nresume with: striate train --resume {folder}",
+              file=sys.stderr)
+    return EXIT_INTERRUPTED
 
 
 def _write_result(folder: Path, cfg, result: dict, trainer) -> None:
@@ -211,15 +265,17 @@ def cmd_predict(args: argparse.Namespace) -> int:
     import numpy as np
 
     from striate.autograd.function import no_grad
-    from striate.autograd.tensor import _make
+    from striate.creation import tensor
     from striate.ops.activation import softmax
     from striate.train import runs
+    from striate.train.run_inputs import prepare_images
 
+    if args.topk < 1:
+        raise CLIError(f"--topk must be 1 or more, got {args.topk}")
     cfg, model = runs.load_model(Path(args.run))
-    batch = np.concatenate([_read_image(p, cfg.in_channels) for p in args.images])
-    x = runs.normalise(runs.fit_side(batch, cfg.input_side), cfg)
+    x = prepare_images(args.images, cfg)
     with no_grad():
-        probs = softmax(model(_make(x, False)), dim=1).numpy()
+        probs = softmax(model(tensor(x)), dim=1).numpy()
     k = min(args.topk, probs.shape[1])
     for path, p in zip(args.images, probs):
         top = np.argsort(-p)[:k]
@@ -228,50 +284,23 @@ def cmd_predict(args: argparse.Namespace) -> int:
     return 0
 
 
-def _read_image(path: str, channels: int):
-    """An image file as a (1, C, H, W) float32 array in [0, 1] (Pillow, or a .npy array)."""
-    import numpy as np
-
-    if path.endswith(".npy"):
-        arr = np.load(path, allow_pickle=False).astype(np.float32)
-        if arr.max() > 1.0:
-            arr = arr / 255.0
-        arr = arr.reshape((1,) * (4 - arr.ndim) + arr.shape) if arr.ndim < 4 else arr
-        return arr[:1]
-    try:
-        from PIL import Image
-    except ImportError:
-        raise SystemExit("error: reading images needs Pillow: pip install 'striate[images]'") from None
-    try:
-        img = Image.open(path)
-        img = img.convert("L" if channels == 1 else "RGB")
-    except (OSError, ValueError) as e:
-        raise SystemExit(f"error: cannot read image {path}: {e}") from None
-    arr = np.asarray(img, dtype=np.float32) / 255.0
-    arr = arr[None, None] if arr.ndim == 2 else arr.transpose(2, 0, 1)[None]
-    return arr
-
-
 def cmd_bench(args: argparse.Namespace) -> int:
-    try:
-        from striate.bench import main as bench_main
-    except ImportError as e:
-        raise SystemExit(f"error: {e}") from None
+    from striate.bench import main as bench_main
+
     return bench_main(quick=args.quick, out=args.out)
 
 
-COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict,
-            "bench": cmd_bench}
+COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "bench": cmd_bench}
 
 # Commands that live in their own modules: each module has `add_parser(sub)` (adds its
 # subparser to argparse's subparsers object) and `run(args) -> int` (the exit code).
 _COMMAND_MODULES: dict[str, str] = {
-    "dashboard": "striate.dashboard.command",
-    "visualize": "striate.viz.cli_visualize",  # issue 15
-    "report": "striate.viz.cli_report",  # issue 15
-    "export": "striate.cli_export",  # issue 18
     "summary": "striate.summary_command",
-    "sweep": "striate.emg.sweep",  # issue 17: sEMG CER against channels / data / sampling rate
+    "dashboard": "striate.dashboard.command",
+    "visualize": "striate.viz.cli_visualize",
+    "report": "striate.viz.cli_report",
+    "export": "striate.cli_export",
+    "sweep": "striate.emg.sweep",
 }
 
 
@@ -301,11 +330,43 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
-        return 2
-    with _owning_the_process():
-        if args.command in _COMMAND_MODULES:
-            return importlib.import_module(_COMMAND_MODULES[args.command]).run(args)
-        return COMMANDS[args.command](args)
+        return EXIT_USAGE
+    try:
+        with _owning_the_process():
+            if args.command in _COMMAND_MODULES:
+                return importlib.import_module(_COMMAND_MODULES[args.command]).run(args)
+            return COMMANDS[args.command](args)
+    except Exception as e:  # noqa: BLE001 - known user errors become one line; others propagate
+        code, message = _user_error(e)
+        if code is None:
+            raise
+        print(f"striate {args.command}: error: {message}", file=sys.stderr)
+        return code
+
+
+def _user_error(e: Exception) -> tuple[int | None, str]:
+    """(exit code, one-line message) for the errors a user can fix; (None, "") for bugs."""
+    from striate.data.datasets.base import DataFileError, DatasetNotFoundError, DownloadError
+    from striate.io import StriateFileError
+    from striate.train.callbacks import NoCheckpointError
+    from striate.train.run_config import NotARunError, ResumeConflictError
+    from striate.train.run_inputs import ImageInputError
+    from striate.train.runs import ModelDoesNotFitError
+
+    one_line = " ".join(str(e).split())
+    if isinstance(e, CLIError):
+        return e.code, one_line
+    if isinstance(e, DatasetNotFoundError):
+        text = one_line.replace("pass download=True", "pass --download")
+        return EXIT_DATA, text.replace("root=FOLDER", "--data-root FOLDER")
+    table = [(ModelDoesNotFitError, EXIT_MODEL_FIT),
+             ((NotARunError, NoCheckpointError, StriateFileError), EXIT_RUN),
+             ((DataFileError, DownloadError, ImageInputError), EXIT_DATA), (ImportError, EXIT_DEPENDENCY),
+             (ResumeConflictError, EXIT_USAGE)]
+    for kinds, code in table:
+        if isinstance(e, kinds):
+            return code, one_line
+    return None, ""
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,22 +4,25 @@ A file is one safetensors file. Every array (tensor, NumPy array) is a safetenso
 by where it sits in the saved object (e.g. "model/fc.weight", "optimizer/state/0/exp_avg");
 everything else (the nesting of dicts, lists and tuples, numbers, strings, bools, None, dtypes,
 which entries were Tensors, Parameters or NumPy arrays) is JSON in the safetensors metadata,
-next to a format marker `"striate": "1"`. Loading therefore never executes anything from the
-file, and a file that is not ours, is truncated or corrupt is refused with an error naming it.
+next to a format marker `"striate": "2"` and a SHA-256 digest of the structure and of every
+array's name, dtype, shape and bytes, verified on load. Loading therefore never executes
+anything from the file, and a file that is not ours, is truncated or corrupt (a flipped bit
+anywhere) is refused with an error naming it. Format "1" files (no digest) still load.
 
     st.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "epoch": 3}, "ckpt.safetensors")
     ckpt = st.load("ckpt.safetensors")
     model.load_state_dict(ckpt["model"]); opt.load_state_dict(ckpt["optimizer"])
 
-Files are written atomically (a temporary file in the same directory, then `os.replace`), so
-an interrupted save never leaves a half-written checkpoint under the real name.
+Files are written atomically (`striate.io_atomic`: a temporary file in the same directory, then
+`os.replace`), so an interrupted save never leaves a half-written checkpoint under the real
+name, and the temporary files of a killed save are removed by the next save.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
 from collections import OrderedDict
 from typing import Any
 
@@ -30,7 +33,8 @@ from striate.autograd.tensor import Tensor, wrap
 __all__ = ["StriateFileError", "load", "save"]
 
 FORMAT_MARKER = "striate"
-FORMAT_VERSION = "1"
+FORMAT_VERSION = "2"
+_READABLE_VERSIONS = ("1", "2")  # "1": before the digest
 _SUPPORTED_KINDS = "biuf"
 
 
@@ -127,7 +131,8 @@ def save(obj: Any, f: str | os.PathLike | Any) -> None:
 
     encoder = _Encoder()
     structure = encoder.encode(obj, "")
-    metadata = {FORMAT_MARKER: FORMAT_VERSION, "structure": json.dumps(structure)}
+    text = json.dumps(structure)
+    metadata = {FORMAT_MARKER: FORMAT_VERSION, "structure": text, "digest": _digest(text, encoder.arrays)}
     data = safetensors_save(encoder.arrays, metadata=metadata)
     if hasattr(f, "write"):
         f.write(data)
@@ -136,17 +141,19 @@ def save(obj: Any, f: str | os.PathLike | Any) -> None:
     directory = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(directory):
         raise FileNotFoundError(f"st.save: directory {directory!r} does not exist (create it first)")
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix="." + os.path.basename(path) + ".", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from striate.io_atomic import atomic_write_bytes
+
+    atomic_write_bytes(path, data, make_parents=False)
+
+
+def _digest(structure: str, arrays: dict[str, np.ndarray]) -> str:
+    """SHA-256 over the structure and each array's name, dtype, shape and bytes, in name order."""
+    h = hashlib.sha256(structure.encode("utf-8"))
+    for name in sorted(arrays):
+        arr = arrays[name]
+        h.update(json.dumps([name, arr.dtype.str, list(arr.shape)]).encode("utf-8"))
+        h.update(np.ascontiguousarray(arr).reshape(-1).view(np.uint8).tobytes())
+    return "sha256:" + h.hexdigest()
 
 
 # ---------------------------------------------------------------------------- decoding
@@ -193,19 +200,25 @@ def load(f: str | os.PathLike | Any, map_location: Any = None, weights_only: Any
     if version is None:
         raise StriateFileError(f"{name}: a safetensors file, but not written by st.save (no 'striate' marker "
                                "in its metadata); read it with safetensors.numpy.load instead")
-    if version != FORMAT_VERSION:
+    if version not in _READABLE_VERSIONS:
         raise StriateFileError(f"{name}: written in striate file format {version!r}; this striate reads "
-                               f"format {FORMAT_VERSION!r} (upgrade striate)")
+                               f"formats {', '.join(_READABLE_VERSIONS)} (a newer striate wrote it, or the "
+                               "file is corrupt)")
     try:
         arrays = safetensors_load(data)
         structure = json.loads(meta["structure"])
-    except (SafetensorError, KeyError, json.JSONDecodeError, ValueError) as exc:
+    except (SafetensorError, KeyError, json.JSONDecodeError, ValueError, TypeError) as exc:
         raise StriateFileError(f"{name}: corrupt or truncated striate file ({exc})") from None
     try:
-        return _decode(structure, arrays)
-    except (KeyError, TypeError, ValueError) as exc:
+        obj = _decode(structure, arrays)
+    except (KeyError, TypeError, ValueError, OverflowError) as exc:
         raise StriateFileError(f"{name}: corrupt striate file: its structure does not match its arrays "
                                f"({exc})") from None
+    if version != "1" and meta.get("digest") != _digest(meta["structure"], arrays):
+        raise StriateFileError(f"{name}: corrupt striate file: its contents do not match the digest "
+                               "recorded when it was saved (a damaged disk or copy); use an older "
+                               "checkpoint")
+    return obj
 
 
 def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:

@@ -1,6 +1,7 @@
 """The lectures' architectures, built from `striate.nn` modules.
 
     st.models.lenet5(variant="classic" | "modern")   LeCun et al. 1998 / seed 002's PyTorch LeNet
+    st.models.lenet5_modern()                        the modern one under its own name ("lenet5_modern")
     st.models.mnist_convnet()                        seed 002's two-layer MNIST ConvNet
     st.models.alexnet()                              seed 003's single-tower AlexNet (227x227x3)
     st.models.vgg11/13/16/19(batch_norm=False)       torchvision layout and keys
@@ -22,7 +23,7 @@ from striate.models.alexnet import AlexNet, alexnet
 from striate.models.convnetjs import ConvNetJSCifar, convnetjs_cifar
 from striate.models.googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
 from striate.models.layers import rbf_loss
-from striate.models.lenet import LeNet, LeNet5, lenet5
+from striate.models.lenet import LeNet, LeNet5, lenet5, lenet5_modern
 from striate.models.mnist_convnet import ConvNet, mnist_convnet
 from striate.models.resnet import ResNet, resnet18, resnet18_cifar, resnet34, resnet50
 from striate.models.unet import UNet, unet
@@ -51,6 +52,7 @@ vgg11, vgg11_bn, vgg13, vgg13_bn, vgg16, vgg16_bn, vgg19, vgg19_bn = (
 __all__ = [
     "VGG", "AlexNet", "ConvNet", "ConvNetJSCifar", "GoogLeNet", "GoogLeNetOutputs", "LeNet", "LeNet5",
     "ResNet", "UNet", "alexnet", "convnetjs_cifar", "default_input_size", "get_model", "googlenet", "lenet5",
+    "lenet5_modern",
     "list_models", "load_weights", "mnist_convnet", "rbf_loss", "resnet18", "resnet18_cifar", "resnet34",
     "resnet50", "unet",
     "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn",
@@ -58,7 +60,8 @@ __all__ = [
 
 # name -> (factory, (H, W) it was designed for, default input channels)
 _REGISTRY: dict[str, tuple[Callable[..., Any], tuple[int, int], int]] = {
-    "lenet5": (lenet5, (32, 32), 1),
+    "lenet5": (lenet5, (32, 32), 1),  # the 1998 network (one name, one model)
+    "lenet5_modern": (lenet5_modern, (32, 32), 1),
     "mnist_convnet": (mnist_convnet, (28, 28), 1),
     "alexnet": (alexnet, (227, 227), 3),
     "vgg11": (vgg11, (224, 224), 3),

@@ -36,7 +36,7 @@ from striate.models.layers import (
     lecun_uniform_,
 )
 
-__all__ = ["LeNet", "LeNet5", "lenet5"]
+__all__ = ["LeNet", "LeNet5", "lenet5", "lenet5_modern"]
 
 
 class LeNet5(nn.Module):
@@ -117,3 +117,11 @@ def lenet5(variant: str = "classic", num_classes: int = 10, in_channels: int = 1
             raise TypeError(f"lenet5(variant='modern') takes no options {sorted(kwargs)}")
         return LeNet(num_classes=num_classes, in_channels=in_channels)
     raise ValueError(f"lenet5: variant must be 'classic' or 'modern', got {variant!r}")
+
+
+def lenet5_modern(num_classes: int = 10, in_channels: int = 1) -> nn.Module:
+    """Seed 002's modern LeNet (ReLU, max-pool, logits): the model `striate train` trains by default.
+
+    The name `lenet5` alone is the 1998 network everywhere (`st.models.lenet5()`, `striate
+    summary lenet5`, `striate train --model lenet5`); this is the other one, under its own name."""
+    return LeNet(num_classes=num_classes, in_channels=in_channels)

@@ -11,6 +11,7 @@ from striate import kernels
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 from striate.kernels import parallel, reference
+from striate.ops.limits import DimensionError
 
 
 class ReLU(Function):
@@ -71,9 +72,10 @@ class ELU(Function):
 
 def stable_sigmoid(x: np.ndarray) -> np.ndarray:
     """1 / (1 + e^-x) without overflow: e^-|x| never exceeds 1."""
-    e = np.exp(-np.abs(x))
-    r = 1 / (1 + e)
-    return np.where(x >= 0, r, e * r)
+    with np.errstate(under="ignore"):  # e^-|x| -> 0 for large |x| is the right answer
+        e = np.exp(-np.abs(x))
+        r = 1 / (1 + e)
+        return np.where(x >= 0, r, e * r)
 
 
 class Sigmoid(Function):
@@ -114,7 +116,8 @@ class Softmax(Function):
         if x.size == 0:
             self.out, self.axis = x.copy(), axis
             return self.out
-        z = np.exp(x - x.max(axis=axis, keepdims=True))
+        with np.errstate(under="ignore"):  # e^(very negative) -> 0 is the right answer
+            z = np.exp(x - x.max(axis=axis, keepdims=True))
         z /= z.sum(axis=axis, keepdims=True)
         self.out, self.axis = z, axis
         return z
@@ -129,7 +132,8 @@ def log_softmax_array(x: np.ndarray, axis: int) -> np.ndarray:
     if x.size == 0:
         return x.copy()
     z = x - x.max(axis=axis, keepdims=True)
-    return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
+    with np.errstate(under="ignore"):  # e^(very negative) -> 0 is the right answer
+        return z - np.log(np.exp(z).sum(axis=axis, keepdims=True))
 
 
 class LogSoftmax(Function):
@@ -151,7 +155,7 @@ def _softmax_dim(x: Tensor, dim: int | None) -> int:
     if x.ndim == 0:
         return 0
     if not -x.ndim <= dim < x.ndim:
-        raise IndexError(f"softmax: dim {dim} out of range for a {x.ndim}-d tensor")
+        raise DimensionError(f"softmax: dim {dim} out of range for a {x.ndim}-d tensor")
     return dim % x.ndim
 
 

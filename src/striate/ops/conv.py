@@ -34,6 +34,7 @@ from striate.ops.conv_im2col import Conv2dIm2col
 from striate.ops.conv_reference import Conv2dReference
 from striate.ops.conv_transpose import ConvTranspose2d, conv_transpose2d
 from striate.ops.conv_winograd import Conv2dWinograd
+from striate.ops.limits import check_output_size
 
 _FUNCTIONS = {"im2col": Conv2dIm2col, "winograd": Conv2dWinograd, "reference": Conv2dReference}
 
@@ -89,12 +90,20 @@ def _check_fits(x: Tensor, kernel: tuple[int, ...], dilation: tuple[int, ...],
 def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
           groups: int, dims: int, op: str) -> Tensor:
     unbatched = args.check_conv_inputs(x, weight, bias, dims, op)
+    if 0 in weight.shape:  # PyTorch rejects these too (and gives odd shapes for 0 in_channels)
+        raise ValueError(f"{op}: weight of shape {weight.shape} is empty; the kernel, in_channels and "
+                         "out_channels must all be at least 1")
     if unbatched:
         x = x.unsqueeze(0)
+    if 0 in x.shape[2:] and x.shape[0] and x.shape[1]:  # as PyTorch
+        raise ValueError(f"{op}: input of shape {x.shape} has an empty spatial dimension (only an empty "
+                         "batch or channel dimension is allowed)")
     kernel = tuple(weight.shape[2:])
     stride_t = args.positive(args.int_tuple(stride, dims, "stride", op), "stride", op)
     dilation_t = args.positive(args.int_tuple(dilation, dims, "dilation", op), "dilation", op)
     pads = args.conv_padding(padding, kernel, dilation_t, stride_t, op)
+    check_output_size(x.shape[:2] + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads)), op,
+                      f"padding={padding!r}")
     groups = int(groups)
     _check_channels(x, weight, bias, groups, op)
     _check_fits(x, kernel, dilation_t, pads, op)

@@ -9,6 +9,7 @@ import numpy as np
 
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
+from striate.ops.limits import DimensionError
 
 _BASIC = (int, np.integer, slice, type(None), type(Ellipsis))
 
@@ -90,7 +91,7 @@ def gather(x: Tensor, dim: int, index: Tensor) -> Tensor:
         )
     ndim = x.ndim if x.ndim else 1
     if not -ndim <= dim < ndim:
-        raise IndexError(f"gather: dim {dim} is out of range for a tensor of shape {x.shape}")
+        raise DimensionError(f"gather: dim {dim} is out of range for a tensor of shape {x.shape}")
     axis = dim % ndim
     if x.ndim == 0:
         x, idx = x.reshape(1), idx.reshape(1)

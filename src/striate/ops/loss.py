@@ -46,6 +46,14 @@ def _reduced_grad(g: np.ndarray, reduction: str, denom: Any, shape) -> np.ndarra
     return np.broadcast_to(g, shape)
 
 
+def _pick(rows: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """rows[i, y[i]] for each row; zeros when there are no classes (every row then is ignored:
+    any other target fails the class check first)."""
+    if rows.shape[1] == 0:
+        return np.zeros(rows.shape[0], rows.dtype)
+    return rows[np.arange(rows.shape[0]), y]
+
+
 def _classes_last(x: np.ndarray) -> np.ndarray:
     """(N, C, d1, ...) -> (N*d1*..., C): the class axis last, one row per prediction."""
     if x.ndim == 1:
@@ -80,11 +88,12 @@ class CrossEntropy(Function):
         keep = y != ignore_index
         y_safe = np.where(keep, y, 0)
         logp = log_softmax_array(rows, 1)
-        w_y = weight[y_safe] * keep
-        picked = logp[np.arange(n), y_safe]
+        w_y = _pick(np.broadcast_to(weight, (n, c)), y_safe) * keep
+        picked = _pick(logp, y_safe)
         loss = (1 - smoothing) * w_y * -picked
-        if smoothing:
-            loss = loss + (smoothing / c) * -(logp * weight).sum(axis=1) * keep
+        if smoothing and c:
+            loss = loss + (smoothing / c) * -(logp * weight).sum(axis=1)
+        loss = np.where(keep, loss, 0)  # an ignored row counts 0, even when its logits are NaN
         loss = loss.astype(rows.dtype, copy=False)
         denom = w_y.sum()
         self.saved = (logp, y_safe, keep, weight, w_y, shape, reduction, smoothing, denom)
@@ -94,11 +103,13 @@ class CrossEntropy(Function):
     def backward(self, g):
         logp, y, keep, weight, w_y, shape, reduction, smoothing, denom = self.saved
         n, c = logp.shape
-        p = np.exp(logp)
+        with np.errstate(under="ignore"):
+            p = np.exp(logp)
         grad = p * w_y[:, None]
-        grad[np.arange(n), y] -= w_y
+        if c:
+            grad[np.arange(n), y] -= w_y
         grad *= 1 - smoothing
-        if smoothing:
+        if smoothing and c:
             grad += (smoothing / c) * (p * weight.sum() - weight) * keep[:, None]
         gi = _reduced_grad(g, reduction, denom, (n,))
         grad *= gi.reshape(n, 1)
@@ -118,7 +129,7 @@ class SoftTargetCrossEntropy(Function):
         shape = z.shape
         rows, trow = _classes_last(z), _classes_last(t)
         c = rows.shape[1]
-        if smoothing:
+        if smoothing and c:
             trow = trow * (1 - smoothing) + smoothing / c
         wt = trow if weight is None else trow * weight
         logp = log_softmax_array(rows, 1)
@@ -158,11 +169,16 @@ def _class_target(input: Tensor, target: Any, op: str) -> np.ndarray:  # noqa: A
     return y
 
 
+class ClassIndexError(ValueError, IndexError):
+    """A target class outside 0..C-1: a ValueError (bad argument value); also an IndexError,
+    which is what PyTorch raises."""
+
+
 def _check_classes(y: np.ndarray, c: int, ignore_index: int, op: str) -> None:
     valid = y[y != ignore_index]
     if valid.size and (valid.min() < 0 or valid.max() >= c):
         bad = valid[(valid < 0) | (valid >= c)][0]
-        raise IndexError(f"{op}: target class {bad} is out of range for {c} classes (0..{c - 1})")
+        raise ClassIndexError(f"{op}: target class {bad} is out of range for {c} classes (0..{c - 1})")
 
 
 def _weight_array(weight: Any, c: int, dtype, op: str) -> np.ndarray | None:
@@ -181,6 +197,8 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
     _check_reduction(reduction)
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"label_smoothing must be in [0, 1], got {label_smoothing}")
+    if label_smoothing and input.ndim > 1 and input.shape[1] == 0:
+        raise ValueError("cross_entropy: label_smoothing needs at least one class; the input has 0")
     c = input.shape[1] if input.ndim > 1 else input.shape[0]
     w = _weight_array(weight, c, input.dtype, "cross_entropy")
     if isinstance(target, Tensor) and target.dtype.kind == "f":
@@ -208,8 +226,9 @@ class NLL(Function):
         y = target.reshape(-1)
         keep = y != ignore_index
         y_safe = np.where(keep, y, 0)
-        w_y = (np.ones(c, rows.dtype) if weight is None else weight)[y_safe] * keep
-        loss = (-rows[np.arange(n), y_safe] * w_y).astype(rows.dtype, copy=False)
+        weights = np.ones(c, rows.dtype) if weight is None else weight
+        w_y = _pick(np.broadcast_to(weights, (n, c)), y_safe) * keep
+        loss = np.where(keep, -_pick(rows, y_safe) * w_y, 0).astype(rows.dtype, copy=False)
         self.saved = (y_safe, w_y, shape, reduction, w_y.sum(), rows.shape)
         out_shape = (shape[0],) + shape[2:] if len(shape) > 1 else ()
         return _reduce(loss.reshape(out_shape), reduction, w_y.sum())
@@ -217,7 +236,8 @@ class NLL(Function):
     def backward(self, g):
         y, w_y, shape, reduction, denom, (n, c) = self.saved
         grad = np.zeros((n, c), g.dtype)
-        grad[np.arange(n), y] = -w_y * _reduced_grad(g, reduction, denom, (n,)).reshape(n)
+        if c:
+            grad[np.arange(n), y] = -w_y * _reduced_grad(g, reduction, denom, (n,)).reshape(n)
         return (_classes_back(grad, shape), None)
 
 
@@ -271,7 +291,8 @@ class BCEWithLogits(Function):
     saves_inputs = (0, 1)
 
     def forward(self, x, t, weight, pos_weight, reduction):
-        log1p_exp_neg = np.logaddexp(0, -x)  # log(1 + e^-x) = -log s(x)
+        with np.errstate(under="ignore"):
+            log1p_exp_neg = np.logaddexp(0, -x)  # log(1 + e^-x) = -log s(x)
         q = 1 if pos_weight is None else pos_weight
         loss = (1 - t) * x + (1 + (q - 1) * t) * log1p_exp_neg
         if weight is not None:

@@ -21,6 +21,7 @@ import numpy as np
 
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
+from striate.ops.limits import check_output_size
 
 _NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 
@@ -87,6 +88,8 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
     widths = [(0, 0)] * input.ndim
     for i in range(k):
         widths[input.ndim - 1 - i] = (amounts[2 * i], amounts[2 * i + 1])
+    check_output_size(tuple(max(n + b + a, 0) for n, (b, a) in zip(input.shape, widths)), "pad",
+                      f"pad={tuple(pad)}")
     if mode == "constant":
         for (b, a), n in zip(widths, input.shape):
             if n + b + a < 0 or (n - max(-b, 0) - max(-a, 0)) < 0:
@@ -101,6 +104,9 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             f"pad: {mode} padding of the last {k} dimension(s) needs a {k + 1}-D or {k + 2}-D input, got "
             f"shape {input.shape} (only the last 1, 2 or 3 dimensions can be padded in this mode)"
         )
+    if 0 in input.shape[1:]:  # as PyTorch: only the first (batch) dimension may be empty
+        raise ValueError(f"pad: {mode} padding needs non-empty dimensions after the first, got shape "
+                         f"{input.shape}")
     for axis in range(input.ndim - k, input.ndim):
         (b, a), n = widths[axis], input.shape[axis]
         if b < 0 or a < 0:

@@ -25,6 +25,7 @@ from striate.ops.activation import relu
 from striate.ops.args import int_tuple as _tuple
 from striate.ops.args import pool_output_size
 from striate.ops.args import positive as _positive
+from striate.ops.limits import INT32_MAX, check_output_size
 
 IntOrPair = int | Sequence[int]
 
@@ -53,6 +54,9 @@ def _window_geometry(x: Tensor, kernel_size: Any, stride: Any, padding: Any, dil
     dil = _positive(_tuple(dilation, 2, "dilation", op), "dilation", op)
     if any(p < 0 for p in pads):
         raise ValueError(f"{op}: padding must be non-negative, got {pads}")
+    for name, values in (("kernel_size", kernel), ("stride", stride_t), ("dilation", dil)):
+        if max(values) > INT32_MAX:  # as PyTorch, whose pooling sizes are 32-bit ints
+            raise ValueError(f"{op}: {name}={values} is larger than {INT32_MAX}")
     for p, k in zip(pads, kernel):
         if p > k // 2:
             raise ValueError(
@@ -147,6 +151,7 @@ def _adaptive_size(x: Tensor, output_size: Any, op: str) -> tuple[int, int]:
     sizes = tuple(n if s is None else int(s) for s, n in zip(sizes, x.shape[2:]))
     if min(sizes) < 1:
         raise ValueError(f"{op}: output_size must be positive, got {sizes}")
+    check_output_size(x.shape[:2] + sizes, op, f"output_size={output_size!r}")
     return sizes
 
 
@@ -278,10 +283,14 @@ class AdaptiveAvgPool2d(Function):
         rows = self._membership(H, OH, x.dtype)
         cols = self._membership(W, OW, x.dtype)
         count = np.outer(rows.sum(1), cols.sum(1)).astype(x.dtype)
-        # small products: serial BLAS once striate owns the threads (st.config.set_num_threads);
-        # otherwise BLAS as the user has it (waking OpenBLAS's pool can stall for ms under load)
-        s = (x.reshape(N * C * H, W) @ cols.T).reshape(N * C, H, OW)
-        s = np.matmul(rows, s)
+        if not np.isfinite(x).all():  # 0 * inf would spread NaN into windows without the inf
+            s = np.stack([x[:, :, rows[i] > 0][:, :, :, cols[j] > 0].sum(axis=(2, 3))
+                          for i in range(OH) for j in range(OW)], axis=-1).reshape(N * C, OH, OW)
+        else:
+            # small products: serial BLAS once striate owns the threads (st.config.set_num_threads);
+            # otherwise BLAS as the user has it (waking OpenBLAS's pool can stall for ms under load)
+            s = (x.reshape(N * C * H, W) @ cols.T).reshape(N * C, H, OW)
+            s = np.matmul(rows, s)
         self.rows, self.cols, self.count, self.shape = rows, cols, count, x.shape
         return (s / count).reshape(N, C, OH, OW)
 

@@ -13,6 +13,7 @@ import numpy as np
 
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor, wrap
+from striate.ops.limits import DimensionError
 
 MaxMin = namedtuple("MaxMin", ["values", "indices"])
 
@@ -36,7 +37,7 @@ def normalize_dims(dim: Any, ndim: int, op: str) -> tuple[int, ...] | None:
         if not isinstance(d, (int, np.integer)):
             raise TypeError(f"{op}: dim must be an int or a tuple of ints, got {dim!r}")
         if not -lim <= d < lim:
-            raise IndexError(
+            raise DimensionError(
                 f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
                 f"(expected {-lim} <= dim < {lim})"
             )
@@ -130,7 +131,8 @@ class Var(Function):
     def forward(self, x, axes, keepdim, correction):
         n = x.size if axes is None else int(np.prod([x.shape[a] for a in axes]))
         self.axes, self.keepdim, self.shape = axes, keepdim, x.shape
-        self.centered = x - x.mean(axis=axes, keepdims=True)
+        with np.errstate(divide="ignore", invalid="ignore"):  # empty: nan, as in PyTorch
+            self.centered = x - x.mean(axis=axes, keepdims=True)
         self.denom = n - correction if n > correction else 0
         with np.errstate(divide="ignore", invalid="ignore"):
             out = (self.centered ** 2).sum(axis=axes, keepdims=keepdim) / x.dtype.type(self.denom)

@@ -9,6 +9,7 @@ import numpy as np
 
 from striate.autograd.function import Function, unbroadcast
 from striate.autograd.tensor import Tensor, wrap
+from striate.ops.limits import DimensionError
 
 
 class Reshape(Function):
@@ -111,7 +112,7 @@ class Repeat(Function):
 
 def _dim(d: int, ndim: int, op: str) -> int:
     if not -ndim <= d < ndim:
-        raise IndexError(
+        raise DimensionError(
             f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
             f"(expected {-ndim} <= dim < {ndim})"
         )

@@ -205,9 +205,13 @@ class TensorOperators:
 
     # ------------------------------------------------------------------ shape
     def reshape(self, *shape: Any) -> Tensor:
+        if not shape:
+            raise TypeError("reshape() needs the new shape, e.g. x.reshape(2, 3) or x.reshape(-1)")
         return _shp.reshape(self, _shape_args(shape))
 
     def view(self, *shape: Any) -> Tensor:
+        if not shape:
+            raise TypeError("view() needs the new shape, e.g. x.view(2, 3) or x.view(-1)")
         if len(shape) == 1 and not isinstance(shape[0], (int, np.integer, tuple, list)):
             return self.type(shape[0])  # view(dtype)
         return _shp.reshape(self, _shape_args(shape))

@@ -8,9 +8,11 @@ from striate.train.callbacks import (
     ModelCheckpoint,
     ProgressBar,
     ReduceLROnPlateau,
+    SchedulerCallback,
 )
 from striate.train.metrics import History, confusion_matrix
 from striate.train.restarts import random_restarts
+from striate.train.runs import load_run
 from striate.train.trainer import NonFiniteLossError, Trainer, TrainingInterrupted, evaluate, fit
 
 __all__ = [
@@ -23,10 +25,12 @@ __all__ = [
     "NonFiniteLossError",
     "ProgressBar",
     "ReduceLROnPlateau",
+    "SchedulerCallback",
     "Trainer",
     "TrainingInterrupted",
     "confusion_matrix",
     "evaluate",
     "fit",
+    "load_run",
     "random_restarts",
 ]

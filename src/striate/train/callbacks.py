@@ -13,6 +13,9 @@ import json
 import math
 import os
 import sys
+import time
+import warnings
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,17 +68,21 @@ def _default_mode(monitor: str) -> str:
 
 class ProgressBar(Callback):
     """A tqdm bar per epoch with the running loss and throughput, and a one-line summary
-    per epoch. The bar is hidden when stderr is not a terminal; the summaries still print."""
+    per epoch. When the stream is not a terminal (a log file, CI, a notebook) the bar is replaced
+    by a plain progress line every `interval` seconds."""
 
-    def __init__(self, stream=None, bar: bool | None = None) -> None:
+    def __init__(self, stream=None, bar: bool | None = None, interval: float = 10.0) -> None:
         self.stream = stream or sys.stderr
         self.bar_enabled = bar
         self.bar = None
+        self.interval = float(interval)
+        self._next_line = 0.0
 
     def on_epoch_begin(self, trainer, epoch: int) -> None:
         show = self.bar_enabled
         if show is None:
             show = hasattr(self.stream, "isatty") and self.stream.isatty()
+        self._next_line = time.monotonic() + self.interval
         if not show:
             return
         from tqdm.auto import tqdm
@@ -89,6 +96,11 @@ class ProgressBar(Callback):
             self.bar.update(1)
             self.bar.set_postfix(loss=f"{logs['loss']:.4f}", img_s=f"{logs['images_per_s']:.0f}",
                                  refresh=False)
+        elif self.interval and time.monotonic() >= self._next_line:
+            self._next_line = time.monotonic() + self.interval
+            print(f"epoch {trainer.epoch + 1}/{trainer.epochs}  batch {trainer.batch_in_epoch}/"
+                  f"{trainer.steps_per_epoch}  loss {logs['loss']:.4f}  {logs['images_per_s']:.0f} img/s",
+                  file=self.stream, flush=True)
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict[str, float]) -> None:
         if self.bar is not None:
@@ -153,28 +165,34 @@ class EarlyStopping(Callback):
         self.best, self.best_epoch, self.wait = state["best"], state["best_epoch"], state["wait"]
 
 
-class ReduceLROnPlateau(Callback):
-    """Divide the learning rate when the monitored metric plateaus (AlexNet: "reduced by 10
-    manually when val accuracy plateaus"), through `st.optim.lr_scheduler.ReduceLROnPlateau`."""
+def step_scheduler(scheduler: Any, logs: dict[str, float], monitor: str) -> None:
+    """One epoch's step of an `st.optim.lr_scheduler`: ReduceLROnPlateau is given the monitored
+    metric, every other scheduler steps on its own."""
+    from striate.optim.lr_scheduler import ReduceLROnPlateau as Plateau
 
-    def __init__(self, monitor: str = "val_loss", factor: float = 0.1, patience: int = 3,
-                 mode: str | None = None, min_lr: float = 0.0, **kwargs: Any) -> None:
-        self.monitor = monitor
-        self.options = dict(mode=mode or _default_mode(monitor), factor=factor, patience=patience,
-                            min_lr=min_lr, **kwargs)
+    if isinstance(scheduler, Plateau):
+        scheduler.step(_monitor_value(logs, monitor))
+    else:
+        scheduler.step()
+
+
+class SchedulerCallback(Callback):
+    """Step a learning-rate scheduler at the end of each epoch, built for the trainer's optimizer
+    when training begins: `SchedulerCallback(lambda opt: StepLR(opt, 10), monitor="val_loss")`."""
+
+    def __init__(self, build: Any, monitor: str = "val_loss") -> None:
+        self.build, self.monitor = build, monitor
         self.scheduler = None
         self._pending: dict[str, Any] = {}
 
     def on_train_begin(self, trainer) -> None:
-        from striate.optim.lr_scheduler import ReduceLROnPlateau as Scheduler
-
         if self.scheduler is None:
-            self.scheduler = Scheduler(trainer.optimizer, **self.options)
+            self.scheduler = self.build(trainer.optimizer)
             if self._pending:
                 self.scheduler.load_state_dict(self._pending)
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict[str, float]) -> None:
-        self.scheduler.step(_monitor_value(logs, self.monitor))
+        step_scheduler(self.scheduler, logs, self.monitor)
 
     def state_dict(self) -> dict[str, Any]:
         return {} if self.scheduler is None else self.scheduler.state_dict()
@@ -183,9 +201,62 @@ class ReduceLROnPlateau(Callback):
         self._pending = state  # applied when the scheduler is built for the optimizer
 
 
+def ReduceLROnPlateau(monitor: str = "val_loss", factor: float = 0.1, patience: int = 3,  # noqa: N802
+                      mode: str | None = None, min_lr: float = 0.0, **kwargs: Any) -> SchedulerCallback:
+    """Divide the learning rate when the monitored metric plateaus (AlexNet: "reduced by 10
+    manually when val accuracy plateaus"): `st.optim.lr_scheduler.ReduceLROnPlateau` as a
+    callback that reads the metric from the epoch logs (Keras's name and arguments)."""
+    from striate.optim.lr_scheduler import ReduceLROnPlateau as Scheduler
+
+    options = dict(mode=mode or _default_mode(monitor), factor=factor, patience=patience, min_lr=min_lr,
+                   **kwargs)
+    return SchedulerCallback(lambda optimizer: Scheduler(optimizer, **options), monitor=monitor)
+
+
+class NoCheckpointError(FileNotFoundError):
+    """No readable checkpoint in a checkpoints folder."""
+
+
+class CheckpointFallbackWarning(UserWarning):
+    """The newest checkpoint was corrupt or missing; an older good one was used."""
+
+
+def previous_path(path: Path) -> Path:
+    """Where ModelCheckpoint keeps the file that `path` replaced (last.previous.safetensors)."""
+    return path.with_name(path.name.replace(".safetensors", "") + ".previous.safetensors")
+
+
+def read_checkpoint(directory: str | os.PathLike, names: Sequence[str] = ("last",)) -> dict[str, Any]:
+    """Load the first readable of `<name>.safetensors` / `<name>.previous.safetensors` for each
+    name in turn, warning (CheckpointFallbackWarning) when it had to skip a corrupt or missing one."""
+    from striate.io import StriateFileError, load
+
+    directory = Path(directory)
+    problems = []
+    for name in names:
+        newest = directory / f"{name}.safetensors"
+        for path in (newest, previous_path(newest)):
+            if not path.exists():
+                continue
+            try:
+                state = load(path)
+            except (StriateFileError, OSError) as e:
+                problems.append(f"{path.name} is unreadable ({e})")
+                continue
+            if problems:
+                warnings.warn(f"{'; '.join(problems)}: using {path} instead", CheckpointFallbackWarning,
+                              stacklevel=2)
+            return state
+    detail = f": {'; '.join(problems)}" if problems else ""
+    raise NoCheckpointError(f"no readable checkpoint ({', '.join(n + '.safetensors' for n in names)}) in "
+                            f"{directory}{detail}; did the run finish an epoch?")
+
+
 class ModelCheckpoint(Callback):
     """Save `last.safetensors` after every epoch and `best.safetensors` whenever the
-    monitored metric improves; each is a full, resumable checkpoint written atomically."""
+    monitored metric improves; each is a full, resumable checkpoint written atomically, and the
+    file it replaces is kept as `last.previous.safetensors` (`best.previous...`), which
+    `read_checkpoint` falls back to when the newest is corrupt."""
 
     def __init__(self, directory: str | os.PathLike, monitor: str = "val_loss",
                  mode: str | None = None, save_last: bool = True, save_best: bool = True) -> None:
@@ -203,10 +274,15 @@ class ModelCheckpoint(Callback):
     def best_path(self) -> Path:
         return self.directory / "best.safetensors"
 
+    def _save(self, trainer, path: Path) -> None:
+        if path.exists():
+            os.replace(path, previous_path(path))
+        trainer.save_checkpoint(path)
+
     def on_epoch_end(self, trainer, epoch: int, logs: dict[str, float]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         if self.save_last:
-            trainer.save_checkpoint(self.last_path)
+            self._save(trainer, self.last_path)
         if not self.save_best:
             return
         monitor = self.monitor if self.monitor in logs else "loss"
@@ -214,7 +290,7 @@ class ModelCheckpoint(Callback):
         better = value < self.best if self.mode == "min" else value > self.best
         if better:
             self.best = value
-            trainer.save_checkpoint(self.best_path)
+            self._save(trainer, self.best_path)
 
     def state_dict(self) -> dict[str, Any]:
         return {"best": self.best}

@@ -24,7 +24,7 @@ import numpy as np
 from striate import random as st_random
 from striate.autograd.function import no_grad
 from striate.autograd.tensor import Tensor, _make
-from striate.train.callbacks import Callback, ProgressBar
+from striate.train.callbacks import Callback, ProgressBar, step_scheduler
 from striate.train.metrics import History, accuracy_count, confusion_matrix
 
 CHECKPOINT_FORMAT = "striate-checkpoint-1"
@@ -57,7 +57,8 @@ class Trainer:
     of (inputs, targets) batches).
 
     loss: a callable (output, target) -> scalar Tensor, default cross-entropy.
-    scheduler: an `st.optim.lr_scheduler` stepped once per epoch (OneCycleLR: per batch).
+    scheduler: an `st.optim.lr_scheduler` stepped once per epoch (OneCycleLR: per batch;
+        ReduceLROnPlateau with `scheduler_monitor`, default val_loss, or loss without validation).
     clip_grad_norm: max global gradient norm (None for no clipping).
     input_noise: std of Gaussian jitter added to each training input (seed 001), or 0.
     checkpoint_dir: where Ctrl-C and NaN guards save; also used by `save_checkpoint`.
@@ -71,8 +72,8 @@ class Trainer:
                  callbacks: Sequence[Callback] = (), epochs: int = 10,
                  clip_grad_norm: float | None = None, input_noise: float = 0.0,
                  checkpoint_dir: str | os.PathLike | None = None, progress: bool = True,
-                 metadata: dict[str, Any] | None = None, distributed: Any = False,
-                 sync_batchnorm: bool = False) -> None:
+                 metadata: dict[str, Any] | None = None, scheduler_monitor: str | None = None,
+                 distributed: Any = False, sync_batchnorm: bool = False) -> None:
         if epochs < 1:
             raise ValueError(f"epochs must be >= 1, got {epochs}")
         if loss is None:
@@ -101,7 +102,14 @@ class Trainer:
         self.steps_per_epoch = _loader_length(train)
         self._partial: dict[str, float] = {"loss_sum": 0.0, "correct": 0, "seen": 0, "time": 0.0}
         self._interrupt = False
-        self._per_batch_scheduler = type(scheduler).__name__ == "OneCycleLR"
+        self.scheduler_monitor = scheduler_monitor or ("val_loss" if val is not None else "loss")
+        self._epoch_start: float | None = None  # perf_counter() when the running epoch (re)started
+
+    @property
+    def _per_batch_scheduler(self) -> bool:
+        from striate.optim.lr_scheduler import OneCycleLR
+
+        return isinstance(self.scheduler, OneCycleLR)
 
     # ------------------------------------------------------------------ the loop
     def fit(self) -> History:
@@ -143,7 +151,7 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_epoch_begin(self, self.epoch)
         self.model.train()
-        start = time.perf_counter()
+        self._epoch_start = start = time.perf_counter()
         for x, y in self._batches():
             t0 = time.perf_counter()
             loss_value, correct = self._step(x, y)
@@ -175,16 +183,21 @@ class Trainer:
         self.epoch += 1
         self.batch_in_epoch = 0
         self._partial = {"loss_sum": 0.0, "correct": 0, "seen": 0, "time": 0.0}
+        self._epoch_start = None
         if self.scheduler is not None and not self._per_batch_scheduler:
-            if type(self.scheduler).__name__ == "ReduceLROnPlateau":
-                self.scheduler.step(logs.get("val_loss", logs["loss"]))
-            else:
-                self.scheduler.step()
+            step_scheduler(self.scheduler, logs, self.scheduler_monitor)
         self.history.append(logs)
         for cb in self.callbacks:
             cb.on_epoch_end(self, self.epoch - 1, logs)
+        if self._interrupt:
+            raise TrainingInterrupted(self._save_interrupt_checkpoint())
 
     def _step(self, x: Any, y: Any) -> tuple[float, int]:
+        # overflow on the way to a NaN loss is reported once, by the NaN guard, with its causes
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._step_unchecked(x, y)
+
+    def _step_unchecked(self, x: Any, y: Any) -> tuple[float, int]:
         x = x if isinstance(x, Tensor) else _make(np.asarray(x, np.float32), False)
         y = y if isinstance(y, Tensor) else _make(np.asarray(y), False)
         if self.input_noise:
@@ -237,7 +250,7 @@ class Trainer:
             "epoch": self.epoch,
             "batch_in_epoch": self.batch_in_epoch,
             "global_step": self.global_step,
-            "partial": dict(self._partial),
+            "partial": self._partial_now(),
             "history": self.history.as_rows(),
             "rng": st_random.get_rng_state(),
             "callbacks": [[type(cb).__name__, cb.state_dict()] for cb in self.callbacks],
@@ -248,6 +261,13 @@ class Trainer:
         if hasattr(self.train_data, "state_dict"):
             state["loader"] = self.train_data.state_dict()
         return state
+
+    def _partial_now(self) -> dict[str, float]:
+        """The running epoch's sums, its time so far included (kept across a mid-epoch resume)."""
+        partial = dict(self._partial)
+        if self._epoch_start is not None:
+            partial["time"] += time.perf_counter() - self._epoch_start
+        return partial
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         if state.get("format") != CHECKPOINT_FORMAT:
@@ -291,6 +311,7 @@ class Trainer:
     def _save_interrupt_checkpoint(self) -> Path | None:
         if self.checkpoint_dir is None:
             return None
+        self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         return self.save_checkpoint(self.checkpoint_dir / "interrupted.safetensors")
 
 

@@ -8,6 +8,9 @@ Classes are the subfolder names in sorted order (`cat` -> 0, `dog` -> 1); files 
 are taken in sorted order. Images are read with Pillow (the optional extra
 `pip install striate[images]`), converted to `mode` ('RGB' by default, as torchvision; 'L' for
 grey) and returned as float32 CxHxW in [0, 1].
+
+A symbolic link (a class folder or a file) that points outside `root` is refused with an error
+naming it, unless `follow_symlinks=True`: a dataset is what lies under its root.
 """
 
 from __future__ import annotations
@@ -55,13 +58,16 @@ class ImageFolder:
     name = "ImageFolder"
 
     def __init__(self, root: str | os.PathLike, transform: Callable | None = None,
-                 target_transform: Callable | None = None, mode: str = "RGB") -> None:
+                 target_transform: Callable | None = None, mode: str = "RGB",
+                 follow_symlinks: bool = False) -> None:
         self.root = Path(root).expanduser()
         if not self.root.is_dir():
             raise FileNotFoundError(f"ImageFolder root {self.root} is not a folder; expected "
                                     "root/<class name>/<image files>")
         self.classes = sorted(e.name for e in os.scandir(self.root)
                               if e.is_dir() and not e.name.startswith("."))
+        if not follow_symlinks:
+            self._refuse_outside_links([self.root / c for c in self.classes])
         if not self.classes:
             raise FileNotFoundError(f"{self.root} has no class subfolders; "
                                     "expected root/<class name>/<images>")
@@ -71,6 +77,8 @@ class ImageFolder:
         for c in self.classes:
             files = sorted(p for p in (self.root / c).rglob("*")
                            if p.is_file() and p.suffix.lower() in IMG_EXTENSIONS)
+            if not follow_symlinks:
+                self._refuse_outside_links(files)
             if not files:
                 empty.append(c)
             samples += [(str(p), self.class_to_idx[c]) for p in files]
@@ -88,6 +96,15 @@ class ImageFolder:
 
     def __len__(self) -> int:
         return len(self.samples)
+
+    def _refuse_outside_links(self, paths: list[Path]) -> None:
+        real_root = self.root.resolve()
+        outside = [p for p in paths if not p.resolve().is_relative_to(real_root)]
+        if outside:
+            shown = ", ".join(f"{p} -> {p.resolve()}" for p in outside[:3])
+            raise DataFileError(outside[0], f"links outside the dataset root {self.root} ({shown}"
+                                f"{', ...' if len(outside) > 3 else ''}); pass follow_symlinks=True to "
+                                "follow them, or copy the files under the root")
 
     def _raw(self, i: int) -> np.ndarray:
         if self._data is not None:
