@@ -49,7 +49,8 @@ class EMGConfig:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> EMGConfig:
-        model = "tds_conv" if args.model == "lenet5" else args.model  # lenet5: `striate train`'s default
+        given = getattr(args, "model", None)  # `striate train` leaves flags the user did not give unset
+        model = "tds_conv" if given in (None, "lenet5", "lenet5_modern") else given
         names = cls.__dataclass_fields__.keys()
         kwargs = {k: getattr(args, k) for k in names if k != "model" and getattr(args, k, None) is not None}
         return cls(model=model, **kwargs)
