@@ -119,7 +119,7 @@ class Trainer:
         previous = signal.getsignal(signal.SIGINT)
         installed = _install_sigint(self)
         try:
-            with self._stop_all_ranks_on_error():
+            with self._stop_all_ranks_on_error(), _threads_for_training():
                 while self.epoch < self.epochs and not self.stop_training:
                     self._run_epoch()
         finally:
@@ -313,6 +313,18 @@ class Trainer:
             return None
         self.checkpoint_dir.mkdir(parents=True, exist_ok=True)
         return self.save_checkpoint(self.checkpoint_dir / "interrupted.safetensors")
+
+
+def _threads_for_training():
+    """While `fit` runs, striate owns the cores (its own threads, BLAS on one) unless the caller
+    chose a count with `st.config.set_num_threads` / `use_num_threads`: a training loop is where
+    a program wants them, and BLAS's own pool stalls between striate's small products. The
+    setting is restored when `fit` returns (no effect outside it)."""
+    from striate import config
+
+    if config._state["threads"] is not None:
+        return contextlib.nullcontext()
+    return config.use_num_threads(config.default_num_threads())
 
 
 def _install_sigint(trainer: Trainer) -> bool:
