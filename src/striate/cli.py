@@ -336,6 +336,12 @@ def main(argv: list[str] | None = None) -> int:
             if args.command in _COMMAND_MODULES:
                 return importlib.import_module(_COMMAND_MODULES[args.command]).run(args)
             return COMMANDS[args.command](args)
+    except SystemExit as e:  # a command module's own one-line error: SystemExit("error: ...")
+        if not isinstance(e.code, str):
+            raise
+        message = " ".join(e.code.split()).removeprefix("error: ")
+        print(f"striate {args.command}: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
     except Exception as e:  # noqa: BLE001 - known user errors become one line; others propagate
         code, message = _user_error(e)
         if code is None:

@@ -15,7 +15,7 @@ from striate.train import runs
 
 def make(folder, epochs=1, batch_size=128, **options):
     """A digits run (1293 training images: 11 batches of 128 per epoch)."""
-    cfg = runs.RunConfig(epochs=epochs, batch_size=batch_size, **options)
+    cfg = runs.resolve_data(runs.RunConfig(epochs=epochs, batch_size=batch_size, **options))
     folder.mkdir(exist_ok=True)
     trainer = runs.make_trainer(cfg, folder, progress=False)
     cfg.save(folder)

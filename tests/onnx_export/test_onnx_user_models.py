@@ -196,8 +196,7 @@ def test_cli_export_of_a_run_folder(tmp_path, capsys):
     from striate.train.runs import RunConfig, build_model
 
     cfg = RunConfig(
-        model="lenet5",
-        variant="modern",
+        model="lenet5_modern",
         dataset="digits",
         input_side=32,
         in_channels=1,

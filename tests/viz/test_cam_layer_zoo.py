@@ -16,6 +16,7 @@ from striate.nn import init
 
 EXPECTED = {
     "alexnet": "avgpool", "convnetjs_cifar": "features", "googlenet": "inception5b", "lenet5": "squash4",
+    "lenet5_modern": "pool2",
     "mnist_convnet": "layer2", "resnet18": "layer4", "resnet18_cifar": "layer4", "resnet34": "layer4",
     "resnet50": "layer4", "unet": "outc",
     **{name: "avgpool" for name in models.list_models() if name.startswith("vgg")},

@@ -3,13 +3,14 @@ headless Chromium (Playwright, Debian's /usr/bin/chromium) without console error
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from striate.cli import main
+from striate.cli import EXIT_RUN, EXIT_USAGE, main
 from striate.viz.cli_visualize import WHAT
 
 pytest.importorskip("matplotlib", reason="the pictures need matplotlib (striate[viz])")
@@ -59,9 +60,10 @@ def test_visualize_named_layer_class_and_image(run_folder, tmp_path):
     (["--layer", "nope"], "not a module"),
     (["--class", "12"], "out of range"),
 ])
-def test_visualize_bad_options_give_one_line_errors(run_folder, tmp_path, argv, message):
-    with pytest.raises(SystemExit, match=message):
-        main(["visualize", str(run_folder), *argv, "--out", str(tmp_path)])
+def test_visualize_bad_options_give_one_line_errors(run_folder, tmp_path, argv, message, capsys):
+    assert main(["visualize", str(run_folder), *argv, "--out", str(tmp_path)]) == EXIT_USAGE
+    err = capsys.readouterr().err.strip()
+    assert re.search(message, err) and "\n" not in err and err.startswith("striate visualize: error:")
 
 
 def test_report_in_headless_chromium(run_folder, tmp_path):
@@ -98,6 +100,7 @@ def test_report_in_headless_chromium(run_folder, tmp_path):
     assert (tmp_path / "report.png").stat().st_size > 10_000
 
 
-def test_report_on_a_folder_that_is_not_a_run(tmp_path):
-    with pytest.raises(SystemExit, match="not a striate run folder"):
-        main(["report", str(tmp_path)])
+def test_report_on_a_folder_that_is_not_a_run(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == EXIT_RUN
+    err = capsys.readouterr().err.strip()
+    assert "not a striate run folder" in err and "\n" not in err

@@ -32,26 +32,27 @@ class RunView:
 
     def image(self, path: str | None, index: int = 0) -> tuple[np.ndarray, str]:
         """(1, C, H, W) normalised input and a caption: the file at `path` or test image `index`."""
-        from striate.train import runs
 
         if path is None:
             x, y = self.test_set()
             if not 0 <= index < len(x):
                 raise SystemExit(f"error: --index {index} out of range: the test set has {len(x)} images")
             return x[index:index + 1], f"test image {index} ({self.classes[int(y[index])]})"
-        from striate.cli import _read_image
+        from striate.train.run_inputs import prepare_images
 
-        raw = _read_image(path, self.cfg.in_channels)
-        return runs.normalise(runs.fit_side(raw, self.cfg.input_side), self.cfg), Path(path).name
+        return prepare_images([path], self.cfg), Path(path).name  # the run's size, channels, polarity
 
 
 def load_run(folder: str) -> RunView:
     """The run's best model in eval mode; a one-line error (SystemExit) when the folder is not a run."""
     from striate.train import runs
+    from striate.train.run_config import NotARunError
 
     path = Path(folder)
     try:
         cfg, model = runs.load_model(path)
+    except NotARunError:
+        raise  # the command line's own run-folder error (exit code 5)
     except (FileNotFoundError, ValueError, KeyError) as e:
         raise SystemExit(f"error: {e}") from None
     return RunView(path, cfg, model)
