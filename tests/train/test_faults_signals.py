@@ -72,6 +72,11 @@ def test_sigint_at_random_moments_exits_130_and_resumes(tmp_path, capsys):
         if proc.returncode == 0:  # finished before the signal arrived: nothing to check
             assert "test accuracy" in stdout
             continue
+        if proc.returncode == -signal.SIGINT:
+            # the run had finished and the signal landed while the interpreter shut down (Python
+            # restores the default SIGINT action there; a shell reports this as 130 as well)
+            assert "test accuracy" in stdout, err
+            continue
         assert proc.returncode == EXIT_INTERRUPTED, (proc.returncode, err)
         assert "Traceback" not in err, err
         folders = _runs(out)
