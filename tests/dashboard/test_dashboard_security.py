@@ -211,7 +211,7 @@ def test_non_loopback_bind_needs_the_explicit_flag(tmp_path):
                            "--host", "0.0.0.0", "--port", "0"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
-    assert last.startswith("error: refusing to serve the dashboard on 0.0.0.0")
+    assert last.startswith("striate dashboard: error: refusing to serve the dashboard on 0.0.0.0")
 
 
 def test_a_folder_that_is_not_a_run_is_a_one_line_error(tmp_path):
