@@ -6,8 +6,8 @@ conv GEMM rate vs the sgemm peak. A thin wrapper around side_by_side.py (same as
     python benchmarks/bench_networks.py --quick         # LeNet-5 only
     python benchmarks/bench_networks.py --tiny          # batch 2, one run: checks the code runs
 
-OMP_WAIT_POLICY=PASSIVE is set by side_by_side.py before PyTorch is imported (idle PyTorch
-threads would otherwise spin while striate runs). Timed runs alternate between the libraries;
+PyTorch runs with its defaults (no OMP_WAIT_POLICY or thread policy is set for it). Timed runs
+alternate between the libraries;
 on a shared machine run it several times and take the median of each ratio.
 """
 

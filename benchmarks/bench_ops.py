@@ -19,13 +19,9 @@ forward graph.
 
 from __future__ import annotations
 
-import os
-
-# Both libraries run in one process. PyTorch's OpenMP threads busy-wait after every op (and
-# OpenBLAS's after every matmul), so without this the one that just ran keeps spinning on the
-# cores while the other one works. PASSIVE makes idle OpenMP threads sleep; set before import.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
+# PyTorch runs as its users run it: no OMP_WAIT_POLICY or thread policy is set for it here
+# (issue 14; PASSIVE slowed PyTorch's LeNet-5 step by ~30%). Its idle OpenMP threads may spin
+# during striate's turns in this one process: read these numbers with that in mind.
 import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402

@@ -15,9 +15,7 @@ import json
 import os
 import platform
 import statistics
-import sys
 import time
-import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -26,19 +24,7 @@ from typing import Any
 import numpy as np
 
 
-def _passive_omp() -> None:
-    """Both libraries share this process. Idle OpenMP threads (PyTorch's) busy-wait by default
-    and would steal the cores from the other library's turn; PASSIVE makes them sleep. It must
-    be set before torch is imported: `run` sets it for this process (never at import: importing
-    this module changes nothing) and warns when torch was imported earlier without it."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-
-
 def _torch():
-    _passive_omp()
-    if "torch" in sys.modules and os.environ.get("OMP_WAIT_POLICY", "").upper() != "PASSIVE":
-        warnings.warn("torch was imported before striate.bench without OMP_WAIT_POLICY=PASSIVE: its idle "
-                      "threads spin and slow striate's turns; set OMP_WAIT_POLICY=PASSIVE", stacklevel=2)
     try:
         import torch
     except ImportError:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 from dataclasses import replace
@@ -41,7 +42,8 @@ def test_bench_main_runs_every_workload_tiny(tmp_path: Path, torch_threads) -> N
     assert any(op.startswith("conv2d") for op in ops) and any("SGD" in op for op in ops)
     assert all(r["striate_ms"] > 0 and r["torch_ms"] > 0 for r in result["ops"])
     assert result["sgemm_peak_gflops"] > 0 and len(result["conv_gemm_gflops"]) == 3
-    assert result["omp_wait_policy"] == "PASSIVE"
+    # the peer runs as its users run it: the policy recorded is the environment's, never forced
+    assert result["omp_wait_policy"] == os.environ.get("OMP_WAIT_POLICY", "")
     md = (tmp_path / "bench.md").read_text()
     assert md.count("| ResNet-18 3x32x32 | 2 |") == 1 and "% of the sgemm peak" in md
 

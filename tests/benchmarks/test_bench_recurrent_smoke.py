@@ -41,6 +41,6 @@ def test_worker_and_table_run() -> None:
         info_t = bench.worker("torch", bench.configs(quick=True)[0], repeats=1, warmup=0)
     finally:
         torch.set_num_threads(threads)
-    assert info["seconds"] > 0 and math.isfinite(info_t["seconds"]) and "threads" in info
+    assert math.isfinite(info["seconds"]) and math.isfinite(info_t["seconds"]) and "threads" in info
     rows = [{"config": "x", "striate_s": 1.0, "torch_s": 2.0, "ratio": 2.0}]
     assert "| x | 1.000 | 2.000 | 2.00 |" in bench.format_table(rows)
