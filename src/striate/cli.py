@@ -148,7 +148,7 @@ def _train(args: argparse.Namespace, comm) -> int:
             data = runs.prepare_data(cfg)  # data preparation: before any folder exists
             cfg = data[0]
             try:
-                model = runs.build_model(cfg)
+                model = runs.seeded_model(cfg)
             except ValueError as e:  # e.g. --width for a model without that option
                 raise CLIError(f"{e} (--width, --dropout, --hidden, --convs-per-block and --kernel-size "
                                "are mnist_convnet's options)") from None
@@ -156,7 +156,8 @@ def _train(args: argparse.Namespace, comm) -> int:
             folder = comm.broadcast_object(runs.new_run_folder(args.out, cfg) if comm.is_main else None)
             if comm.is_main:
                 cfg.save(folder)
-            trainer = runs.make_trainer(cfg, folder, progress=not args.quiet, data=data, comm=comm)
+            trainer = runs.make_trainer(cfg, folder, progress=not args.quiet, data=data, comm=comm,
+                                        model=model)
             attach_dashboard(trainer)
             if comm.is_main:
                 print(f"run folder: {folder}", file=sys.stderr)

@@ -40,7 +40,7 @@ def _force_winograd(monkeypatch) -> None:
 
 @pytest.fixture(params=["per_image_chunks", "stacked", "winograd", "reference"])
 def conv_layout(request, monkeypatch):
-    """The paths of ConvNd: one product per image, processed an image per chunk on two threads
+    """The paths of the im2col convolution: one product per image, processed an image per chunk on two threads
     (so chunk and thread boundaries are crossed); all images stacked side by side; and Winograd
     F(2x2, 3x3) and F(2x2, 5x5) for every 3x3 and 5x5 stride-1 layer (an image per chunk, two
     threads; other rows run the per-image im2col path); and the reference path

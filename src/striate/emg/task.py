@@ -49,11 +49,10 @@ class EMGConfig:
 
     @classmethod
     def from_args(cls, args: argparse.Namespace) -> EMGConfig:
-        given = getattr(args, "model", None)  # `striate train` leaves flags the user did not give unset
-        model = "tds_conv" if given in (None, "lenet5", "lenet5_modern") else given
+        # `striate train` leaves flags the user did not give unset: this config's defaults apply
+        # (an image model named with --model is refused by check(), not silently replaced)
         names = cls.__dataclass_fields__.keys()
-        kwargs = {k: getattr(args, k) for k in names if k != "model" and getattr(args, k, None) is not None}
-        return cls(model=model, **kwargs)
+        return cls(**{k: getattr(args, k) for k in names if getattr(args, k, None) is not None})
 
     def check(self) -> None:
         if self.model not in EMG_MODELS:

@@ -1,6 +1,6 @@
 """ONNX nodes for the layers whose settings live on the module rather than in the graph.
 
-Most layers need nothing here: a Conv2d records a Pad (for non-zero padding modes) and a ConvNd
+Most layers need nothing here: a Conv2d records a Pad (for non-zero padding modes) and a convolution Function
 node, a Linear a Linear node, activations their own nodes, and `striate.onnx.functions`
 converts those. The layers below either compute their result from values the graph node does
 not keep (batch norm's running statistics, LRN's k, average pooling's divisor rule, the

@@ -152,12 +152,5 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
     return _conv(input, weight, bias, stride, padding, dilation, groups, 1, "conv1d")
 
 
-# Old names (before the convolution was split into conv_* modules), kept for other code.
-ConvNd = Conv2dIm2col
-_tuple = args.int_tuple
-_positive = args.positive
-_conv_padding = args.conv_padding
-_check_tensor = args.check_tensor
-
 __all__ = ["ConvTranspose2d", "Conv2dIm2col", "Conv2dReference", "Conv2dWinograd", "conv1d", "conv2d",
            "conv_path", "conv_transpose2d"]

@@ -31,7 +31,6 @@ import numpy as np
 from striate import config
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
-from striate.kernels.parallel import serial_blas
 
 _NEG_INF = -np.inf
 
@@ -151,8 +150,7 @@ class CTCLoss(Function):
         onehot = np.zeros((N, ext.shape[1] // 2, C))
         np.put_along_axis(onehot, ext[:, 1::2, None], 1.0, axis=2)
         labels_occ = np.ascontiguousarray(occupancy[:, :, 1::2].transpose(1, 0, 2))  # BLAS needs it
-        with serial_blas():  # small products: OpenBLAS's threads only stall on a busy machine
-            gamma = np.matmul(labels_occ, onehot).transpose(1, 0, 2)
+        gamma = np.matmul(labels_occ, onehot).transpose(1, 0, 2)
         gamma[:, :, ext[0, 0] if ext.size else 0] += occupancy[:, :, 0::2].sum(axis=2)
         with np.errstate(invalid="ignore"):
             grad = np.exp(lp) - gamma

@@ -30,7 +30,6 @@ from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 from striate.kernels import cells
 from striate.kernels.gemm import gemm
-from striate.kernels.parallel import serial_blas
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
@@ -38,9 +37,9 @@ def _flat(a: np.ndarray) -> np.ndarray:
 
 
 def _steps(T: int, backwards: bool = False) -> Iterator[int]:
-    """The time indices of a loop, with BLAS on one thread for its per-step products."""
-    with serial_blas():
-        yield from (range(T - 1, -1, -1) if backwards else range(T))
+    """The time indices of a loop, forwards or backwards (the thread policy is the caller's:
+    `st.config.set_num_threads`, the CLI or `fit` put BLAS on one thread)."""
+    return iter(range(T - 1, -1, -1) if backwards else range(T))
 
 
 def _input_projection(x: np.ndarray, w_ih: np.ndarray, bias: np.ndarray | None) -> np.ndarray:

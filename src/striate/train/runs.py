@@ -229,20 +229,28 @@ def split_validation(x: np.ndarray, y: np.ndarray, fraction: float, seed: int):
 
 
 # ---------------------------------------------------------------------------- the run
+def seeded_model(cfg: RunConfig):
+    """The run's model with the initial weights its seed gives (the global stream is seeded
+    first, so a run and its rebuilds start from the same weights)."""
+    from striate import random as st_random
+
+    st_random.manual_seed(cfg.seed)
+    return build_model(cfg)
+
+
 def make_trainer(cfg: RunConfig, folder: Path, progress: bool = True, data: tuple | None = None,
-                 comm: Any = None):
+                 comm: Any = None, model: Any = None):
     """Build data, model, optimizer, scheduler and callbacks for `cfg` (fresh or resumed).
 
     `data`: the (resolved cfg, x, y) of `prepare_data`, when the caller has loaded them already.
     The trainer's `metadata["config"]` is the resolved config. `comm`: an
-    `st.distributed.Communicator` of more than one rank trains data-parallel."""
-    from striate import random as st_random
+    `st.distributed.Communicator` of more than one rank trains data-parallel. `model`: the
+    `seeded_model(cfg)` the caller built already (to check that it fits), not built twice."""
     from striate.data import DataLoader
     from striate.data.datasets import ArrayDataset
     from striate.train.callbacks import EarlyStopping, HistoryLogger, ModelCheckpoint
     from striate.train.trainer import Trainer
 
-    st_random.manual_seed(cfg.seed)
     cfg, x, y = data or prepare_data(cfg, train=True)
     (xt, yt), val = split_validation(x, y, cfg.val_fraction, cfg.seed)
     transform = None
@@ -257,7 +265,7 @@ def make_trainer(cfg: RunConfig, folder: Path, progress: bool = True, data: tupl
     train_loader = DataLoader(ArrayDataset(xt, yt, transform=transform), batch_size=cfg.batch_size,
                               shuffle=True, seed=cfg.seed)
     val_loader = DataLoader(ArrayDataset(*val), batch_size=256) if val is not None else None
-    model = build_model(cfg)
+    model = seeded_model(cfg) if model is None else model  # nothing above draws from the stream
     optimizer = build_optimizer(cfg, model.parameters())
     scheduler = build_scheduler(cfg, optimizer, len(train_loader))
     monitor = "val_accuracy" if val_loader is not None else "accuracy"
