@@ -239,21 +239,27 @@ def multinomial(weights: np.ndarray, num_samples: int, replacement: bool = False
     if not replacement and n > w.size:
         raise ValueError(f"cannot sample n_sample > prob_dist.size(-1) samples without replacement "
                          f"({n} > {w.size}); ask for fewer samples or use replacement=True")
-    if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0):
-        raise ValueError("probability tensor contains either `inf`, `nan` or element < 0")
+    hint = "; weights must be finite, non-negative and not all zero"
     gen = resolve(generator)
     if not replacement or n == 1:
+        if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("probability tensor contains either `inf`, `nan` or element < 0" + hint)
         if not w.sum() > 0:
-            raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)")
+            raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)" + hint)
         q = -_log1p(-_unit(gen, w.size, np.dtype(f64))).astype(f64)
         ratio = w / q
         if n == 1:
             return np.array([int(np.argmax(ratio))], dtype=np.int64)
         return np.argsort(-ratio, kind="stable")[:n].astype(np.int64)
+    if not np.all(w >= 0):  # ATen checks `val >= 0` first, so NaN reports this too
+        raise ValueError("invalid multinomial distribution (encountering probability entry < 0)" + hint)
+    if not np.all(np.isfinite(w)):
+        raise ValueError("invalid multinomial distribution (encountering probability entry = infinity or NaN)"
+                         + hint)
     cumulative = np.cumsum(w)  # sequential, as ATen's loop
-    total = cumulative[-1]
+    total = cumulative[-1] if w.size else 0.0
     if not total > 0:
-        raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)")
+        raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)" + hint)
     cumulative = cumulative / total
     cumulative[-1] = 1.0
     return np.searchsorted(cumulative, _unit(gen, n, np.dtype(f64)), side="left").astype(np.int64)
