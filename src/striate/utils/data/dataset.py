@@ -156,6 +156,14 @@ class Subset(Dataset):
         return len(self.indices)
 
 
+def fraction_sizes(n: int, fractions: Sequence[float]) -> list[int]:
+    """floor(n * f) for each fraction, the remainder handed out one by one from the first part."""
+    sizes = [math.floor(n * frac) for frac in fractions]
+    for i in range(n - sum(sizes)):
+        sizes[i % len(sizes)] += 1
+    return sizes
+
+
 def split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
     """torch's rule: fractions summing to 1 become floor(n * f) each, the remainder handed out
     one by one from the first part; integer lengths must sum to n."""
@@ -164,9 +172,7 @@ def split_lengths(n: int, lengths: Sequence[float]) -> list[int]:
         for i, frac in enumerate(lengths):
             if frac < 0 or frac > 1:
                 raise ValueError(f"Fraction at index {i} is not between 0 and 1")
-        sizes = [math.floor(n * frac) for frac in lengths]
-        for i in range(n - sum(sizes)):
-            sizes[i % len(sizes)] += 1
+        sizes = fraction_sizes(n, lengths)
         for i, size in enumerate(sizes):
             if size == 0:
                 warnings.warn(f"Length of split at index {i} is 0. This might result in an empty dataset.",
