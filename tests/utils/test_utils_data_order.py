@@ -180,3 +180,23 @@ def test_workers_give_the_batches_of_num_workers_0(num_workers):
     tdata = tud.TensorDataset(torch.arange(37).float(), torch.arange(37))
     torch_labels = [b[1].tolist() for b in tud.DataLoader(tdata, batch_size=4, shuffle=True)]
     assert torch_labels == [b[1] for b in serial]
+
+
+@pytest.mark.parametrize("n, replicas, shuffle, drop_last", [(10, 3, True, False), (10, 3, True, True),
+                                                             (2, 5, True, False), (12, 4, False, False),
+                                                             (7, 2, False, True)])
+def test_distributed_sampler_equals_torch(n, replicas, shuffle, drop_last):
+    from torch.utils.data.distributed import DistributedSampler as TorchDistributedSampler
+
+    for rank in range(replicas):
+        options = {"shuffle": shuffle, "seed": 3, "drop_last": drop_last}
+        ours = sud.DistributedSampler(range(n), replicas, rank, **options)
+        theirs = TorchDistributedSampler(range(n), replicas, rank, **options)
+        for epoch in range(2):
+            ours.set_epoch(epoch)
+            theirs.set_epoch(epoch)
+            assert len(ours) == len(theirs)
+            assert list(ours) == list(theirs)
+    with pytest.raises(ValueError, match="Invalid rank 3"):
+        sud.DistributedSampler(range(n), 3, 3)
+    assert len(sud.DistributedSampler(range(n))) == n  # one process: rank 0 of 1

@@ -21,6 +21,7 @@ from striate.utils.data.dataset import (
     TensorDataset,
     random_split,
 )
+from striate.utils.data.distributed import DistributedSampler
 from striate.utils.data.sampler import (
     BatchSampler,
     RandomSampler,
@@ -31,7 +32,8 @@ from striate.utils.data.sampler import (
 )
 from striate.utils.data.worker import WorkerInfo, get_worker_info
 
-__all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "IterableDataset",
+__all__ = ["BatchSampler", "ChainDataset", "ConcatDataset", "DataLoader", "Dataset", "DistributedSampler",
+           "IterableDataset",
            "RandomSampler", "Sampler", "SequentialSampler", "StackDataset", "Subset", "SubsetRandomSampler",
            "TensorDataset", "WeightedRandomSampler", "WorkerInfo", "default_collate", "default_convert",
            "get_worker_info", "random_split", "sampler"]
