@@ -267,3 +267,28 @@ def test_striate_datasets_and_the_trainer():
     history = st.train.fit(model, DataLoader(part, batch_size=32, shuffle=True, num_workers=2), epochs=2,
                            optimizer=st.optim.SGD(model.parameters(), lr=0.1))
     assert len(history.as_rows()) == 2
+
+
+def _trainer(epochs: int, seed: int, callbacks=()):
+    from striate.train import Trainer, runs
+
+    x, y, _ = runs.load_arrays("digits", train=True)
+    st.manual_seed(seed)
+    model = st.nn.Sequential(st.nn.Flatten(), st.nn.Dropout(0.2), st.nn.Linear(64, 10))
+    loader = DataLoader(TensorDataset(st.from_numpy(x[:256]), st.from_numpy(y[:256])), batch_size=32,
+                        shuffle=True)
+    return Trainer(model, st.optim.SGD(model.parameters(), lr=0.05), loader, epochs=epochs,
+                   callbacks=list(callbacks), progress=False)
+
+
+def test_trainer_resumes_this_loader_exactly_at_an_epoch_boundary(tmp_path):
+    from striate.train import ModelCheckpoint
+
+    straight = _trainer(3, seed=0)
+    straight.fit()
+    _trainer(1, seed=0, callbacks=[ModelCheckpoint(tmp_path)]).fit()
+    resumed = _trainer(3, seed=99)
+    resumed.load_checkpoint(tmp_path / "last.safetensors")
+    resumed.fit()
+    for k, v in straight.model.state_dict().items():
+        assert np.array_equal(np.asarray(v), np.asarray(resumed.model.state_dict()[k])), k
