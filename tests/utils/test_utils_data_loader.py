@@ -292,3 +292,26 @@ def test_trainer_resumes_this_loader_exactly_at_an_epoch_boundary(tmp_path):
     resumed.fit()
     for k, v in straight.model.state_dict().items():
         assert np.array_equal(np.asarray(v), np.asarray(resumed.model.state_dict()[k])), k
+
+
+def test_generic_subclasses_as_torch_programs_write_them():
+    class Evens(sud.Sampler[int]):
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def __iter__(self):
+            return iter(range(0, self.n, 2))
+
+        def __len__(self) -> int:
+            return (self.n + 1) // 2
+
+    class Squares(Dataset[int]):
+        def __getitem__(self, i: int) -> int:
+            return i * i
+
+        def __len__(self) -> int:
+            return 7
+
+    assert [b.tolist() for b in DataLoader(Squares(), batch_size=2, sampler=Evens(7))] == [[0, 4], [16, 36]]
+    with pytest.raises(NotImplementedError, match="must define __getitem__"):
+        Dataset()[0]

@@ -14,14 +14,16 @@ import itertools
 import math
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from striate.autograd.tensor import Tensor
 from striate.random import Generator
 from striate.random import generator as _global_generator
 
+T_co = TypeVar("T_co", covariant=True)
 
-class Dataset:
+
+class Dataset(Generic[T_co]):
     """A map-style dataset: subclass it and define `__getitem__` (and `__len__` for samplers)."""
 
     def __getitem__(self, index: Any) -> Any:
@@ -32,7 +34,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-class IterableDataset(Dataset):
+class IterableDataset(Dataset[T_co]):
     """An iterable-style dataset: subclass it and define `__iter__`."""
 
     def __iter__(self) -> Iterator[Any]:

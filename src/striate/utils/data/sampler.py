@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Iterable, Iterator, Sequence, Sized
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import numpy as np
 
@@ -21,8 +21,12 @@ __all__ = ["BatchSampler", "RandomSampler", "Sampler", "SequentialSampler", "Sub
            "WeightedRandomSampler"]
 
 
-class Sampler:
-    """Base class: subclasses define `__iter__` (indices) and usually `__len__`."""
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Sampler(Generic[T_co]):
+    """Base class: subclasses define `__iter__` (indices) and usually `__len__`; `Sampler[int]`
+    and `Sampler[list[int]]` work as annotations and base classes, as in torch."""
 
     def __init__(self, data_source: Sized | None = None) -> None:
         pass
@@ -31,7 +35,7 @@ class Sampler:
         raise NotImplementedError(f"{type(self).__name__} must define __iter__() yielding indices")
 
 
-class SequentialSampler(Sampler):
+class SequentialSampler(Sampler[int]):
     """0, 1, ..., len(data_source) - 1."""
 
     def __init__(self, data_source: Sized) -> None:
@@ -49,7 +53,7 @@ def _fresh_generator() -> Generator:
     return Generator().manual_seed(sampling.random_int64())
 
 
-class RandomSampler(Sampler):
+class RandomSampler(Sampler[int]):
     """A random permutation per pass (`num_samples` > len: several permutations chained), or
     `num_samples` uniform draws with replacement (randint in chunks of 32, as torch)."""
 
@@ -85,7 +89,7 @@ class RandomSampler(Sampler):
         return self.num_samples
 
 
-class SubsetRandomSampler(Sampler):
+class SubsetRandomSampler(Sampler[int]):
     """The given indices in a random order (a new permutation per pass)."""
 
     def __init__(self, indices: Sequence[int], generator: Generator | None = None) -> None:
@@ -100,7 +104,7 @@ class SubsetRandomSampler(Sampler):
         return len(self.indices)
 
 
-class WeightedRandomSampler(Sampler):
+class WeightedRandomSampler(Sampler[int]):
     """`num_samples` indices drawn with probabilities proportional to `weights`
     (`torch.multinomial`, bit for bit: see `striate.sampling.multinomial`)."""
 
@@ -129,7 +133,7 @@ class WeightedRandomSampler(Sampler):
         return self.num_samples
 
 
-class BatchSampler(Sampler):
+class BatchSampler(Sampler[list[int]]):
     """Lists of `batch_size` indices from `sampler` (the last one shorter unless `drop_last`)."""
 
     def __init__(self, sampler: Sampler | Iterable[int], batch_size: int, drop_last: bool) -> None:
