@@ -73,17 +73,35 @@ default_collate_fn_map: dict[type | tuple[type, ...], Callable] = {
 }
 
 
-def _collate_mapping(batch: list[Any], collate_fn_map: dict | None) -> Any:
-    elem = batch[0]
-    values = {key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map) for key in elem}
+def _same_mapping(like: Any, values: dict) -> Any:
+    """`values` in a mapping of `like`'s type (a copy of it when mutable; a dict if that fails)."""
     try:
-        if isinstance(elem, collections.abc.MutableMapping):
-            clone = copy.copy(elem)
+        if isinstance(like, collections.abc.MutableMapping):
+            clone = copy.copy(like)
             clone.update(values)
             return clone
-        return type(elem)(values)
+        return type(like)(values)
     except TypeError:
         return values
+
+
+def _same_sequence(like: Any, values: list) -> Any:
+    """`values` in a sequence of `like`'s type (a copy of it when mutable; a list if that fails)."""
+    try:
+        if isinstance(like, collections.abc.MutableSequence):
+            clone = copy.copy(like)
+            for i, value in enumerate(values):
+                clone[i] = value
+            return clone
+        return type(like)(values)
+    except TypeError:
+        return values
+
+
+def _collate_mapping(batch: list[Any], collate_fn_map: dict | None) -> Any:
+    elem = batch[0]
+    return _same_mapping(elem, {key: collate([d[key] for d in batch], collate_fn_map=collate_fn_map)
+                                for key in elem})
 
 
 def _collate_sequence(batch: list[Any], collate_fn_map: dict | None) -> Any:
@@ -95,15 +113,7 @@ def _collate_sequence(batch: list[Any], collate_fn_map: dict | None) -> Any:
     columns = [collate(list(samples), collate_fn_map=collate_fn_map) for samples in zip(*batch)]
     if isinstance(elem, tuple):
         return columns  # torch returns a list for tuples (backwards compatibility)
-    try:
-        if isinstance(elem, collections.abc.MutableSequence):
-            clone = copy.copy(elem)
-            for i, column in enumerate(columns):
-                clone[i] = column
-            return clone
-        return type(elem)(columns)
-    except TypeError:
-        return columns
+    return _same_sequence(elem, columns)
 
 
 def collate(batch: list[Any], *, collate_fn_map: dict | None = None) -> Any:
@@ -146,28 +156,11 @@ def default_convert(data: Any) -> Any:
             return data
         return _as_tensor(data)
     if isinstance(data, collections.abc.Mapping):
-        values = {key: default_convert(data[key]) for key in data}
-        try:
-            if isinstance(data, collections.abc.MutableMapping):
-                clone = copy.copy(data)
-                clone.update(values)
-                return clone
-            return elem_type(values)
-        except TypeError:
-            return values
+        return _same_mapping(data, {key: default_convert(data[key]) for key in data})
     if isinstance(data, tuple) and hasattr(data, "_fields"):
         return elem_type(*(default_convert(d) for d in data))
     if isinstance(data, tuple):
         return [default_convert(d) for d in data]
     if isinstance(data, collections.abc.Sequence) and not isinstance(data, (str, bytes)):
-        converted = [default_convert(d) for d in data]
-        try:
-            if isinstance(data, collections.abc.MutableSequence):
-                clone = copy.copy(data)
-                for i, d in enumerate(converted):
-                    clone[i] = d
-                return clone
-            return elem_type(converted)
-        except TypeError:
-            return converted
+        return _same_sequence(data, [default_convert(d) for d in data])
     return data
