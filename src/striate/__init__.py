@@ -81,7 +81,8 @@ __version__ = "0.1.0"
 
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
                  "viz", "cli", "bench", "tuning", "cuda", "backends", "accelerator",
-                 "onnx", "text", "distributed"}  # text: CTC decoding, language models, CER/WER
+                 "onnx", "text", "distributed",
+                 "utils"}  # text: CTC decoding, language models, CER/WER; utils: torch.utils.data (issue 21)
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),
     "load": ("striate.io", "load"),

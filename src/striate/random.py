@@ -17,6 +17,7 @@ one state to checkpoint.
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import numpy as np
@@ -119,44 +120,58 @@ class Generator:
 
 
 _default = Generator()
+# A DataLoader worker thread gets its own generator (seeded base_seed + worker id), as each of
+# PyTorch's worker processes has its own global generator: `st.rand` and striate's transforms
+# inside a worker draw from it and leave the main thread's stream alone.
+_thread_local = threading.local()
+
+
+def _current() -> Generator:
+    """The global generator of this thread: a DataLoader worker's own, else the process's."""
+    return getattr(_thread_local, "generator", None) or _default
+
+
+def _set_thread_generator(gen: Generator | None) -> None:
+    """Make `gen` this thread's global generator (None: back to the process's)."""
+    _thread_local.generator = gen
 
 
 def generator() -> Generator:
     """The global generator (PyTorch's `torch.default_generator`)."""
-    return _default
+    return _current()
 
 
 def default_generator() -> np.random.Generator:
     """A NumPy view of the global stream, for draws that need no PyTorch parity."""
-    return _default.numpy
+    return _current().numpy
 
 
 def manual_seed(seed: int) -> Generator:
     """Seed the global generator: weights, dropout masks, `st.rand`/`st.randn`, shuffling."""
-    return _default.manual_seed(seed)
+    return _current().manual_seed(seed)
 
 
 def seed() -> int:
-    return _default.seed()
+    return _current().seed()
 
 
 def initial_seed() -> int:
-    return _default.initial_seed()
+    return _current().initial_seed()
 
 
 def get_rng_state() -> dict[str, Any]:
     """The global generator's full state (JSON-serialisable), for exact resume."""
-    return _default.get_state()
+    return _current().get_state()
 
 
 def set_rng_state(state: dict[str, Any]) -> None:
-    _default.set_state(state)
+    _current().set_state(state)
 
 
 def resolve(gen: Generator | None) -> Generator:
     """The generator a sampling call uses: the one given, else the global one."""
     if gen is None:
-        return _default
+        return _current()
     if not isinstance(gen, Generator):
         raise TypeError(f"generator must be a striate.Generator, got {type(gen).__name__}")
     return gen

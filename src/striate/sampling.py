@@ -215,3 +215,51 @@ def bernoulli(shape: tuple[int, ...], p: float, generator: Generator | None = No
 def random_int64(generator: Generator | None = None) -> int:
     """`torch.empty((), dtype=torch.int64).random_()`: a 64-bit draw modulo 2**63."""
     return int(resolve(generator).random64(1)[0] % np.uint64(2**63))
+
+
+# ---------------------------------------------------------------------------- multinomial
+# (issue 21, for WeightedRandomSampler) ATen's `multinomial` for a 1-D float64 weight vector.
+_log1p = np.frompyfunc(math.log1p, 1, 1)  # libm's log1p, as ATen's exponential transformation
+
+
+def multinomial(weights: np.ndarray, num_samples: int, replacement: bool = False,
+                generator: Generator | None = None) -> np.ndarray:
+    """`torch.multinomial(weights, num_samples, replacement, generator=...)` for 1-D float64
+    weights, bit for bit.
+
+    Without replacement, or for a single sample, PyTorch takes the Gumbel-max shortcut:
+    q ~ Exp(1) per category (-log1p(-u), u a 53-bit uniform), then the top `num_samples` of
+    weights / q. With replacement, each sample is one 53-bit uniform located by binary search
+    in the cumulative weights divided by their sum (the last bucket set to exactly 1).
+    """
+    w = np.asarray(weights, dtype=f64).reshape(-1)
+    n = int(num_samples)
+    if n <= 0:
+        raise ValueError(f"cannot sample n_sample <= 0 samples (num_samples={n})")
+    if not replacement and n > w.size:
+        raise ValueError(f"cannot sample n_sample > prob_dist.size(-1) samples without replacement "
+                         f"({n} > {w.size}); ask for fewer samples or use replacement=True")
+    hint = "; weights must be finite, non-negative and not all zero"
+    gen = resolve(generator)
+    if not replacement or n == 1:
+        if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0):
+            raise ValueError("probability tensor contains either `inf`, `nan` or element < 0" + hint)
+        if not w.sum() > 0:
+            raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)" + hint)
+        q = -_log1p(-_unit(gen, w.size, np.dtype(f64))).astype(f64)
+        ratio = w / q
+        if n == 1:
+            return np.array([int(np.argmax(ratio))], dtype=np.int64)
+        return np.argsort(-ratio, kind="stable")[:n].astype(np.int64)
+    if not np.all(w >= 0):  # ATen checks `val >= 0` first, so NaN reports this too
+        raise ValueError("invalid multinomial distribution (encountering probability entry < 0)" + hint)
+    if not np.all(np.isfinite(w)):
+        raise ValueError("invalid multinomial distribution (encountering probability entry = infinity or NaN)"
+                         + hint)
+    cumulative = np.cumsum(w)  # sequential, as ATen's loop
+    total = cumulative[-1] if w.size else 0.0
+    if not total > 0:
+        raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)" + hint)
+    cumulative = cumulative / total
+    cumulative[-1] = 1.0
+    return np.searchsorted(cumulative, _unit(gen, n, np.dtype(f64)), side="left").astype(np.int64)

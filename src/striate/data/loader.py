@@ -41,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from striate.autograd.tensor import Tensor, wrap
+from striate.utils.data.worker import put_unless_stopped as _put  # shared with torch's DataLoader workers
 
 
 def _default_seed() -> int:
@@ -70,15 +71,6 @@ class _Finished:
 _DONE = _Finished()
 
 
-def _put(q: queue.Queue, item: Any, stop: threading.Event) -> bool:
-    """Put `item` unless the consumer has gone (stop set); True when it was put."""
-    while not stop.is_set():
-        try:
-            q.put(item, timeout=0.1)
-            return True
-        except queue.Full:
-            continue
-    return False
 
 
 def _produce(loader: DataLoader, epoch: int, plan: list[np.ndarray], start: int, q: queue.Queue,

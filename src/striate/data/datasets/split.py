@@ -89,11 +89,9 @@ def _lengths(n: int, lengths: Sequence[float]) -> list[int]:
         return [int(x) for x in lengths]
     if any(x < 0 for x in lengths) or not math.isclose(sum(lengths), 1.0, abs_tol=1e-9):
         raise ValueError(f"split fractions {list(lengths)} must be non-negative and sum to 1")
-    # torch.utils.data.random_split's rule: floor each part, hand the remainder out round-robin.
-    out = [int(math.floor(n * f)) for f in lengths]
-    for i in range(n - sum(out)):
-        out[i % len(out)] += 1
-    return out
+    from striate.utils.data.dataset import fraction_sizes  # torch.utils.data.random_split's rule
+
+    return fraction_sizes(n, lengths)
 
 
 def random_split(dataset: Any, lengths: Sequence[float], seed: int | None = None) -> list[Subset]:
