@@ -5,7 +5,7 @@ Cost control: step events (loss, accuracy, lr, gradient norm, timings) at most e
 growing with the run's age so a long run's log stays small. Everything else is optional work
 under a budget: a "tick" (layer statistics of one real step, held-out images) at most every
 second and the validation confusion matrix at an epoch's end run only while the publisher's own
-time stays under `budget` (default 2%) of the training time so far. The dashboard adds little
+time stays under `budget` (default 1%) of the training time so far. The dashboard adds little
 to a run of any size, and shows less often what costs more.
 """
 
@@ -44,7 +44,7 @@ class DashboardCallback(Callback):
     """
 
     def __init__(self, folder: str | os.PathLike, tick_interval: float = 1.0,
-                 step_interval: float = 0.05, probe_per_tick: int = 8, budget: float = 0.02) -> None:
+                 step_interval: float = 0.05, probe_per_tick: int = 8, budget: float = 0.01) -> None:
         self.folder = Path(folder)
         self.tick_interval, self.step_interval = tick_interval, step_interval
         self.probe_per_tick, self.budget = probe_per_tick, budget
@@ -59,6 +59,7 @@ class DashboardCallback(Callback):
         self._capture: probe.LayerCapture | None = None
         self._panel: probe.ProbePanel | None = None
         self._timing_handles: list[Any] = []
+        self._params: list[Any] = []  # the model's parameters, listed once per fit
         self._fwd_start = self._fwd_time = 0.0
         self._acc = {"loss": 0.0, "acc": 0.0, "n": 0, "fwd": 0.0, "step": 0.0}
         self.seen: int | None = None  # examples trained on (kept across --resume)
@@ -89,6 +90,7 @@ class DashboardCallback(Callback):
         if self.seen is None:  # a run resumed without this callback's state: estimate
             self.seen = trainer.global_step * (getattr(trainer.train_data, "batch_size", 1) or 1)
         self._last_tick = 0.0
+        self._params = list(trainer.model.parameters())
         self._timing_handles = [trainer.model.register_forward_pre_hook(self._fwd_begin),
                                 trainer.model.register_forward_hook(self._fwd_end)]
         pool = probe.first_examples(trainer.val_data)
@@ -182,8 +184,8 @@ class DashboardCallback(Callback):
     def _emit_step(self, trainer, step: int, batch: int) -> None:
         acc = self._acc
         k = max(acc["n"], 1)
-        grads = [p.grad._data for p in trainer.model.parameters() if p.grad is not None]
-        gnorm = float(np.sqrt(sum(float(np.vdot(g, g)) for g in grads))) if grads else None
+        grads = [p.grad.array.ravel() for p in self._params if p.grad is not None]
+        gnorm = float(np.sqrt(sum(np.dot(g, g) for g in grads))) if grads else None
         self._emit({"t": "step", "step": step, "epoch": trainer.epoch,
                     "batch": trainer.batch_in_epoch, "loss": acc["loss"] / k, "acc": acc["acc"] / k,
                     "lr": trainer.lr, "gnorm": gnorm, "seen": self.seen,
@@ -194,7 +196,7 @@ class DashboardCallback(Callback):
 
     def _tick(self, trainer, step: int) -> None:
         wd = float(trainer.optimizer.param_groups[0].get("weight_decay", 0.0))
-        l2 = 0.5 * wd * sum(float(np.vdot(p._data, p._data)) for p in trainer.model.parameters())
+        l2 = 0.5 * wd * sum(float(np.vdot(p.array, p.array)) for p in self._params)
         if self._panel is not None:
             self._emit({"t": "probe", "step": step, "l2_loss": l2, **self._panel.tick(trainer.model)})
         self._capture = probe.LayerCapture(trainer.model)  # hooks for the next step only
