@@ -204,6 +204,14 @@ def _avg_pool(g, fn, ins, parents, out_t, out):
     raise ExportError("avg_pool2d called in forward() cannot be exported; use the nn.AvgPool2d module")
 
 
+@converts("RNNLayer", "LSTMLayer", "GRULayer")
+def _recurrent(g, fn, ins, parents, out_t, out):
+    raise ExportError(
+        "a recurrent layer run outside nn.RNN/LSTM/GRU.forward (striate.ops.recurrent called directly, or "
+        "a subclass with its own forward()) cannot be exported; call the nn.RNN/LSTM/GRU module on tensors"
+    )
+
+
 @converts("GetItem")
 def _getitem(g, fn, ins, parents, out_t, out):
     index = fn.index if isinstance(fn.index, tuple) else (fn.index,)

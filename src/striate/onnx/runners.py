@@ -28,18 +28,21 @@ class OnnxImportError(ValueError):
 
 
 class Node:
-    __slots__ = ("op", "inputs", "outputs", "attrs", "name")
+    __slots__ = ("op", "inputs", "outputs", "attrs", "name", "doc")
 
     def __init__(
-        self, op: str, inputs: list[str], outputs: list[str], attrs: dict[str, Any], name: str
+        self, op: str, inputs: list[str], outputs: list[str], attrs: dict[str, Any], name: str, doc: str = ""
     ) -> None:
         self.op, self.inputs, self.outputs, self.attrs, self.name = op, inputs, outputs, attrs, name
+        self.doc = doc
 
     @classmethod
     def from_proto(cls, n: Any, onnx: Any) -> Node:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
         attrs = {k: v.decode() if isinstance(v, bytes) else v for k, v in attrs.items()}
-        return cls(n.op_type, list(n.input), list(n.output), attrs, n.name or n.op_type)
+        attrs = {k: [b.decode() for b in v] if isinstance(v, list) and v and isinstance(v[0], bytes) else v
+                 for k, v in attrs.items()}  # e.g. an RNN's activations
+        return cls(n.op_type, list(n.input), list(n.output), attrs, n.name or n.op_type, n.doc_string)
 
     def get(self, key: str, default: Any) -> Any:
         return self.attrs.get(key, default)
@@ -365,6 +368,16 @@ def _squeeze(m, node, args):
 # ---------------------------------------------------------------------------- shape arithmetic
 # Values computed from shapes are NumPy integer arrays (see OnnxModule.forward): these operators
 # accept them and stay in NumPy.
+
+
+@runs("Expand")
+def _expand(m, node, args):
+    shape = [int(s) for s in _const(m, node, 1, "expand shape")]
+    x = args[0]
+    if isinstance(x, np.ndarray):
+        return np.broadcast_to(x, np.broadcast_shapes(x.shape, tuple(shape))).copy()
+    target = np.broadcast_shapes(tuple(x.shape), tuple(shape))  # ONNX broadcasts both ways
+    return x.expand(*target) if target != tuple(x.shape) else x
 
 
 @runs("Shape")
