@@ -71,11 +71,25 @@ def _split_inputs(m: RNNBase, inputs: tuple) -> tuple[Any, tuple]:
     return inputs[0], tuple(range(1, len(inputs)))
 
 
+def _states_to_pass(g: GraphBuilder, m: RNNBase, ins: list, inputs: tuple, state_at: tuple) -> tuple:
+    """The initial states the nodes need: none when all are constant zeros (ONNX's default, and
+    then any batch size runs); a constant non-zero state fixes the batch size."""
+    constant = [ins[i] in g.initializers for i in state_at]
+    if all(constant) and all(not inputs[i]._data.any() for i in state_at):
+        return ()
+    if any(constant) and g.batch is not None and m.batch_first:
+        raise ExportError("its initial state is a constant made for the example's batch size; pass h0 "
+                          "(and c0) as inputs of the model or export with dynamic_batch=False")
+    return state_at
+
+
 def export_recurrent(g: GraphBuilder, m: RNNBase, ins: list, inputs: tuple, outs_t: Any, outs: Any) -> None:
     """Module converter for RNNBase: outs are the names of (output, h_n[, c_n]) as the module returns them."""
     if not isinstance(outs, list):
         raise ExportError("the recurrent layer's output was used without its states; export needs the "
                           "layer called on a tensor (not a PackedSequence)")
+    if getattr(m, "proj_size", 0) or m.mode not in _OP:
+        raise ExportError(f"mode {m.mode!r} with proj_size={getattr(m, 'proj_size', 0)} has no ONNX operator")
     x_t, state_at = _split_inputs(m, inputs)
     op, D, L, H = _OP[m.mode], 2 if m.bidirectional else 1, m.num_layers, m.hidden_size
     batched = x_t.ndim == 3
@@ -85,7 +99,8 @@ def export_recurrent(g: GraphBuilder, m: RNNBase, ins: list, inputs: tuple, outs
         x = g.node("Unsqueeze", [x, g.ints([1], "axes")])
     elif m.batch_first:
         x = g.node("Transpose", [x], perm=[1, 0, 2])
-    states = [ins[i] if batched else g.node("Unsqueeze", [ins[i], g.ints([1], "axes")]) for i in state_at]
+    states = [ins[i] if batched else g.node("Unsqueeze", [ins[i], g.ints([1], "axes")])
+              for i in _states_to_pass(g, m, ins, inputs, state_at)]
     prefix = g.param_name(m.weight_ih_l0)[: -len("weight_ih_l0")]
     finals: list[list[str]] = [[] for _ in range(2 if op == "LSTM" else 1)]
     for layer in range(L):

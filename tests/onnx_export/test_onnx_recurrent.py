@@ -1,0 +1,259 @@
+"""nn.RNN / nn.LSTM / nn.GRU through ONNX: export checked against onnxruntime, import back
+(st.onnx.load) with the same outputs, names and gradients, files written by torch.onnx.export,
+an sEMG decoder from the zoo, and the errors for what cannot be exported or loaded."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pytest
+from onnxhelpers import check_round_trip, onnx, session
+
+import striate as st
+import striate.nn as nn
+from harness import assert_close
+from striate.nn.rnn_utils import pack_padded_sequence
+
+CASES = [  # (layer, options, initial states given)
+    (nn.RNN, {}, False),
+    (nn.RNN, {"nonlinearity": "relu", "num_layers": 2}, True),
+    (nn.RNN, {"bidirectional": True, "batch_first": True, "bias": False}, True),
+    (nn.LSTM, {}, False),
+    (nn.LSTM, {}, True),
+    (nn.LSTM, {"num_layers": 3, "bidirectional": True}, True),
+    (nn.LSTM, {"num_layers": 2, "bidirectional": True, "batch_first": True, "bias": False}, False),
+    (nn.LSTM, {"num_layers": 2, "batch_first": True, "dropout": 0.3}, True),
+    (nn.GRU, {}, True),
+    (nn.GRU, {"num_layers": 2, "bidirectional": True}, False),
+    (nn.GRU, {"num_layers": 2, "bidirectional": True, "batch_first": True}, True),
+    (nn.GRU, {"bias": False, "batch_first": True}, False),
+]
+
+
+def _arguments(layer, x_shape, with_state, seed=0):
+    """(x,) or (x, h0) / (x, (h0, c0)) for `layer` with input of x_shape."""
+    rng = np.random.default_rng(seed)
+    x = st.tensor(rng.standard_normal(x_shape).astype(np.float32))
+    if not with_state:
+        return (x,)
+    batch = x_shape[0] if layer.batch_first else x_shape[1]
+    shape = (layer.num_layers * (2 if layer.bidirectional else 1), batch, layer.hidden_size)
+    h0 = st.tensor(rng.standard_normal(shape).astype(np.float32))
+    if isinstance(layer, nn.LSTM):
+        return (x, (h0, st.tensor(rng.standard_normal(shape).astype(np.float32))))
+    return (x, h0)
+
+
+def _leaves(value):
+    return [leaf for v in value for leaf in _leaves(v)] if isinstance(value, tuple) else [value]
+
+
+def _feeds(args):
+    return {"input" if i == 0 else f"input_{i}": t.numpy() for i, t in enumerate(_leaves(args))}
+
+
+@pytest.mark.parametrize("cls, options, with_state", CASES,
+                         ids=[f"{c.__name__}-{'-'.join(f'{k}={v}' for k, v in o.items())}-h0={s}"
+                              for c, o, s in CASES])
+def test_layer_round_trip(cls, options, with_state, tmp_path):
+    st.manual_seed(1)
+    layer = cls(3, 5, **options)
+    first = (4, 2, 3)  # (T, N, I), or (N, T, I) with batch_first
+    path = tmp_path / "rnn.onnx"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # dropout with one layer warns at construction, not here
+        st.onnx.export(layer, _arguments(layer, first, with_state), path)
+    onnx.checker.check_model(onnx.load(str(path)), full_check=True)
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert ops.count({"RNN": "RNN", "LSTM": "LSTM", "GRU": "GRU"}[cls.__name__]) == layer.num_layers
+    sess, loaded = session(path), st.onnx.load(path)
+    assert sorted(loaded.state_dict()) == sorted(layer.state_dict())
+    for key, value in layer.state_dict().items():  # weights converted back exactly
+        np.testing.assert_array_equal(loaded.state_dict()[key].numpy(), value.numpy())
+    # the example's shape, then axis 0 (time, or batch with batch_first) longer: it is dynamic
+    for shape, seed in ((first, 0), ((7,) + first[1:], 1)):
+        args = _arguments(layer, shape, with_state, seed)
+        with st.no_grad():
+            expected = layer.eval()(*args)
+            again = loaded(*args)
+        got = sess.run(None, _feeds(args))
+        assert len(got) == len(_leaves(expected))
+        for g, e in zip(got, _leaves(expected)):
+            assert_close(g, e.numpy(), 1e-5, f"onnxruntime at {shape}")
+        assert type(again[1]) is type(expected[1])  # (output, (h_n, c_n)) nested as PyTorch's
+        for a, e in zip(_leaves(again), _leaves(expected)):
+            np.testing.assert_array_equal(a.numpy(), e.numpy())  # the same striate Functions
+
+
+def test_unbatched_input(tmp_path):
+    layer = nn.GRU(3, 4, num_layers=2, bidirectional=True)
+    x = st.randn(6, 3)  # (T, I)
+    st.onnx.export(layer, x, tmp_path / "gru.onnx")
+    got = session(tmp_path / "gru.onnx").run(None, {"input": x.numpy()})
+    with st.no_grad():
+        out, h_n = layer(x)
+    assert got[0].shape == (6, 8) and got[1].shape == (4, 4)
+    assert_close(got[0], out.numpy(), 1e-5, "output")
+    assert_close(got[1], h_n.numpy(), 1e-5, "h_n")
+
+
+class Tagger(nn.Module):
+    """A user-style sequence model: Linear, a 2-layer bidirectional LSTM given zero states by
+    keyword, a GRU on top, a classifier per step."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.embed = nn.Linear(6, 8)
+        self.lstm = nn.LSTM(8, 5, num_layers=2, bidirectional=True, batch_first=True)
+        self.gru = nn.GRU(10, 4, batch_first=True)
+        self.head = nn.Linear(4, 3)
+
+    def forward(self, x):
+        h0 = st.zeros(4, x.shape[0], 5)
+        out, _ = self.lstm(st.tanh(self.embed(x)), hx=(h0, h0))
+        out, _ = self.gru(out)
+        return self.head(out).log_softmax(dim=-1)
+
+
+def test_user_model_trains_after_import(tmp_path):
+    st.manual_seed(2)
+    model = Tagger()
+    _, loaded = check_round_trip(model, (7, 6), tmp_path)  # batch 1 and 3 (exported at 2)
+    assert sorted(loaded.state_dict()) == sorted(model.state_dict())
+    x, target = st.randn(3, 7, 6), st.tensor(np.random.default_rng(0).integers(0, 3, 21))
+    grads = {}
+    for name, net in (("original", model), ("loaded", loaded)):
+        net.train()
+        net.zero_grad()
+        st.nn.functional.nll_loss(net(x).reshape(21, 3), target).backward()
+        grads[name] = {k: p.grad.numpy() for k, p in net.named_parameters()}
+    for key, g in grads["original"].items():  # BPTT through the loaded graph: the same gradients
+        assert_close(grads["loaded"][key], g, 1e-5, key)
+    model.load_state_dict(loaded.state_dict())  # and its weights go back by name
+
+
+def test_float64(tmp_path):
+    layer = nn.LSTM(3, 4, num_layers=2, dtype=st.float64)
+    x = st.randn(5, 2, 3, dtype=st.float64)
+    st.onnx.export(layer, x, tmp_path / "lstm64.onnx")
+    loaded = st.onnx.load(tmp_path / "lstm64.onnx")
+    with st.no_grad():
+        for a, e in zip(_leaves(loaded(x)), _leaves(layer(x))):
+            assert a.dtype == st.float64
+            np.testing.assert_array_equal(a.numpy(), e.numpy())
+
+
+def test_emg_decoder_round_trip(tmp_path):
+    """The sEMG LSTM decoder (time-major, a reshape mixing time and batch: static shapes)."""
+    from striate.models import emg
+
+    st.manual_seed(3)
+    model = emg.lstm_ctc(electrodes=4, freq=5, mlp_features=(16,), hidden_size=8).eval()
+    x = st.randn(24, 2, 2, 4, 5)
+    proto = st.onnx.export(model, x, tmp_path / "emg.onnx", dynamic_batch=False)
+    assert {"LSTM", "BatchNormalization", "LogSoftmax"} <= {n.op_type for n in proto.graph.node}
+    with st.no_grad():
+        expected = model(x).numpy()
+        again = st.onnx.load(tmp_path / "emg.onnx")(x).numpy()
+    assert_close(session(tmp_path / "emg.onnx").run(None, {"input": x.numpy()})[0], expected, 1e-5, "ort")
+    assert_close(again, expected, 1e-5, "st.onnx.load")
+
+
+# ------------------------------------------------------------------ files from torch.onnx.export
+TORCH_CASES = [
+    ("LSTM", {"num_layers": 2, "bidirectional": True}, False),
+    ("GRU", {"batch_first": True}, True),
+    ("RNN", {"nonlinearity": "relu", "num_layers": 2}, False),
+    ("LSTM", {"batch_first": True}, True),
+]
+
+
+@pytest.mark.parametrize("kind, options, with_state", TORCH_CASES)
+def test_torch_onnx_files_load(kind, options, with_state, tmp_path):
+    torch = pytest.importorskip("torch", reason="PyTorch writes the reference files")
+    torch.manual_seed(0)
+    layer = getattr(torch.nn, kind)(3, 4, **options).eval()
+    x = torch.randn(2, 5, 3)
+    args = (x,)
+    if with_state:
+        h0 = torch.randn(1, 2, 4)
+        args = (x, (h0, torch.randn(1, 2, 4)) if kind == "LSTM" else h0)
+    path = tmp_path / "torch.onnx"
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(layer, args, str(path), dynamo=False, opset_version=17)
+    except Exception as exc:  # e.g. a torch build whose exporter needs a missing package
+        pytest.skip(f"torch.onnx.export (TorchScript exporter) failed here: {type(exc).__name__}: {exc}")
+    assert kind in {n.op_type for n in onnx.load(str(path)).graph.node}
+    loaded = st.onnx.load(path)
+    with torch.no_grad():
+        expected = [t.numpy() for t in _leaves(layer(*args))]
+    st_args = tuple(tuple(st.tensor(t.numpy()) for t in a) if isinstance(a, tuple) else st.tensor(a.numpy())
+                    for a in args)
+    got = _leaves(loaded(*st_args))
+    assert len(got) == len(expected)
+    for g, e in zip(got, expected):
+        assert_close(g.numpy(), e, 1e-5, kind)
+    assert any(k.endswith("weight_ih_l0") for k in loaded.state_dict())  # trainable, PyTorch's layout
+
+
+# ------------------------------------------------------------------------------------- errors
+def test_packed_sequence_refused(tmp_path):
+    class Packed(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.GRU(3, 4)
+
+        def forward(self, x):
+            _, h = self.rnn(pack_padded_sequence(x, [4, 3]))
+            return h
+
+    with pytest.raises(st.onnx.ExportError, match=r"'rnn' \(GRU\).*PackedSequence"):
+        st.onnx.export(Packed(), st.randn(4, 2, 3), tmp_path / "p.onnx")
+
+
+def test_own_forward_refused(tmp_path):
+    class Reversed(nn.LSTM):
+        def forward(self, x, hx=None):
+            return super().forward(x * 2.0, hx)[0]
+
+    with pytest.raises(st.onnx.ExportError, match="nn.RNN/LSTM/GRU module"):
+        st.onnx.export(Reversed(3, 4), st.randn(5, 2, 3), tmp_path / "r.onnx")
+
+
+def test_constant_state_with_dynamic_batch_refused(tmp_path):
+    class Seeded(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.RNN(3, 4, batch_first=True)
+
+        def forward(self, x):
+            return self.rnn(x, st.ones(1, x.shape[0], 4))[0]
+
+    with pytest.raises(st.onnx.ExportError, match="dynamic_batch=False"):
+        st.onnx.export(Seeded(), st.randn(2, 5, 3), tmp_path / "s.onnx")
+    st.onnx.export(Seeded(), st.randn(2, 5, 3), tmp_path / "s.onnx", dynamic_batch=False)
+
+
+@pytest.mark.parametrize("op, attrs, message", [
+    ("GRU", {"linear_before_reset": 0}, "linear_before_reset=0"),
+    ("LSTM", {"clip": 3.0}, "clip"),
+    ("LSTM", {"input_forget": 1}, "input_forget"),
+    ("LSTM", {"activations": ["Sigmoid", "Relu", "Tanh"]}, "activations"),
+    ("RNN", {"activations": ["Sigmoid"]}, "activations"),
+    ("LSTM", {"direction": "reverse"}, "reverse"),
+])
+def test_import_refuses_what_pytorch_lacks(op, attrs, message, tmp_path):
+    helper, f32, gates = onnx.helper, onnx.TensorProto.FLOAT, {"RNN": 1, "LSTM": 4, "GRU": 3}[op]
+    rng = np.random.default_rng(0)
+    weights = [helper.make_tensor(n, f32, s, rng.standard_normal(s).astype(np.float32).ravel())
+               for n, s in (("W", (1, gates * 2, 3)), ("R", (1, gates * 2, 2)))]
+    node = helper.make_node(op, ["x", "W", "R"], ["y"], hidden_size=2, **attrs)
+    graph = helper.make_graph([node], "g", [helper.make_tensor_value_info("x", f32, [4, 1, 3])],
+                              [helper.make_tensor_value_info("y", f32, [4, 1, 1, 2])], weights)
+    path = tmp_path / "bad.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    with pytest.raises(st.onnx.OnnxImportError, match=message):
+        st.onnx.load(path)
