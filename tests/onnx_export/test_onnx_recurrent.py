@@ -144,15 +144,25 @@ def test_float64(tmp_path):
             np.testing.assert_array_equal(a.numpy(), e.numpy())
 
 
-def test_emg_decoder_round_trip(tmp_path):
-    """The sEMG LSTM decoder (time-major, a reshape mixing time and batch: static shapes)."""
+EMG_DECODERS = {  # small sizes of the zoo's sEMG decoders
+    "lstm_ctc": {"hidden_size": 8},
+    "gru_ctc": {"hidden_size": 8, "rotation_invariant": True, "num_layers": 1},
+    "cnn_gru_ctc": {"hidden_size": 8, "block_channels": (4,), "kernel_width": 3},
+    "tds_conv_ctc": {"block_channels": (4, 4), "kernel_width": 3},
+}
+
+
+@pytest.mark.parametrize("name", sorted(EMG_DECODERS))
+def test_emg_decoder_round_trip(name, tmp_path):
+    """The sEMG decoders (time-major; a reshape mixes time and batch, so static shapes)."""
     from striate.models import emg
 
     st.manual_seed(3)
-    model = emg.lstm_ctc(electrodes=4, freq=5, mlp_features=(16,), hidden_size=8).eval()
+    model = getattr(emg, name)(electrodes=4, freq=5, mlp_features=(16,), **EMG_DECODERS[name]).eval()
     x = st.randn(24, 2, 2, 4, 5)
     proto = st.onnx.export(model, x, tmp_path / "emg.onnx", dynamic_batch=False)
-    assert {"LSTM", "BatchNormalization", "LogSoftmax"} <= {n.op_type for n in proto.graph.node}
+    ops = {n.op_type for n in proto.graph.node}
+    assert {"BatchNormalization", "LogSoftmax"} <= ops and ops & {"LSTM", "GRU", "LayerNormalization"}
     with st.no_grad():
         expected = model(x).numpy()
         again = st.onnx.load(tmp_path / "emg.onnx")(x).numpy()

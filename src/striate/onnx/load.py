@@ -28,6 +28,7 @@ from striate.autograd.tensor import Tensor
 from striate.creation import from_numpy
 from striate.nn.module import Module
 from striate.nn.parameter import Parameter
+from striate.onnx import layer_norm as _layer_norm  # noqa: F401 (registers LayerNormalization's runner)
 from striate.onnx.graph import OUTPUT_STRUCTURE, require_onnx
 from striate.onnx.recurrent import recurrent_parameters
 from striate.onnx.runners import RUNNERS, Node, OnnxImportError
@@ -38,6 +39,7 @@ _WEIGHT_INPUTS = {
     "Gemm": (1, 2),
     "MatMul": (1,),
     "BatchNormalization": (1, 2),
+    "LayerNormalization": (1, 2),
 }
 _BUFFER_INPUTS = {"BatchNormalization": (3, 4)}
 _DOTTED = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
