@@ -190,12 +190,7 @@ def test_torch_onnx_files_load(kind, options, with_state, tmp_path):
         h0 = torch.randn(1, 2, 4)
         args = (x, (h0, torch.randn(1, 2, 4)) if kind == "LSTM" else h0)
     path = tmp_path / "torch.onnx"
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(layer, args, str(path), dynamo=False, opset_version=17)
-    except Exception as exc:  # e.g. a torch build whose exporter needs a missing package
-        pytest.skip(f"torch.onnx.export (TorchScript exporter) failed here: {type(exc).__name__}: {exc}")
+    _torch_export(torch, layer, args, path)
     assert kind in {n.op_type for n in onnx.load(str(path)).graph.node}
     loaded = st.onnx.load(path)
     with torch.no_grad():
@@ -207,6 +202,54 @@ def test_torch_onnx_files_load(kind, options, with_state, tmp_path):
     for g, e in zip(got, expected):
         assert_close(g.numpy(), e, 1e-5, kind)
     assert any(k.endswith("weight_ih_l0") for k in loaded.state_dict())  # trainable, PyTorch's layout
+
+
+def _torch_export(torch, layer, args, path):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(layer, args, str(path), dynamo=False, opset_version=17)
+    except Exception as exc:  # e.g. a torch build whose exporter needs a missing package
+        pytest.skip(f"torch.onnx.export (TorchScript exporter) failed here: {type(exc).__name__}: {exc}")
+
+
+def _recurrent_weights(path):
+    """[(op, attributes, [W, R, B])] of every RNN/LSTM/GRU node, in file order."""
+    model = onnx.load(str(path))
+    values = {t.name: onnx.numpy_helper.to_array(t) for t in model.graph.initializer}
+    values.update({n.output[0]: onnx.numpy_helper.to_array(n.attribute[0].t)
+                   for n in model.graph.node if n.op_type == "Constant"})
+    nodes = [n for n in model.graph.node if n.op_type in ("RNN", "LSTM", "GRU")]
+    return [(n.op_type, {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute},
+             [values[i] for i in n.input[1:4] if i]) for n in nodes]
+
+
+@pytest.mark.parametrize("kind", ["LSTM", "GRU", "RNN"])
+def test_same_nodes_as_torch_onnx_export(kind, tmp_path):
+    """PyTorch's exporter and striate's write the same operators, attributes and W, R, B for the same
+    weights (the gate reordering agrees), and onnxruntime gives the same outputs on both files."""
+    torch = pytest.importorskip("torch", reason="PyTorch writes the reference files")
+    torch.manual_seed(0)
+    options = {"num_layers": 2, "bidirectional": True}
+    ours = getattr(nn, kind)(3, 4, **options)
+    theirs = getattr(torch.nn, kind)(3, 4, **options).eval()
+    ours.load_state_dict({k: st.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    x = torch.randn(5, 2, 3)
+    _torch_export(torch, theirs, (x,), tmp_path / "torch.onnx")
+    st.onnx.export(ours, st.tensor(x.numpy()), tmp_path / "striate.onnx")
+    torch_nodes = _recurrent_weights(tmp_path / "torch.onnx")
+    our_nodes = _recurrent_weights(tmp_path / "striate.onnx")
+    assert len(our_nodes) == len(torch_nodes) == 2
+    for (op, attrs, arrays), (t_op, t_attrs, t_arrays) in zip(our_nodes, torch_nodes):
+        assert op == t_op and attrs["hidden_size"] == t_attrs["hidden_size"]
+        assert attrs["direction"] == t_attrs.get("direction", b"forward")
+        assert attrs.get("linear_before_reset", 0) == t_attrs.get("linear_before_reset", 0)
+        for a, b in zip(arrays, t_arrays):
+            np.testing.assert_array_equal(a, b)
+    feeds = {"input": x.numpy()}
+    theirs_out = session(tmp_path / "torch.onnx").run(None, {"input": x.numpy()})
+    for a, b in zip(session(tmp_path / "striate.onnx").run(None, feeds), theirs_out):
+        assert_close(a, b, 1e-6, "onnxruntime on both files")
 
 
 # ------------------------------------------------------------------------------------- errors
