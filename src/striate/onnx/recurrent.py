@@ -62,25 +62,52 @@ def _onnx_weights(m: RNNBase, layer: int, op: str) -> tuple[np.ndarray, np.ndarr
     return np.stack(W), np.stack(R), (np.stack(B) if m.bias else None)
 
 
-def _split_inputs(m: RNNBase, inputs: tuple) -> tuple[Any, tuple]:
-    """The input tensor and the given initial states (none, (h0,) or (h0, c0))."""
+def _initial_states(g: GraphBuilder, m: RNNBase, ins: list, inputs: tuple) -> list[str]:
+    """The names of the initial states the nodes get, (L*D, N, H) each: none when none were given
+    or all are constant zeros (ONNX's default, and then any batch size runs)."""
     n_states = 2 if m.mode == "LSTM" else 1
     if len(inputs) not in (1, 1 + n_states):
         raise ExportError(f"expected the input and {'(h0, c0)' if n_states == 2 else 'h0'} or no initial "
                           f"state, got {len(inputs)} tensors")
-    return inputs[0], tuple(range(1, len(inputs)))
-
-
-def _states_to_pass(g: GraphBuilder, m: RNNBase, ins: list, inputs: tuple, state_at: tuple) -> tuple:
-    """The initial states the nodes need: none when all are constant zeros (ONNX's default, and
-    then any batch size runs); a constant non-zero state fixes the batch size."""
-    constant = [ins[i] in g.initializers for i in state_at]
-    if all(constant) and all(not inputs[i]._data.any() for i in state_at):
-        return ()
+    given = range(1, len(inputs))
+    constant = [ins[i] in g.initializers for i in given]
+    if all(constant) and all(not inputs[i]._data.any() for i in given):
+        return []
     if any(constant) and g.batch is not None and m.batch_first:
         raise ExportError("its initial state is a constant made for the example's batch size; pass h0 "
                           "(and c0) as inputs of the model or export with dynamic_batch=False")
-    return state_at
+    if inputs[0].ndim == 2:  # unbatched: (L*D, H) -> (L*D, 1, H)
+        return [g.node("Unsqueeze", [ins[i], g.ints([1], "axes")]) for i in given]
+    return [ins[i] for i in given]
+
+
+def _layer_node(g: GraphBuilder, m: RNNBase, layer: int, x: str, states: list[str], finals: list[str] | None,
+                dtype: Any) -> tuple[str, list[str]]:
+    """One layer's RNN/LSTM/GRU node on x [T, N, I]: returns Y [T, D, N, H] and its Y_h (, Y_c)
+    names (`finals` when given: the layer's states are the module's h_n (, c_n) themselves)."""
+    op, D = _OP[m.mode], 2 if m.bidirectional else 1
+    prefix = g.param_name(m.weight_ih_l0)[: -len("weight_ih_l0")]
+    key = f"{prefix}onnx_{op}_l{layer}"
+    W, R, B = _onnx_weights(m, layer, op)
+    weights = [g.initializer(W.astype(dtype), f"{key}.W", "recurrent"),
+               g.initializer(R.astype(dtype), f"{key}.R", "recurrent"),
+               "" if B is None else g.initializer(B.astype(dtype), f"{key}.B", "recurrent")]
+    if m.num_layers > 1:  # this layer's slice of (L*D, N, H)
+        states = [g.node("Slice", [s, g.ints([layer * D]), g.ints([(layer + 1) * D]), g.ints([0])])
+                  for s in states]
+    attrs: dict[str, Any] = {"hidden_size": m.hidden_size,
+                             "direction": "bidirectional" if D == 2 else "forward"}
+    if op == "RNN":
+        attrs["activations"] = ["Relu" if m.mode == "RNN_RELU" else "Tanh"] * D
+    if op == "GRU":
+        attrs["linear_before_reset"] = 1  # PyTorch's GRU: r multiplies (h R_h^T + Rb_h)
+    y = g.fresh(f"{key}_Y")
+    finals = finals or [g.fresh(f"{key}_Y_{s}") for s in ("h", "c")[: 2 if op == "LSTM" else 1]]
+    g.ops.add(op)
+    g.nodes.append(g.onnx.helper.make_node(
+        op, [x, *weights, "", *states] if states else [x, *weights], [y, *finals], name=g.fresh(f"n_{key}"),
+        doc_string=json.dumps({"module": prefix[:-1], "layer": layer}), **attrs))
+    return y, finals
 
 
 def export_recurrent(g: GraphBuilder, m: RNNBase, ins: list, inputs: tuple, outs_t: Any, outs: Any) -> None:
@@ -90,46 +117,20 @@ def export_recurrent(g: GraphBuilder, m: RNNBase, ins: list, inputs: tuple, outs
                           "layer called on a tensor (not a PackedSequence)")
     if getattr(m, "proj_size", 0) or m.mode not in _OP:
         raise ExportError(f"mode {m.mode!r} with proj_size={getattr(m, 'proj_size', 0)} has no ONNX operator")
-    x_t, state_at = _split_inputs(m, inputs)
-    op, D, L, H = _OP[m.mode], 2 if m.bidirectional else 1, m.num_layers, m.hidden_size
-    batched = x_t.ndim == 3
-    dtype = x_t.dtype
+    batched, L = inputs[0].ndim == 3, m.num_layers
+    states = _initial_states(g, m, ins, inputs)
     x = ins[0]
-    if not batched:  # (T, I) -> (T, 1, I); states (L*D, H) -> (L*D, 1, H)
+    if not batched:  # (T, I) -> (T, 1, I)
         x = g.node("Unsqueeze", [x, g.ints([1], "axes")])
     elif m.batch_first:
         x = g.node("Transpose", [x], perm=[1, 0, 2])
-    states = [ins[i] if batched else g.node("Unsqueeze", [ins[i], g.ints([1], "axes")])
-              for i in _states_to_pass(g, m, ins, inputs, state_at)]
-    prefix = g.param_name(m.weight_ih_l0)[: -len("weight_ih_l0")]
-    finals: list[list[str]] = [[] for _ in range(2 if op == "LSTM" else 1)]
+    per_layer = []
     for layer in range(L):
-        W, R, B = _onnx_weights(m, layer, op)
-        key = f"{prefix}onnx_{op}_l{layer}"
-        weights = [g.initializer(W.astype(dtype), f"{key}.W", "recurrent"),
-                   g.initializer(R.astype(dtype), f"{key}.R", "recurrent"),
-                   "" if B is None else g.initializer(B.astype(dtype), f"{key}.B", "recurrent")]
-        init = [s if L == 1 else g.node("Slice", [s, g.ints([layer * D]), g.ints([(layer + 1) * D]),
-                                                  g.ints([0])]) for s in states]
-        node_ins = [x, *weights, "", *init] if init else [x, *weights]
-        attrs: dict[str, Any] = {"hidden_size": H, "direction": "bidirectional" if D == 2 else "forward"}
-        if op == "RNN":
-            attrs["activations"] = ["Relu" if m.mode == "RNN_RELU" else "Tanh"] * D
-        if op == "GRU":
-            attrs["linear_before_reset"] = 1  # PyTorch's GRU: r multiplies (h R_h^T + Rb_h)
-        y = g.fresh(f"{key}_Y")
-        direct = L == 1 and batched  # this node's Y_h (, Y_c) are h_n (, c_n) themselves
-        node_outs = [y] + [outs[1 + k] if direct else g.fresh(f"{key}_Y_{s}")
-                           for k, s in enumerate(("h", "c")[: len(finals)])]
-        g.ops.add(op)
-        g.nodes.append(g.onnx.helper.make_node(
-            op, node_ins, node_outs, name=g.fresh(f"n_{key}"),
-            doc_string=json.dumps({"module": prefix[:-1], "layer": layer}), **attrs))
-        for bucket, name in zip(finals, node_outs[1:]):
-            bucket.append(name)
-        last = layer == L - 1
-        target = outs[0] if last and (batched and not m.batch_first) else None
-        if D == 1:
+        y, finals = _layer_node(g, m, layer, x, states, outs[1:] if L == 1 and batched else None,
+                                inputs[0].dtype)
+        per_layer.append(finals)
+        target = outs[0] if layer == L - 1 and batched and not m.batch_first else None
+        if not m.bidirectional:
             x = g.node("Squeeze", [y, g.ints([1], "axes")], target)
         else:  # [T, D, N, H] -> [T, N, D, H] -> [T, N, D*H]
             x = g.node("Reshape", [g.node("Transpose", [y], perm=[0, 2, 1, 3]), g.ints([0, 0, -1])], target)
@@ -137,11 +138,12 @@ def export_recurrent(g: GraphBuilder, m: RNNBase, ins: list, inputs: tuple, outs
         g.node("Squeeze", [x, g.ints([1], "axes")], outs[0])
     elif m.batch_first:
         g.node("Transpose", [x], outs[0], perm=[1, 0, 2])
-    for bucket, name in zip(finals, outs[1:]):
+    for k, name in enumerate(outs[1:]):  # h_n (, c_n): every layer's Y_h (, Y_c) in order
+        layers = [finals[k] for finals in per_layer]
         if not batched:
-            g.node("Squeeze", [g.node("Concat", bucket, axis=0), g.ints([1], "axes")], name)
-        elif len(bucket) > 1:
-            g.node("Concat", bucket, name, axis=0)
+            g.node("Squeeze", [g.node("Concat", layers, axis=0), g.ints([1], "axes")], name)
+        elif len(layers) > 1:
+            g.node("Concat", layers, name, axis=0)
 
 
 # ---------------------------------------------------------------------------------------- import
