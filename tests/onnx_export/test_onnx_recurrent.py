@@ -171,6 +171,15 @@ def test_emg_decoder_round_trip(name, tmp_path):
 
 
 # ------------------------------------------------------------------ files from torch.onnx.export
+def _torch_export(torch, layer, args, path, **options):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            torch.onnx.export(layer, args, str(path), dynamo=False, opset_version=17, **options)
+    except Exception as exc:  # e.g. a torch build whose exporter needs a missing package
+        pytest.skip(f"torch.onnx.export (TorchScript exporter) failed here: {type(exc).__name__}: {exc}")
+
+
 TORCH_CASES = [
     ("LSTM", {"num_layers": 2, "bidirectional": True}, False),
     ("GRU", {"batch_first": True}, True),
@@ -201,16 +210,52 @@ def test_torch_onnx_files_load(kind, options, with_state, tmp_path):
     assert len(got) == len(expected)
     for g, e in zip(got, expected):
         assert_close(g.numpy(), e, 1e-5, kind)
-    assert any(k.endswith("weight_ih_l0") for k in loaded.state_dict())  # trainable, PyTorch's layout
+    # trainable Parameters with PyTorch's names and layout (node "/LSTM_1" is layer 1)
+    theirs = {k: v.numpy() for k, v in layer.state_dict().items()}
+    ours = {k: v.numpy() for k, v in loaded.state_dict().items()}
+    assert sorted(ours) == sorted(theirs)
+    for key, value in theirs.items():
+        np.testing.assert_array_equal(ours[key], value)
 
 
-def _torch_export(torch, layer, args, path):
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            torch.onnx.export(layer, args, str(path), dynamo=False, opset_version=17)
-    except Exception as exc:  # e.g. a torch build whose exporter needs a missing package
-        pytest.skip(f"torch.onnx.export (TorchScript exporter) failed here: {type(exc).__name__}: {exc}")
+class _TorchTagger:
+    """A PyTorch user model: Linear, 2-layer bidirectional batch_first LSTM, the last step
+    (`out[:, -1]`: Gather), a classifier; exported with dynamic batch and length."""
+
+    @staticmethod
+    def build(torch):
+        class Net(torch.nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.emb = torch.nn.Linear(6, 8)
+                self.lstm = torch.nn.LSTM(8, 5, num_layers=2, batch_first=True, bidirectional=True)
+                self.fc = torch.nn.Linear(10, 3)
+
+            def forward(self, x):
+                out, _ = self.lstm(torch.relu(self.emb(x)))
+                return self.fc(out[:, -1])
+
+        return Net().eval()
+
+
+def test_torch_user_model_with_dynamic_axes_loads_and_trains(tmp_path):
+    torch = pytest.importorskip("torch", reason="PyTorch writes the reference file")
+    torch.manual_seed(0)
+    net = _TorchTagger.build(torch)
+    path = tmp_path / "tagger.onnx"
+    _torch_export(torch, net, (torch.randn(2, 7, 6),), path, input_names=["input"],
+                  dynamic_axes={"input": {0: "N", 1: "T"}})
+    loaded = st.onnx.load(path)  # zero states via ConstantOfShape, out[:, -1] via Gather
+    assert {k for k in loaded.state_dict() if k.startswith("lstm.")} == {
+        f"lstm.{k}" for k in net.lstm.state_dict()}
+    for shape in ((2, 7, 6), (3, 11, 6)):
+        x = torch.randn(*shape)
+        with torch.no_grad():
+            expected = net(x).numpy()
+        got = loaded(st.tensor(x.numpy()))
+        assert_close(got.detach().numpy(), expected, 1e-5, f"shape {shape}")
+    got.sum().backward()
+    assert all(p.grad is not None for p in loaded.parameters())
 
 
 def _recurrent_weights(path):

@@ -29,6 +29,7 @@ from striate.creation import from_numpy
 from striate.nn.module import Module
 from striate.nn.parameter import Parameter
 from striate.onnx import layer_norm as _layer_norm  # noqa: F401 (registers LayerNormalization's runner)
+from striate.onnx import shapes as _shapes  # noqa: F401 (registers Shape, Gather, Expand, ConstantOfShape)
 from striate.onnx.graph import OUTPUT_STRUCTURE, require_onnx
 from striate.onnx.recurrent import recurrent_parameters
 from striate.onnx.runners import RUNNERS, Node, OnnxImportError

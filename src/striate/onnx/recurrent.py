@@ -20,6 +20,7 @@ Parameters converted back to PyTorch's layout and named as nn.RNN/LSTM/GRU names
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ from striate.ops.shape import stack
 _ORDER = {"RNN": (0,), "LSTM": (0, 3, 1, 2), "GRU": (1, 0, 2)}
 _OP = {"RNN_TANH": "RNN", "RNN_RELU": "RNN", "LSTM": "LSTM", "GRU": "GRU"}
 _SUFFIXES = ("", "_reverse")
+_TORCH_NODE = re.compile(r"^(.*)/(RNN|LSTM|GRU)(?:_(\d+))?$")
 
 
 def _blocks(a: np.ndarray, order: tuple[int, ...]) -> np.ndarray:
@@ -197,8 +199,10 @@ def recurrent_parameters(node: Any, constants: dict[str, np.ndarray]) -> tuple[s
             path, layer = str(info["module"]), int(info["layer"])
     except (ValueError, KeyError, TypeError):
         info = None
-    if info is None:
-        path = node.name.strip("/").replace("/", ".")
+    if info is None:  # PyTorch's exporter names layer k of module `a.b` "/a/b/LSTM_k" ("/a/b/LSTM" for 0)
+        named = _TORCH_NODE.match(node.name)
+        path = (named.group(1) if named else node.name).strip("/").replace("/", ".")
+        layer = int(named.group(3) or 0) if named else 0
     params = []
     for d in range(D):
         suffix, gh = f"_l{layer}{_SUFFIXES[d]}", len(order) * H

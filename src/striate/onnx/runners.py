@@ -363,32 +363,3 @@ def _squeeze(m, node, args):
     for a in axes:
         x = x.squeeze(a)
     return x
-
-
-# ---------------------------------------------------------------------------- shape arithmetic
-# Values computed from shapes are NumPy integer arrays (see OnnxModule.forward): these operators
-# accept them and stay in NumPy.
-
-
-@runs("Expand")
-def _expand(m, node, args):
-    shape = [int(s) for s in _const(m, node, 1, "expand shape")]
-    x = args[0]
-    if isinstance(x, np.ndarray):
-        return np.broadcast_to(x, np.broadcast_shapes(x.shape, tuple(shape))).copy()
-    target = np.broadcast_shapes(tuple(x.shape), tuple(shape))  # ONNX broadcasts both ways
-    return x.expand(*target) if target != tuple(x.shape) else x
-
-
-@runs("Shape")
-def _shape(m, node, args):
-    shape = np.asarray(args[0].shape, dtype=np.int64)
-    return shape[node.get("start", 0):node.get("end", None)]
-
-
-@runs("Gather")
-def _gather(m, node, args):
-    data, indices = args[0], args[1]
-    if not isinstance(data, np.ndarray) or not isinstance(indices, np.ndarray):
-        raise node.refuse("Gather is supported on shapes only (not on tensors, e.g. embeddings)")
-    return np.asarray(np.take(data, indices, axis=int(node.get("axis", 0))))
