@@ -133,6 +133,22 @@ def test_user_model_trains_after_import(tmp_path):
     model.load_state_dict(loaded.state_dict())  # and its weights go back by name
 
 
+def test_layer_called_twice_keeps_one_set_of_parameters(tmp_path):
+    class Twice(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.rnn = nn.GRU(3, 3, batch_first=True)
+
+        def forward(self, x):
+            y, _ = self.rnn(x)
+            z, h = self.rnn(y)
+            return z + h.transpose(0, 1)
+
+    model = Twice()
+    _, loaded = check_round_trip(model, (4, 3), tmp_path)
+    assert sorted(loaded.state_dict()) == sorted(model.state_dict())  # shared, as in the model
+
+
 def test_float64(tmp_path):
     layer = nn.LSTM(3, 4, num_layers=2, dtype=st.float64)
     x = st.randn(5, 2, 3, dtype=st.float64)

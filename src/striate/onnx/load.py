@@ -218,9 +218,15 @@ def load(path: str | os.PathLike) -> OnnxModule:
         if node.op_type == "Constant":
             constants[node.output[0]] = np.array(onnx.numpy_helper.to_array(node.attribute[0].t))
     nodes = [Node.from_proto(n, onnx) for n in graph.node if n.op_type != "Constant"]
+    shared: dict[tuple, list] = {}  # a layer called twice (same W, R, B) keeps one set of Parameters
     for i, node in enumerate(nodes):
         if node.op in ("RNN", "LSTM", "GRU"):
+            weights = tuple(node.inputs[1:4])  # the stored W, R, B tensors' names
+            if weights in shared:
+                node.attrs["_weights"] = shared[weights]
+                continue
             params += _recurrent_parameters(node, i, constants, striate_file)
+            shared[weights] = node.attrs["_weights"]
     structure = {p.key: p.value for p in proto.metadata_props}.get(OUTPUT_STRUCTURE) if striate_file else None
     module = OnnxModule(nodes, inputs, [o.name for o in graph.output], constants, paths,
                         json.loads(structure) if structure else None)
