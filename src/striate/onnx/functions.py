@@ -204,22 +204,37 @@ def _avg_pool(g, fn, ins, parents, out_t, out):
     raise ExportError("avg_pool2d called in forward() cannot be exported; use the nn.AvgPool2d module")
 
 
+@converts("RNNLayer", "LSTMLayer", "GRULayer")
+def _recurrent(g, fn, ins, parents, out_t, out):
+    raise ExportError(
+        "a recurrent layer run outside nn.RNN/LSTM/GRU.forward (striate.ops.recurrent called directly, or "
+        "a subclass with its own forward()) cannot be exported; call the nn.RNN/LSTM/GRU module on tensors"
+    )
+
+
 @converts("GetItem")
 def _getitem(g, fn, ins, parents, out_t, out):
+    """Slices -> Slice; an integer index i as the slice i:i+1, then Squeeze of that axis."""
     index = fn.index if isinstance(fn.index, tuple) else (fn.index,)
-    if not fn.basic or not all(isinstance(i, slice) for i in index):
-        raise ExportError(f"indexing with {fn.index!r} cannot be exported; only slices (x[:, :, a:b]) can")
-    starts, ends, axes, steps = [], [], [], []
+    ints = (int, np.integer)
+    if not fn.basic or not all(isinstance(i, (slice, *ints)) for i in index):
+        raise ExportError(f"indexing with {fn.index!r} cannot be exported; only slices and integers "
+                          "(x[:, :, a:b], x[:, 1]) can")
+    starts, ends, axes, steps, dropped = [], [], [], [], []
     for axis, sl in enumerate(index):
-        start, stop, step = sl.indices(parents[0].shape[axis])
-        if (start, stop, step) != (0, parents[0].shape[axis], 1):
+        n = parents[0].shape[axis]
+        if isinstance(sl, ints):
+            dropped.append(axis)
+            sl = slice(int(sl) % n, int(sl) % n + 1)
+        start, stop, step = sl.indices(n)
+        if (start, stop, step) != (0, n, 1):
             if axis == 0 and g.batch is not None:
-                raise ExportError("slicing the batch axis cannot be exported with dynamic_batch=True")
+                raise ExportError("indexing the batch axis cannot be exported with dynamic_batch=True")
             starts.append(start), ends.append(stop), axes.append(axis), steps.append(step)
     if not axes:
         g.node("Identity", ins, out)
         return
-    g.node(
+    sliced = g.node(
         "Slice",
         [
             ins[0],
@@ -228,8 +243,16 @@ def _getitem(g, fn, ins, parents, out_t, out):
             g.ints(axes, "axes"),
             g.ints(steps, "steps"),
         ],
-        out,
+        None if dropped else out,
     )
+    if dropped:
+        g.node("Squeeze", [sliced, g.ints(dropped, "axes")], out)
+
+
+@converts("Stack")
+def _stack(g, fn, ins, parents, out_t, out):
+    axes = g.ints([int(fn.axis)], "axes")
+    g.node("Concat", [g.node("Unsqueeze", [name, axes]) for name in ins], out, axis=int(fn.axis))
 
 
 @converts("Pad")

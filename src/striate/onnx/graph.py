@@ -10,6 +10,8 @@ from typing import Any
 
 import numpy as np
 
+OUTPUT_STRUCTURE = "striate.outputs"  # metadata key: how a tuple-returning model nests its outputs
+
 
 class ExportError(ValueError):
     """A model (or one of its modules or operations) that cannot be written as ONNX."""
@@ -37,6 +39,7 @@ class GraphBuilder:
         self.used: set[str] = {"input", "output"}
         self.ops: set[str] = set()
         self.dtype: Any = None  # the floating type of the value being converted, where a converter needs it
+        self.param_name: Any = lambda t: ""  # a parameter's state-dict key (set by the tracer)
 
     def fresh(self, hint: str) -> str:
         base = hint.replace("/", "_") or "t"

@@ -17,6 +17,7 @@ Every operator of the file is checked before anything runs; unknown ones are all
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from typing import Any
@@ -27,7 +28,10 @@ from striate.autograd.tensor import Tensor
 from striate.creation import from_numpy
 from striate.nn.module import Module
 from striate.nn.parameter import Parameter
-from striate.onnx.graph import require_onnx
+from striate.onnx import layer_norm as _layer_norm  # noqa: F401 (registers LayerNormalization's runner)
+from striate.onnx import shapes as _shapes  # noqa: F401 (registers Shape, Gather, Expand, ConstantOfShape)
+from striate.onnx.graph import OUTPUT_STRUCTURE, require_onnx
+from striate.onnx.recurrent import recurrent_parameters
 from striate.onnx.runners import RUNNERS, Node, OnnxImportError
 
 _WEIGHT_INPUTS = {
@@ -36,6 +40,7 @@ _WEIGHT_INPUTS = {
     "Gemm": (1, 2),
     "MatMul": (1,),
     "BatchNormalization": (1, 2),
+    "LayerNormalization": (1, 2),
 }
 _BUFFER_INPUTS = {"BatchNormalization": (3, 4)}
 _DOTTED = re.compile(r"^[A-Za-z0-9_]+(\.[A-Za-z0-9_]+)*$")
@@ -47,15 +52,17 @@ class OnnxModule(Module):
     def __init__(
         self,
         nodes: list[Node],
-        input_name: str,
-        output_name: str,
+        input_names: list[str],
+        output_names: list[str],
         constants: dict[str, np.ndarray],
         tensor_paths: dict[str, str],
+        output_structure: Any = None,
     ) -> None:
         super().__init__()
         self._nodes = nodes
-        self._input_name = input_name
-        self._output_name = output_name
+        self._input_names = input_names
+        self._output_names = output_names
+        self._output_structure = output_structure  # nested output indices, from striate's metadata
         self._constants = constants  # name -> array (never trained, not in state_dict)
         self._tensor_paths = tensor_paths  # initializer name -> dotted attribute path
         self._constant_tensors: dict[str, Tensor] = {}
@@ -87,18 +94,32 @@ class OnnxModule(Module):
             )
         return self._constants[name]
 
-    def forward(self, x: Tensor) -> Tensor:
+    def forward(self, *inputs: Any) -> Any:
+        """The graph's outputs for its inputs, given in the file's order; nested tuples are
+        flattened (an exported nn.LSTM runs as `loaded(x, (h0, c0))`). Several outputs come back
+        as a tuple, nested as the exported model returned them."""
+        xs = _flatten(inputs)
+        if len(xs) != len(self._input_names):
+            raise TypeError(f"{type(self).__name__}: the graph takes {len(self._input_names)} input(s) "
+                            f"({', '.join(self._input_names)}), got {len(xs)}")
         # integer values (shapes, indices: PyTorch's exporter computes x.view(x.size(0), -1) with
         # Shape/Gather/Concat) stay NumPy arrays; everything else is a Tensor
-        env: dict[str, Any] = {self._input_name: x, "": None}
+        env: dict[str, Any] = {**dict(zip(self._input_names, xs)), "": None}
         self._shapes = env
         try:
             for node in self._nodes:
                 args = [env[n] if n in env else self._value(n) for n in node.inputs]
-                env[node.outputs[0]] = RUNNERS[node.op](self, node, args)
+                result = RUNNERS[node.op](self, node, args)
+                if isinstance(result, tuple):  # RNN/LSTM/GRU: Y, Y_h (, Y_c)
+                    env.update({n: r for n, r in zip(node.outputs, result) if n})
+                else:
+                    env[node.outputs[0]] = result
         finally:
             self._shapes = {}
-        return env[self._output_name]
+        outs = [env[n] if n in env else self._value(n) for n in self._output_names]
+        if len(outs) == 1:
+            return outs[0]
+        return _nest(self._output_structure, outs) if self._output_structure is not None else tuple(outs)
 
     def _value(self, name: str) -> Any:
         if name == "":
@@ -110,6 +131,18 @@ class OnnxModule(Module):
 
     def extra_repr(self) -> str:
         return f"{len(self._nodes)} nodes"
+
+
+def _flatten(value: Any) -> list:
+    if isinstance(value, (tuple, list)):
+        return [leaf for v in value for leaf in _flatten(v)]
+    return [value]
+
+
+def _nest(structure: Any, outs: list) -> Any:
+    if isinstance(structure, list):
+        return tuple(_nest(s, outs) for s in structure)
+    return outs[structure]
 
 
 def _holder(root: Module, parts: list[str]) -> Module:
@@ -166,22 +199,17 @@ def load(path: str | os.PathLike) -> OnnxModule:
         )
     init_names = {t.name for t in graph.initializer}
     inputs = [i.name for i in graph.input if i.name not in init_names]
-    if len(inputs) != 1 or len(graph.output) != 1:
-        raise OnnxImportError(
-            f"{path}: st.onnx.load takes graphs with one input and one output, this one has "
-            f"{len(inputs)} inputs and {len(graph.output)} outputs"
-        )
+    if not inputs or not graph.output:
+        raise OnnxImportError(f"{path}: the graph has {len(inputs)} inputs and {len(graph.output)} outputs; "
+                              "st.onnx.load needs at least one of each")
+    striate_file = proto.producer_name == "striate"
     constants: dict[str, np.ndarray] = {}
     paths: dict[str, str] = {}
     guessed = _roles(graph)
     params: list[tuple[str, str, np.ndarray]] = []
     for t in graph.initializer:
         arr = np.array(onnx.numpy_helper.to_array(t))
-        role = (
-            t.doc_string
-            if proto.producer_name == "striate" and t.doc_string
-            else guessed.get(t.name, "constant")
-        )
+        role = t.doc_string if striate_file and t.doc_string else guessed.get(t.name, "constant")
         if role in ("parameter", "buffer") and arr.dtype.kind == "f":
             params.append((t.name, role, arr))
         else:
@@ -190,19 +218,51 @@ def load(path: str | os.PathLike) -> OnnxModule:
         if node.op_type == "Constant":
             constants[node.output[0]] = np.array(onnx.numpy_helper.to_array(node.attribute[0].t))
     nodes = [Node.from_proto(n, onnx) for n in graph.node if n.op_type != "Constant"]
-    module = OnnxModule(nodes, inputs[0], graph.output[0].name, constants, paths)
+    shared: dict[tuple, list] = {}  # a layer called twice (same W, R, B) keeps one set of Parameters
+    for i, node in enumerate(nodes):
+        if node.op in ("RNN", "LSTM", "GRU"):
+            weights = tuple(node.inputs[1:4])  # the stored W, R, B tensors' names
+            if weights in shared:
+                node.attrs["_weights"] = shared[weights]
+                continue
+            params += _recurrent_parameters(node, i, constants, striate_file)
+            shared[weights] = node.attrs["_weights"]
+    structure = {p.key: p.value for p in proto.metadata_props}.get(OUTPUT_STRUCTURE) if striate_file else None
+    module = OnnxModule(nodes, inputs, [o.name for o in graph.output], constants, paths,
+                        json.loads(structure) if structure else None)
     for name, role, arr in params:
-        dotted = name if _DOTTED.match(name) else re.sub(r"[^A-Za-z0-9_.]", "_", name).strip(".") or "t"
-        if hasattr(OnnxModule, dotted.split(".")[0]) or dotted.startswith("_"):
-            dotted = "p" + dotted  # never shadow a method or an internal attribute
-        while dotted in paths.values():
-            dotted += "_"
-        *parents, attr = dotted.split(".")
-        owner = _holder(module, parents)
-        if role == "parameter":
-            owner.register_parameter(attr, Parameter(from_numpy(arr.copy())))
-        else:
-            owner.register_buffer(attr, from_numpy(arr.copy()))
-        paths[name] = dotted
+        paths[name] = _register(module, name, role, arr, paths)
     module.eval()
     return module
+
+
+def _recurrent_parameters(node: Node, index: int, constants: dict[str, np.ndarray],
+                          striate_file: bool) -> list[tuple[str, str, np.ndarray]]:
+    """An RNN/LSTM/GRU node's weights as Parameters in PyTorch's layout, named as in nn.LSTM
+    (under the exporting module's path in striate's files); the node remembers their keys."""
+    if not striate_file:
+        node.doc = ""  # only striate's own note on the node names the module
+    prefix, directions = recurrent_parameters(node, constants)
+    node.attrs["_weights"] = [[f"#{index}:{prefix}.{k}" if prefix else f"#{index}:{k}" for k in weights]
+                              for weights in directions]
+    return [(key, "parameter", arr) for keys, weights in zip(node.attrs["_weights"], directions)
+            for key, arr in zip(keys, weights.values())]
+
+
+def _register(module: OnnxModule, name: str, role: str, arr: np.ndarray, paths: dict[str, str]) -> str:
+    """A Parameter or buffer on `module` under the file's (dotted) name; returns the attribute path."""
+    if name.startswith("#"):  # a recurrent node's weight: "#<node>:<module path>.<nn.LSTM name>"
+        name = name.split(":", 1)[1]
+    dotted = name if _DOTTED.match(name) else re.sub(r"[^A-Za-z0-9_.]", "_", name).strip(".") or "t"
+    if hasattr(OnnxModule, dotted.split(".")[0]) or dotted.startswith("_"):
+        dotted = "p" + dotted  # never shadow a method or an internal attribute
+    taken = set(paths.values())
+    while dotted in taken:
+        dotted += "_"
+    *parents, attr = dotted.split(".")
+    owner = _holder(module, parents)
+    if role == "parameter":
+        owner.register_parameter(attr, Parameter(from_numpy(arr.copy())))
+    else:
+        owner.register_buffer(attr, from_numpy(arr.copy()))
+    return dotted

@@ -15,10 +15,13 @@ from typing import Any
 import numpy as np
 
 from striate.nn.layers.conv import ConvTranspose2d
-from striate.nn.layers.normalization import LocalResponseNorm, _BatchNorm
+from striate.nn.layers.normalization import LayerNorm, LocalResponseNorm, _BatchNorm
 from striate.nn.layers.pooling import AdaptiveAvgPool2d, AdaptiveMaxPool2d, AvgPool1d, AvgPool2d
+from striate.nn.layers.recurrent import RNNBase
 from striate.onnx.functions import adaptive_pool, check_pool_shape
 from striate.onnx.graph import ExportError, GraphBuilder
+from striate.onnx.layer_norm import export_layer_norm
+from striate.onnx.recurrent import export_recurrent
 
 ModuleConverter = Callable[[GraphBuilder, Any, list, tuple, Any, str], None]
 
@@ -108,6 +111,8 @@ MODULES: dict[type, ModuleConverter] = {
     AdaptiveAvgPool2d: _adaptive("Average"),
     AdaptiveMaxPool2d: _adaptive("Max"),
     ConvTranspose2d: _conv_transpose,
+    LayerNorm: export_layer_norm,
+    RNNBase: export_recurrent,  # several outputs: gets the tuple of (output, h_n[, c_n]) and their names
 }
 
 

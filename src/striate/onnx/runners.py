@@ -28,18 +28,21 @@ class OnnxImportError(ValueError):
 
 
 class Node:
-    __slots__ = ("op", "inputs", "outputs", "attrs", "name")
+    __slots__ = ("op", "inputs", "outputs", "attrs", "name", "doc")
 
     def __init__(
-        self, op: str, inputs: list[str], outputs: list[str], attrs: dict[str, Any], name: str
+        self, op: str, inputs: list[str], outputs: list[str], attrs: dict[str, Any], name: str, doc: str = ""
     ) -> None:
         self.op, self.inputs, self.outputs, self.attrs, self.name = op, inputs, outputs, attrs, name
+        self.doc = doc
 
     @classmethod
     def from_proto(cls, n: Any, onnx: Any) -> Node:
         attrs = {a.name: onnx.helper.get_attribute_value(a) for a in n.attribute}
         attrs = {k: v.decode() if isinstance(v, bytes) else v for k, v in attrs.items()}
-        return cls(n.op_type, list(n.input), list(n.output), attrs, n.name or n.op_type)
+        attrs = {k: [b.decode() for b in v] if isinstance(v, list) and v and isinstance(v[0], bytes) else v
+                 for k, v in attrs.items()}  # e.g. an RNN's activations
+        return cls(n.op_type, list(n.input), list(n.output), attrs, n.name or n.op_type, n.doc_string)
 
     def get(self, key: str, default: Any) -> Any:
         return self.attrs.get(key, default)
@@ -360,22 +363,3 @@ def _squeeze(m, node, args):
     for a in axes:
         x = x.squeeze(a)
     return x
-
-
-# ---------------------------------------------------------------------------- shape arithmetic
-# Values computed from shapes are NumPy integer arrays (see OnnxModule.forward): these operators
-# accept them and stay in NumPy.
-
-
-@runs("Shape")
-def _shape(m, node, args):
-    shape = np.asarray(args[0].shape, dtype=np.int64)
-    return shape[node.get("start", 0):node.get("end", None)]
-
-
-@runs("Gather")
-def _gather(m, node, args):
-    data, indices = args[0], args[1]
-    if not isinstance(data, np.ndarray) or not isinstance(indices, np.ndarray):
-        raise node.refuse("Gather is supported on shapes only (not on tensors, e.g. embeddings)")
-    return np.asarray(np.take(data, indices, axis=int(node.get("axis", 0))))
