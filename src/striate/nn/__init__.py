@@ -14,4 +14,8 @@ from striate.nn.layers import __all__ as _layer_names
 from striate.nn.module import Module, RemovableHandle
 from striate.nn.parameter import Parameter
 
+# lazy parameters (issue 21, i21-vision)
+from striate.nn.parameter import UninitializedBuffer, UninitializedParameter  # noqa: E402
+
 __all__ = ["Module", "Parameter", "RemovableHandle", "functional", "init", "utils", *_layer_names]
+__all__ += ["UninitializedBuffer", "UninitializedParameter"]  # issue 21, i21-vision

@@ -22,6 +22,17 @@ from striate.nn.layers.recurrent import GRU, LSTM, RNN, RNNBase
 from striate.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
 from striate.nn.layers.sparse import Embedding
 
+# lazy layers (issue 21, i21-vision)
+from striate.nn.layers.lazy import (  # noqa: E402
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConvTranspose2d,
+    LazyLinear,
+    LazyModuleMixin,
+)
+
 __all__ = [
     "ELU",
     "AdaptiveAvgPool2d",
@@ -68,4 +79,12 @@ __all__ = [
     "RNN",
     "RNNBase",
     "RNNCell",
+    # lazy layers (issue 21, i21-vision)
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConvTranspose2d",
+    "LazyLinear",
+    "LazyModuleMixin",
 ]
