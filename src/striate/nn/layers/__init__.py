@@ -5,6 +5,17 @@ from striate.nn.layers.container import ModuleDict, ModuleList, Sequential
 from striate.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from striate.nn.layers.dropout import Dropout, Dropout2d
 from striate.nn.layers.flatten import Flatten, Unflatten
+
+# lazy layers (issue 21, i21-vision)
+from striate.nn.layers.lazy import (  # noqa: E402
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConvTranspose2d,
+    LazyLinear,
+    LazyModuleMixin,
+)
 from striate.nn.layers.linear import Identity, Linear
 from striate.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, MSELoss, NLLLoss
 from striate.nn.layers.maxout import Maxout
@@ -21,17 +32,6 @@ from striate.nn.layers.pooling import (
 from striate.nn.layers.recurrent import GRU, LSTM, RNN, RNNBase
 from striate.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
 from striate.nn.layers.sparse import Embedding
-
-# lazy layers (issue 21, i21-vision)
-from striate.nn.layers.lazy import (  # noqa: E402
-    LazyBatchNorm1d,
-    LazyBatchNorm2d,
-    LazyConv1d,
-    LazyConv2d,
-    LazyConvTranspose2d,
-    LazyLinear,
-    LazyModuleMixin,
-)
 
 __all__ = [
     "ELU",

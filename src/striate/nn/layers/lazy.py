@@ -199,8 +199,8 @@ class _LazyBatchNormMixin(LazyModuleMixin):
 
     def initialize_parameters(self, input: Tensor) -> None:
         if input.ndim < 2:
-            raise ValueError(f"{type(self).__name__}: expected an input with a channel dimension (N, C, ...), "
-                             f"got shape {tuple(input.shape)}")
+            raise ValueError(f"{type(self).__name__}: expected an input with a channel dimension "
+                             f"(N, C, ...), got shape {tuple(input.shape)}")
         self.num_features = int(input.shape[1])
         if not self.has_uninitialized_params():
             return
