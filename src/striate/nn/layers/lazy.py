@@ -31,6 +31,12 @@ class LazyModuleMixin:
 
     cls_to_become: type | None = None
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # a user's own lazy module: class MyLazy(nn.LazyModuleMixin, nn.Module) (the layers below
+        # call their ordinary class's __init__ themselves, then _start_lazy)
+        super().__init__(*args, **kwargs)
+        self._start_lazy()
+
     def _start_lazy(self) -> None:
         self._initialize_hook = self.register_forward_pre_hook(self._infer_parameters)  # type: ignore[attr-defined]
 
@@ -44,7 +50,8 @@ class LazyModuleMixin:
         # weights) and while uninitialised, so building a lazy layer draws no random numbers
         if self.__dict__.get("_constructing") or self.has_uninitialized_params():
             return
-        self.cls_to_become.reset_parameters(self)  # type: ignore[union-attr]
+        if self.cls_to_become is not None:
+            self.cls_to_become.reset_parameters(self)
 
     def initialize_parameters(self, input: Tensor) -> None:
         raise TypeError(f"{type(self).__name__} must implement initialize_parameters(input)")
