@@ -109,7 +109,7 @@ class LazyLinear(LazyModuleMixin, Linear):
 class _LazyConvMixin(LazyModuleMixin):
     """In-channels from the first input: dim 1 of a batched input, dim 0 of an unbatched one."""
 
-    def _lazy_conv_init(self, base: type, out_channels: int, groups: int, bias: bool, dtype: Any,
+    def _lazy_conv_init(self, base: Any, out_channels: int, groups: int, bias: bool, dtype: Any,
                         **settings: Any) -> None:
         self.__dict__["_constructing"] = True
         # a placeholder in_channels (= groups) passes the ordinary layer's checks; it is reset to
@@ -145,33 +145,30 @@ class _LazyConvMixin(LazyModuleMixin):
         self.reset_parameters()
 
 
-class LazyConv1d(_LazyConvMixin, Conv1d):
-    """`Conv1d` whose `in_channels` comes from the first input."""
-
-    cls_to_become = Conv1d
+class _LazyForwardConv(_LazyConvMixin):
+    """The constructor of LazyConv1d / LazyConv2d: Conv1d's / Conv2d's without in_channels."""
 
     def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
                  dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
                  device: Any = None, dtype: Any = None) -> None:
-        self._lazy_conv_init(Conv1d, out_channels, groups, bias, dtype, kernel_size=kernel_size,
+        self._lazy_conv_init(self.cls_to_become, out_channels, groups, bias, dtype, kernel_size=kernel_size,
                              stride=stride, padding=padding, dilation=dilation, padding_mode=padding_mode,
                              device=device)
 
 
-class LazyConv2d(_LazyConvMixin, Conv2d):
+class LazyConv1d(_LazyForwardConv, Conv1d):
+    """`Conv1d` whose `in_channels` comes from the first input."""
+
+    cls_to_become = Conv1d
+
+
+class LazyConv2d(_LazyForwardConv, Conv2d):
     """`Conv2d` whose `in_channels` comes from the first input.
 
         >>> conv = nn.LazyConv2d(6, kernel_size=5)   # Conv2d(?, 6, 5) until the first forward
     """
 
     cls_to_become = Conv2d
-
-    def __init__(self, out_channels: int, kernel_size: Any, stride: Any = 1, padding: Any = 0,
-                 dilation: Any = 1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 device: Any = None, dtype: Any = None) -> None:
-        self._lazy_conv_init(Conv2d, out_channels, groups, bias, dtype, kernel_size=kernel_size,
-                             stride=stride, padding=padding, dilation=dilation, padding_mode=padding_mode,
-                             device=device)
 
 
 class LazyConvTranspose2d(_LazyConvMixin, ConvTranspose2d):
