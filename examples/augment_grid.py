@@ -13,7 +13,7 @@ import striate as st
 import striate.data.transforms as T
 from striate.data.utils import save_image
 
-augment = T.Compose([T.RandomResizedCrop(224), T.RandomRotation(10), T.ColorJitter(0.4, 0.4, 0.4, 0.1),
+augment = T.Compose([T.RandomResizedCrop(128), T.RandomRotation(10), T.ColorJitter(0.4, 0.4, 0.4, 0.1),
                      T.ToTensor()])
 photo = Image.fromarray(data.astronaut())
 st.manual_seed(0)   # torch.manual_seed(0) + torchvision picks the same crops, angles and colours
