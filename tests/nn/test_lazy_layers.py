@@ -135,6 +135,18 @@ def test_lazy_state_dict_round_trip(tmp_path):
         trained.load_state_dict({**trained.state_dict(), "3.weight": np.zeros((2, 5), np.float32)})
 
 
+def test_deepcopy_of_a_lazy_model_initializes_on_its_own():
+    import copy
+
+    model = nn.Sequential(nn.LazyLinear(3), nn.LazyBatchNorm1d())
+    twin = copy.deepcopy(model)
+    twin(st.randn(4, 5))
+    assert type(twin[0]) is nn.Linear and twin[0].weight.shape == (3, 5)
+    assert type(model[0]) is nn.LazyLinear and nn.parameter.is_lazy(model[0].weight)
+    model(st.randn(2, 7))
+    assert model[0].weight.shape == (3, 7)
+
+
 def test_summary_of_a_lazy_model_runs_the_dry_forward():
     model = nn.Sequential(nn.LazyConv2d(4, 3), nn.ReLU(), nn.Flatten(), nn.LazyLinear(10))
     report = st.summary(model, (1, 8, 8))

@@ -109,6 +109,13 @@ class UninitializedTensorMixin:
         _TENSOR_ARRAY.__set__(self, np.empty(shape, dt))
         self.__class__ = self.cls_to_become
 
+    def __deepcopy__(self, memo: dict) -> Any:
+        """A fresh uninitialized tensor of the same kind (`copy.deepcopy` of a lazy model)."""
+        if id(self) not in memo:
+            dtype = _TENSOR_ARRAY.__get__(self).dtype
+            memo[id(self)] = type(self)(requires_grad=self.requires_grad, dtype=dtype)
+        return memo[id(self)]
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__}>"
 
