@@ -355,3 +355,20 @@ def test_bad_inputs_are_named():
         T.Grayscale(2)
     with pytest.raises(ValueError, match="other filters work on PIL images"):
         T.Resize(4, interpolation="bicubic")(st.rand(1, 8, 8))
+
+
+def test_torchvision_pipeline_on_a_striate_dataset_and_loader():
+    from striate.data import DataLoader, datasets
+
+    augment = T.Compose([T.RandomRotation(15), T.RandomResizedCrop(16, scale=(0.6, 1.0)),
+                         T.ColorJitter(0.3, 0.3), T.Normalize((0.5,), (0.5,))])
+    train = datasets.Digits(train=True, transform=augment)
+
+    def first_batch():
+        st.manual_seed(1)
+        return next(iter(DataLoader(train, batch_size=8, shuffle=True, seed=0)))[0].numpy()
+
+    batch = first_batch()
+    assert batch.shape == (8, 1, 16, 16) and batch.dtype == np.float32
+    # the loader's per-batch generator fixes the draws, whatever the prefetch thread's timing
+    np.testing.assert_array_equal(first_batch(), batch)

@@ -145,7 +145,8 @@ class Compose:
 
     def __call__(self, x: Any, rng: np.random.Generator | None = None) -> Any:
         for t in self.transforms:
-            x = t(x, rng=rng) if getattr(t, "batched", False) else t(x)
+            takes_rng = getattr(t, "batched", False) or getattr(t, "takes_rng", False)
+            x = t(x, rng=rng) if takes_rng else t(x)
         return x
 
     def __repr__(self) -> str:

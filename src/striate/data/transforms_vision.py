@@ -7,6 +7,10 @@ torchvision makes (`torch.empty(1).uniform_(a, b)`, `torch.randint`, `torch.rand
 `st.manual_seed(n)` it picks the angle, the crop or the colour factors torchvision picks after
 `torch.manual_seed(n)`. On a PIL image the pixel work is Pillow's, called as torchvision calls
 it (so the output is torchvision's); tensors are handled by `transforms_vision_tensor`.
+Inside striate's DataLoader (through a dataset's `transform`, or `Compose`) the loader passes
+its per-batch NumPy generator as `rng=`; the draws then come from a PyTorch-stream generator
+seeded from it, so that background prefetching and exact resume keep the numbers (the global
+stream, shared with a prefetch thread, would not).
 Unlike the batched transforms in `transforms`, one call draws one set of parameters for the
 whole input, as torchvision does. Pillow is optional (`pip install 'striate[images]'`).
 
@@ -34,13 +38,34 @@ from striate.data.transforms_convert import (
     interpolation_mode,
     resize_pil,
 )
+from striate.random import Generator
 
 __all__ = ["ColorJitter", "Grayscale", "RandomAffine", "RandomResizedCrop", "RandomRotation"]
 
 
-def _uniform(low: float, high: float) -> float:
-    """`float(torch.empty(1).uniform_(low, high))`: one float32 draw from the global generator."""
-    return float(empty(1).uniform_(float(low), float(high)).item())
+def _uniform(low: float, high: float, generator: Generator | None = None) -> float:
+    """`float(torch.empty(1).uniform_(low, high))`: one float32 draw (global generator by default)."""
+    return float(empty(1).uniform_(float(low), float(high), generator=generator).item())
+
+
+def _generator(rng: Any) -> Generator | None:
+    """The stream a call draws from: the global one (rng None), a given `st.Generator`, or, for the
+    NumPy generator striate's DataLoader passes (one per batch, so that prefetching in a thread
+    and resuming keep the numbers), a PyTorch-stream generator seeded from it."""
+    if rng is None or isinstance(rng, Generator):
+        return rng
+    if not isinstance(rng, np.random.Generator):
+        raise TypeError(f"rng must be a numpy Generator or a striate Generator, got {type(rng).__name__}")
+    generator = Generator()
+    generator.manual_seed(int(rng.integers(0, 2**63)))
+    return generator
+
+
+class _RandomTransform:
+    """Called per image, with `rng` from striate's DataLoader or Compose when there is one."""
+
+    batched = False     # one image per call (the loader and Compose pass `rng`, see takes_rng)
+    takes_rng = True
 
 
 def _dims(img: Any) -> tuple[int, int, int]:
@@ -117,7 +142,7 @@ def _adjust_pil(img: Any, which: int, factor: float) -> Any:
     return image_module.merge("HSV", (h, s, v)).convert(img.mode)
 
 
-class ColorJitter:
+class ColorJitter(_RandomTransform):
     """Random brightness, contrast, saturation and hue, applied in a random order (torchvision's
     `ColorJitter`): each factor is drawn uniformly from [max(0, 1 - v), 1 + v] (hue from [-v, v],
     v <= 0.5) or from a given (min, max) pair; the order is `randperm(4)`."""
@@ -129,15 +154,17 @@ class ColorJitter:
         self.hue = _jitter_range(hue, "hue", center=0, bound=(-0.5, 0.5), clip_first_on_zero=False)
 
     @staticmethod
-    def get_params(brightness: Any, contrast: Any, saturation: Any, hue: Any) -> tuple[Any, ...]:
-        order = randperm(4)
+    def get_params(brightness: Any, contrast: Any, saturation: Any, hue: Any,
+                   generator: Generator | None = None) -> tuple[Any, ...]:
+        order = randperm(4, generator=generator)
         ranges = (brightness, contrast, saturation, hue)
-        factors = [None if r is None else _uniform(r[0], r[1]) for r in ranges]
+        factors = [None if r is None else _uniform(r[0], r[1], generator) for r in ranges]
         return (order, *factors)
 
-    def __call__(self, img: Any) -> Any:
+    def __call__(self, img: Any, rng: Any = None) -> Any:
         _check_image(img, "ColorJitter")
-        order, *factors = self.get_params(self.brightness, self.contrast, self.saturation, self.hue)
+        order, *factors = self.get_params(self.brightness, self.contrast, self.saturation, self.hue,
+                                          _generator(rng))
         for which in order.tolist():
             if factors[which] is None:
                 continue
@@ -210,7 +237,7 @@ def _tensor_fill(fill: Any, channels: int) -> list[float]:
     return [float(fill)] * channels if isinstance(fill, (int, float)) else [float(f) for f in fill]
 
 
-class RandomRotation:
+class RandomRotation(_RandomTransform):
     """Rotate by an angle drawn uniformly from `degrees` ((-d, d) for a number), counter-clockwise,
     about `center` (default: the image centre); `expand=True` enlarges the output to hold the
     whole rotated image; `fill` colours the area outside. `interpolation` NEAREST (default) or
@@ -227,12 +254,12 @@ class RandomRotation:
         self.fill = _check_fill(fill)
 
     @staticmethod
-    def get_params(degrees: Sequence[float]) -> float:
-        return _uniform(degrees[0], degrees[1])
+    def get_params(degrees: Sequence[float], generator: Generator | None = None) -> float:
+        return _uniform(degrees[0], degrees[1], generator)
 
-    def __call__(self, img: Any) -> Any:
+    def __call__(self, img: Any, rng: Any = None) -> Any:
         _check_image(img, "RandomRotation")
-        angle = self.get_params(self.degrees)
+        angle = self.get_params(self.degrees, _generator(rng))
         if is_pil_image(img):
             return img.rotate(angle, _pil_filter(self.interpolation), self.expand, self.center,
                               fillcolor=_pil_fill(self.fill, img))
@@ -250,7 +277,7 @@ class RandomRotation:
                 f"expand={self.expand}{center}, fill={self.fill})")
 
 
-class RandomAffine:
+class RandomAffine(_RandomTransform):
     """Random rotation (`degrees`), translation (`translate` = fractions (a, b) of the width and
     height), scale (`scale` = (min, max)) and shear (`shear`: x range, or x and y ranges),
     keeping the centre, as torchvision's `RandomAffine` (parameters drawn in its order)."""
@@ -272,24 +299,27 @@ class RandomAffine:
 
     @staticmethod
     def get_params(degrees: Sequence[float], translate: Sequence[float] | None, scale_ranges: Any,
-                   shears: Any, img_size: Sequence[int]) -> tuple[Any, ...]:
-        angle = _uniform(degrees[0], degrees[1])
+                   shears: Any, img_size: Sequence[int],
+                   generator: Generator | None = None) -> tuple[Any, ...]:
+        angle = _uniform(degrees[0], degrees[1], generator)
         translations = (0, 0)
         if translate is not None:
             max_dx, max_dy = float(translate[0] * img_size[0]), float(translate[1] * img_size[1])
-            translations = (int(round(_uniform(-max_dx, max_dx))), int(round(_uniform(-max_dy, max_dy))))
-        scale = _uniform(scale_ranges[0], scale_ranges[1]) if scale_ranges is not None else 1.0
+            translations = (int(round(_uniform(-max_dx, max_dx, generator))),
+                            int(round(_uniform(-max_dy, max_dy, generator))))
+        scale = _uniform(scale_ranges[0], scale_ranges[1], generator) if scale_ranges is not None else 1.0
         shear_x = shear_y = 0.0
         if shears is not None:
-            shear_x = _uniform(shears[0], shears[1])
+            shear_x = _uniform(shears[0], shears[1], generator)
             if len(shears) == 4:
-                shear_y = _uniform(shears[2], shears[3])
+                shear_y = _uniform(shears[2], shears[3], generator)
         return angle, translations, scale, (shear_x, shear_y)
 
-    def __call__(self, img: Any) -> Any:
+    def __call__(self, img: Any, rng: Any = None) -> Any:
         _check_image(img, "RandomAffine")
         channels, height, width = _dims(img)
-        params = self.get_params(self.degrees, self.translate, self.scale, self.shear, [width, height])
+        params = self.get_params(self.degrees, self.translate, self.scale, self.shear, [width, height],
+                                 _generator(rng))
         angle, translations, scale, shear = params
         if is_pil_image(img):
             center = self.center if self.center is not None else [width * 0.5, height * 0.5]
@@ -307,7 +337,7 @@ class RandomAffine:
                f"shear={self.shear})"
 
 
-class RandomResizedCrop:
+class RandomResizedCrop(_RandomTransform):
     """A crop of random area (`scale` of the image's) and aspect ratio (`ratio`, drawn on a log
     scale), resized to `size` (Inception's augmentation; torchvision's draws, 10 tries, then the
     central crop)."""
@@ -327,18 +357,20 @@ class RandomResizedCrop:
         self.antialias = antialias
 
     @staticmethod
-    def get_params(img: Any, scale: Sequence[float], ratio: Sequence[float]) -> tuple[int, int, int, int]:
+    def get_params(img: Any, scale: Sequence[float], ratio: Sequence[float],
+                   generator: Generator | None = None) -> tuple[int, int, int, int]:
         _, height, width = _dims(img)
         area = height * width
         log_ratio = np.log(np.asarray(ratio, np.float32))  # torch.log(torch.tensor(ratio)): float32
         for _ in range(10):
-            target_area = area * _uniform(scale[0], scale[1])
-            aspect_ratio = float(np.exp(empty(1).uniform_(float(log_ratio[0]), float(log_ratio[1])).array)[0])
+            target_area = area * _uniform(scale[0], scale[1], generator)
+            log_aspect = empty(1).uniform_(float(log_ratio[0]), float(log_ratio[1]), generator=generator)
+            aspect_ratio = float(np.exp(log_aspect.array)[0])
             w = int(round(math.sqrt(target_area * aspect_ratio)))
             h = int(round(math.sqrt(target_area / aspect_ratio)))
             if 0 < w <= width and 0 < h <= height:
-                i = int(randint(0, height - h + 1, size=(1,)).item())
-                j = int(randint(0, width - w + 1, size=(1,)).item())
+                i = int(randint(0, height - h + 1, size=(1,), generator=generator).item())
+                j = int(randint(0, width - w + 1, size=(1,), generator=generator).item())
                 return i, j, h, w
         in_ratio = float(width) / float(height)
         if in_ratio < min(ratio):
@@ -349,9 +381,9 @@ class RandomResizedCrop:
             w, h = width, height
         return (height - h) // 2, (width - w) // 2, h, w
 
-    def __call__(self, img: Any) -> Any:
+    def __call__(self, img: Any, rng: Any = None) -> Any:
         _check_image(img, "RandomResizedCrop")
-        i, j, h, w = self.get_params(img, self.scale, self.ratio)
+        i, j, h, w = self.get_params(img, self.scale, self.ratio, _generator(rng))
         if is_pil_image(img):
             return resize_pil(img.crop((j, i, j + w, i + h)), list(self.size), self.interpolation)
         return FT.apply(FT.resized_crop, img, i, j, h, w, self.size, self.interpolation.value,
