@@ -241,4 +241,6 @@ def test_bad_inputs_are_explained():
     with pytest.raises(ValueError, match="sigma > 0"):
         T.ElasticDistortion(alpha=1.0, sigma=0.0)
     with pytest.raises(ValueError, match="interpolation"):
-        T.Resize(4, interpolation="bicubic")
+        T.Resize(4, interpolation="cubic")
+    with pytest.raises(ValueError, match="other filters work on PIL images"):  # bicubic: PIL images only
+        T.Resize(4, interpolation="bicubic")(np.zeros((1, 8, 8), np.float32))

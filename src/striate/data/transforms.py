@@ -28,6 +28,13 @@ from typing import Any
 import numpy as np
 
 from striate.autograd.tensor import Tensor, wrap
+from striate.data.pil import is_pil_image
+from striate.data.transforms_convert import (
+    interpolation_mode,
+    pil_to_float_tensor,
+    resize_pil,
+    resized_output_size,
+)
 from striate.random import default_generator
 
 __all__ = ["Transform", "Compose", "Lambda", "ToTensor", "ToFloat", "Normalize", "RandomHorizontalFlip",
@@ -138,7 +145,8 @@ class Compose:
 
     def __call__(self, x: Any, rng: np.random.Generator | None = None) -> Any:
         for t in self.transforms:
-            x = t(x, rng=rng) if getattr(t, "batched", False) else t(x)
+            takes_rng = getattr(t, "batched", False) or getattr(t, "takes_rng", False)
+            x = t(x, rng=rng) if takes_rng else t(x)
         return x
 
     def __repr__(self) -> str:
@@ -169,6 +177,8 @@ class ToTensor:
     batched = True
 
     def __call__(self, x: Any, rng: np.random.Generator | None = None) -> Any:
+        if is_pil_image(x):  # torchvision's rules for every PIL mode (issue 21)
+            return pil_to_float_tensor(x)
         if isinstance(x, Tensor):
             arr = x.array
         else:
@@ -379,28 +389,33 @@ class Resize(Transform):
     """Resize to `size`: an (h, w) pair, or an int that the shorter side becomes (keeping the
     aspect ratio, torchvision's rule). `interpolation` 'bilinear' (PyTorch's align_corners=False
     weights, antialiased when shrinking) or 'nearest' (index floor(i * in / out)).
+    A PIL image is resized by Pillow as torchvision does (any `InterpolationMode`, `max_size`).
 
     Bilinear resizing is two small matrix products, out = R_h @ x @ R_w^T, for the whole batch:
     8x8 digits -> 32x32 for LeNet-5 is `Resize(32)`."""
 
-    def __init__(self, size: int | Sequence[int], interpolation: str = "bilinear", antialias: bool = True
-                 ) -> None:
+    def __init__(self, size: int | Sequence[int], interpolation: Any = "bilinear",
+                 max_size: int | None = None, antialias: bool = True) -> None:
         super().__init__()
-        if interpolation not in ("bilinear", "nearest"):
-            raise ValueError(f"interpolation must be 'bilinear' or 'nearest', got {interpolation!r}")
+        self.pil_interpolation = interpolation_mode(interpolation)
+        interpolation = self.pil_interpolation.value
+        self.max_size = max_size
         self.size = size
         self.interpolation = interpolation
         self.antialias = antialias
         self.needs_float = interpolation == "bilinear"
 
+    def __call__(self, x: Any, rng: np.random.Generator | None = None) -> Any:
+        if is_pil_image(x):
+            return resize_pil(x, self.size, self.pil_interpolation, self.max_size)
+        if self.interpolation not in ("bilinear", "nearest"):
+            raise ValueError(f"Resize of arrays and tensors supports 'bilinear' and 'nearest', got "
+                             f"{self.interpolation!r} (other filters work on PIL images)")
+        return super().__call__(x, rng)
+
     def output_size(self, H: int, W: int) -> tuple[int, int]:
         if isinstance(self.size, (int, np.integer)) or len(self.size) == 1:
-            s = int(self.size if isinstance(self.size, (int, np.integer)) else self.size[0])
-            if s <= 0:
-                raise ValueError(f"size must be positive, got {s}")
-            if H <= W:
-                return s, int(s * W / H)
-            return int(s * H / W), s
+            return resized_output_size(H, W, self.size, self.max_size)
         return _pair(self.size, "size")
 
     def apply(self, x: np.ndarray, rng: Any) -> np.ndarray:
@@ -520,3 +535,17 @@ class ElasticDistortion(Transform):
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}, sigma={self.sigma}"
+
+
+# torchvision's per-image transforms on PIL images and tensors (issue 21, i21-vision)
+from striate.data.transforms_convert import InterpolationMode, PILToTensor, ToPILImage  # noqa: E402
+from striate.data.transforms_vision import (  # noqa: E402
+    ColorJitter,
+    Grayscale,
+    RandomAffine,
+    RandomResizedCrop,
+    RandomRotation,
+)
+
+__all__ += ["ColorJitter", "Grayscale", "InterpolationMode", "PILToTensor", "RandomAffine",
+            "RandomResizedCrop", "RandomRotation", "ToPILImage"]

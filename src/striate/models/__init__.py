@@ -25,6 +25,7 @@ from striate.models.googlenet import GoogLeNet, GoogLeNetOutputs, googlenet
 from striate.models.layers import rbf_loss
 from striate.models.lenet import LeNet, LeNet5, lenet5, lenet5_modern
 from striate.models.mnist_convnet import ConvNet, mnist_convnet
+from striate.models.pretrained import WEIGHTS_ENUMS
 from striate.models.resnet import ResNet, resnet18, resnet18_cifar, resnet34, resnet50
 from striate.models.unet import UNet, unet
 from striate.models.vgg import (
@@ -39,6 +40,14 @@ from striate.models.vgg import (
     vgg19_bn,
 )
 from striate.models.weights import load_weights, with_weights
+
+# torchvision's weights names (issue 21): passing one explains how to load the local file
+GoogLeNet_Weights = WEIGHTS_ENUMS["googlenet"]
+ResNet18_Weights, ResNet34_Weights, ResNet50_Weights = (WEIGHTS_ENUMS[f"resnet{n}"] for n in (18, 34, 50))
+VGG11_Weights, VGG11_BN_Weights, VGG13_Weights, VGG13_BN_Weights = (
+    WEIGHTS_ENUMS[n] for n in ("vgg11", "vgg11_bn", "vgg13", "vgg13_bn"))
+VGG16_Weights, VGG16_BN_Weights, VGG19_Weights, VGG19_BN_Weights = (
+    WEIGHTS_ENUMS[n] for n in ("vgg16", "vgg16_bn", "vgg19", "vgg19_bn"))
 
 # issue 18: every factory takes weights=PATH (a torch.save checkpoint, a safetensors file or a
 # mapping of arrays; torchvision's keys for ResNet, VGG, GoogLeNet) and weights_mapping=
@@ -111,3 +120,8 @@ def default_input_size(name: str, **kwargs: Any) -> tuple[int, int, int]:
     """One example's (C, H, W) the model was designed for (in_channels from kwargs if given)."""
     _, (h, w), channels = _entry(name)
     return (int(kwargs.get("in_channels", channels)), h, w)
+
+
+__all__ += ["GoogLeNet_Weights", "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights",
+            "VGG11_BN_Weights", "VGG11_Weights", "VGG13_BN_Weights", "VGG13_Weights", "VGG16_BN_Weights",
+            "VGG16_Weights", "VGG19_BN_Weights", "VGG19_Weights"]  # issue 21

@@ -18,6 +18,8 @@ from typing import Any
 
 import numpy as np
 
+from striate.models.pretrained import check_pretrained
+
 Source = str | os.PathLike | Mapping
 KeyMapping = Mapping[str, str] | Callable[[str], str | None] | None
 
@@ -103,12 +105,17 @@ def load_weights(model: Any, source: Source, mapping: KeyMapping = None, strict:
 
 
 def with_weights(factory: Callable[..., Any]) -> Callable[..., Any]:
-    """`factory(..., weights=None, weights_mapping=None)`: build, then load the weights if given."""
+    """`factory(..., weights=None, weights_mapping=None)`: build, then load the weights if given.
+
+    torchvision's `pretrained=True`, `weights="IMAGENET1K_V1"` or `weights=ResNet18_Weights.DEFAULT`
+    raise an error naming the file to load from disk (`models.pretrained`); `progress` is accepted."""
 
     @functools.wraps(factory)
     def build(
-        *args: Any, weights: Source | None = None, weights_mapping: KeyMapping = None, **kwargs: Any
+        *args: Any, weights: Source | None = None, weights_mapping: KeyMapping = None,
+        pretrained: bool | None = None, progress: bool = True, **kwargs: Any
     ) -> Any:
+        check_pretrained(factory.__name__, weights, pretrained)  # issue 21: torchvision's arguments
         model = factory(*args, **kwargs)
         if weights is not None:
             load_weights(model, weights, weights_mapping)

@@ -12,6 +12,9 @@ from striate.nn import functional, init, utils
 from striate.nn.layers import *  # noqa: F403 - the layer classes, listed in layers.__all__
 from striate.nn.layers import __all__ as _layer_names
 from striate.nn.module import Module, RemovableHandle
-from striate.nn.parameter import Parameter
+
+# lazy parameters (issue 21, i21-vision)
+from striate.nn.parameter import Parameter, UninitializedBuffer, UninitializedParameter  # noqa: E402
 
 __all__ = ["Module", "Parameter", "RemovableHandle", "functional", "init", "utils", *_layer_names]
+__all__ += ["UninitializedBuffer", "UninitializedParameter"]  # issue 21, i21-vision

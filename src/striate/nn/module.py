@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from striate.autograd.tensor import Tensor, _resolve_dtype, wrap
-from striate.nn.parameter import Parameter
+from striate.nn.parameter import Parameter, is_lazy
 
 _hook_ids = itertools.count()
 
@@ -426,6 +426,9 @@ class Module:
         for module in self.modules():
             for registry in (module._parameters, module._buffers):
                 for tensor in registry.values():
+                    if is_lazy(tensor):  # a lazy layer's weights get the dtype when materialized
+                        tensor.set_lazy_dtype(dtype)
+                        continue
                     if tensor is None or tensor.array.dtype.kind != "f" or tensor.array.dtype == dtype:
                         continue
                     # keep the same Parameter object, so an optimizer built earlier still holds it
@@ -489,7 +492,8 @@ class Module:
         if destination is None:
             destination = OrderedDict()
         for key, tensor, _, _ in self._state_items(prefix, keep_vars):
-            destination[key] = tensor if keep_vars else wrap(tensor.array, False)
+            # an uninitialized lazy parameter is kept as it is (PyTorch's rule)
+            destination[key] = tensor if keep_vars or is_lazy(tensor) else wrap(tensor.array, False)
         return destination
 
     def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
@@ -511,7 +515,12 @@ class Module:
         for key, tensor in expected.items():
             if key not in state_dict:
                 continue
+            if is_lazy(state_dict[key]):
+                continue  # an uninitialized value from a lazy model: nothing to copy (PyTorch's rule)
             arr = _as_array(state_dict[key], key)
+            if is_lazy(tensor):
+                arrays[key] = arr  # a lazy layer's parameter takes the checkpoint's shape
+                continue
             if arr.shape != tensor.array.shape:
                 errors.append(
                     f"size mismatch for {key}: copying a param with shape {tuple(arr.shape)} from "
@@ -532,6 +541,8 @@ class Module:
             )
         for key, arr in arrays.items():
             tensor = expected[key]
+            if is_lazy(tensor):
+                tensor.materialize(arr.shape)
             if arr is not tensor.array:
                 tensor.array[...] = arr
                 tensor._version += 1

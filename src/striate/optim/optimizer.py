@@ -22,6 +22,7 @@ import numpy as np
 
 from striate.autograd.function import enable_grad
 from striate.autograd.tensor import Tensor, wrap
+from striate.nn.parameter import is_lazy
 
 
 def check_non_negative(value: Any, what: str) -> None:
@@ -98,6 +99,12 @@ class Optimizer:
                 )
             if not p.is_leaf:
                 raise ValueError("can't optimize a non-leaf Tensor (optimize the leaf it was computed from)")
+            if is_lazy(p):  # issue 21: a lazy layer's weights before its first forward
+                raise ValueError(
+                    "the optimizer got an uninitialized parameter of a lazy layer (nn.LazyLinear, "
+                    "nn.LazyConv2d, ...): run the model once on a dummy batch (model(example_input)) "
+                    "before building the optimizer"
+                )
         group = dict(param_group)
         group["params"] = params
         for name, default in self.defaults.items():

@@ -5,6 +5,17 @@ from striate.nn.layers.container import ModuleDict, ModuleList, Sequential
 from striate.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from striate.nn.layers.dropout import Dropout, Dropout2d
 from striate.nn.layers.flatten import Flatten, Unflatten
+
+# lazy layers (issue 21, i21-vision)
+from striate.nn.layers.lazy import (  # noqa: E402
+    LazyBatchNorm1d,
+    LazyBatchNorm2d,
+    LazyConv1d,
+    LazyConv2d,
+    LazyConvTranspose2d,
+    LazyLinear,
+    LazyModuleMixin,
+)
 from striate.nn.layers.linear import Identity, Linear
 from striate.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, MSELoss, NLLLoss
 from striate.nn.layers.maxout import Maxout
@@ -68,4 +79,12 @@ __all__ = [
     "RNN",
     "RNNBase",
     "RNNCell",
+    # lazy layers (issue 21, i21-vision)
+    "LazyBatchNorm1d",
+    "LazyBatchNorm2d",
+    "LazyConv1d",
+    "LazyConv2d",
+    "LazyConvTranspose2d",
+    "LazyLinear",
+    "LazyModuleMixin",
 ]
