@@ -125,6 +125,10 @@ def save(obj: Any, f: str | os.PathLike | Any) -> None:
     """Write `obj` (a tensor, a state_dict, or nested dicts/lists of tensors, arrays and plain
     values) to the path or binary file object `f` as a safetensors file with striate's metadata.
 
+    Whatever the file's name: `st.save(model.state_dict(), "mnist_cnn.pt")` (a PyTorch program
+    with its imports changed) writes this safetensors format under that name, which `st.load`
+    and any safetensors reader open and `torch.load` does not (it expects a pickle).
+
     A path is written atomically: to a temporary file in the same directory, then renamed.
     """
     from safetensors.numpy import save as safetensors_save
@@ -158,6 +162,12 @@ def _digest(structure: str, arrays: dict[str, np.ndarray]) -> str:
 
 # ---------------------------------------------------------------------------- decoding
 def _read_header(data: bytes, name: str) -> dict:
+    if data[:2] == b"PK" or data[:1] == b"\x80":
+        # torch.save's zip (`torch.save(model.state_dict(), "mnist_cnn.pt")` in PyTorch) or a
+        # legacy pickle: readable without executing anything by st.load_torch, never by unpickling.
+        raise StriateFileError(f"{name}: a PyTorch file (torch.save's format) or another pickle, not a file "
+                               "written by st.save; st.load never unpickles. Read it with "
+                               "st.load_torch(path), e.g. model.load_state_dict(st.load_torch(path))")
     if len(data) < 8:
         raise StriateFileError(f"{name}: {len(data)} bytes is too short for a striate file (truncated or "
                                "not written by st.save)")

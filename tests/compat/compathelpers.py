@@ -1,5 +1,5 @@
 """Helpers for the compatibility tests: a small MNIST in torchvision's folder layout, running a
-program as a subprocess, and comparing two programs' printed lines."""
+program as a subprocess."""
 
 from __future__ import annotations
 
@@ -66,12 +66,3 @@ def run_program(program: Path, args: list[str], cwd: Path, extra_path: list[Path
                                   f"{proc.stderr[-3000:]}")
     return [line for line in proc.stdout.splitlines() if line.strip()]
 
-
-def first_difference(expected: list[str], got: list[str]) -> str | None:
-    """None when the two programs printed the same lines, else which line differs first."""
-    for i, (e, g) in enumerate(zip(expected, got), start=1):
-        if e != g:
-            return f"line {i} differs:\n  PyTorch: {e!r}\n  striate: {g!r}"
-    if len(expected) != len(got):
-        return f"PyTorch printed {len(expected)} lines, striate {len(got)} (first {min(len(expected), len(got))} equal)"
-    return None
