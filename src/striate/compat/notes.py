@@ -28,7 +28,8 @@ NOTES: dict[str, Note] = {
     "torch.nn.Module.to": Note("'cpu' and dtypes; 'cuda' / 'mps' raise an error naming the CPU-only design"),
     "torch.autograd.Function": Note("PyTorch-style subclasses (static forward(ctx, ...) / backward(ctx, "
                                     "grad), save_for_backward, needs_input_grad) with one output Tensor; no "
-                                    "mark_dirty / mark_non_differentiable / double backward"),
+                                    "mark_dirty / mark_non_differentiable / double backward", partial=True),
+    "torch.set_default_device": Note("'cpu' accepted (changes nothing); other devices refused"),
     "torch.cuda.is_available": Note("always False: striate has no accelerator backend"),
     "torch.cuda.device_count": Note("always 0"),
     "torch.backends.mps.is_available": Note("always False"),

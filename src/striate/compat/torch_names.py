@@ -136,6 +136,8 @@ TORCH_NAMES: dict[str, tuple[str, ...] | str | None] = {
     "torch.load": ("f", "map_location", "pickle_module", "*", "weights_only", "mmap"),
     "torch.set_num_threads": ("int",),
     "torch.get_num_threads": (),
+    "torch.set_default_device": ("device",),
+    "torch.get_default_device": (),
     "torch.set_default_dtype": ("d",),
     "torch.get_default_dtype": (),
     "torch.is_tensor": ("obj",),
