@@ -35,7 +35,7 @@ pytest.importorskip("PIL")
 ARGS = ["--epochs", "2", "--batch-size", "64", "--test-batch-size", "1000", "--log-interval", "1",
         "--no-accel", "--save-model"]
 N_TRAIN, N_TEST = 256, 128
-# The seven lines the copy changed, and the original lines they replace.
+# The six lines the copy changed, and the original lines they replace.
 IMPORTS = {
     "import striate as torch": "import torch",
     "import striate.nn as nn": "import torch.nn as nn",

@@ -1,5 +1,5 @@
 # pytorch/examples mnist/main.py (https://github.com/pytorch/examples, commit
-# 77f55b912142e11fcfdf5b530231fb9c52f181e8, 2025-08-25), copied as test data: only the seven
+# 77f55b912142e11fcfdf5b530231fb9c52f181e8, 2025-08-25), copied as test data: only the six
 # import lines below are changed (torch -> striate, torchvision -> striate.data); every other
 # line is the original. tests/compat/test_mnist_example.py runs it and the original side by side.
 # ruff: noqa  (the program is kept as its authors wrote it)
