@@ -306,3 +306,15 @@ def test_save_with_a_pt_name_writes_striates_format(tmp_path):
     st.save(small_net().state_dict(), path)
     assert list(st.load(path)) == list(small_net().state_dict())
     assert safetensors.numpy.load_file(str(path))     # a plain safetensors file, whatever its name
+
+
+def test_a_header_length_that_looks_like_a_pickle_still_loads(tmp_path):
+    # The first byte of a safetensors file is the low byte of its header length: 0x80 must not
+    # be taken for a pickle's first byte.
+    path = tmp_path / "x.safetensors"
+    for pad in range(300):
+        st.save({"w": st.ones(2), "note": "x" * pad}, path)
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    assert path.read_bytes()[:1] == b"\x80"
+    assert st.load(path)["note"] == "x" * pad
