@@ -288,3 +288,33 @@ def test_load_arguments_for_torch_compatibility(tmp_path):
     assert st.load(str(path)) == {"a": 1}
     with pytest.raises(ValueError, match="CPU only"):
         st.load(path, map_location="cuda:0")
+
+
+def test_load_names_a_torch_file_and_st_load_torch(tmp_path):
+    torch = pytest.importorskip("torch")
+    zipped, legacy = tmp_path / "mnist_cnn.pt", tmp_path / "legacy.pt"
+    torch.save({"w": torch.ones(2)}, zipped)
+    torch.save({"w": torch.ones(2)}, legacy, _use_new_zipfile_serialization=False)
+    for path in (zipped, legacy):
+        message = f"{path}: a PyTorch file .* never unpickles. Read it with st.load_torch"
+        with pytest.raises(StriateFileError, match=message):
+            st.load(path)
+
+
+def test_save_with_a_pt_name_writes_striates_format(tmp_path):
+    path = tmp_path / "mnist_cnn.pt"
+    st.save(small_net().state_dict(), path)
+    assert list(st.load(path)) == list(small_net().state_dict())
+    assert safetensors.numpy.load_file(str(path))     # a plain safetensors file, whatever its name
+
+
+def test_a_header_length_that_looks_like_a_pickle_still_loads(tmp_path):
+    # The first byte of a safetensors file is the low byte of its header length: 0x80 must not
+    # be taken for a pickle's first byte.
+    path = tmp_path / "x.safetensors"
+    for pad in range(300):
+        st.save({"w": st.ones(2), "note": "x" * pad}, path)
+        if path.read_bytes()[:1] == b"\x80":
+            break
+    assert path.read_bytes()[:1] == b"\x80"
+    assert st.load(path)["note"] == "x" * pad

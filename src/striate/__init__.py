@@ -89,6 +89,9 @@ _LAZY_ATTRS = {
     "summary": ("striate.summary", "summary"),
     # issue 18: PyTorch checkpoints without pickle
     "load_torch": ("striate.io_torch", "load_torch"),
+    # issue 21 (i21-example): torch.set_default_device / get_default_device, CPU only
+    "set_default_device": ("striate.device", "set_default_device"),
+    "get_default_device": ("striate.device", "get_default_device"),
 }
 
 

@@ -112,3 +112,16 @@ def parse_to(args: tuple, kwargs: dict, what: str) -> Any:
             dtype = arg
     check_device(dev, f"{what}.to()")
     return dtype
+
+
+def set_default_device(device: Any) -> None:  # PyTorch's parameter name (shadows the class here)
+    """`torch.set_default_device`: the CPU is striate's only device, so `'cpu'` (or None) is
+    accepted and changes nothing; any other device is refused with the reason, as factories
+    refuse `device='cuda'` (so `set_default_device('cuda' if st.cuda.is_available() else 'cpu')`
+    works unchanged)."""
+    check_device(device, "set_default_device()")
+
+
+def get_default_device() -> device:
+    """`torch.get_default_device`: always the CPU."""
+    return CPU

@@ -125,6 +125,10 @@ def save(obj: Any, f: str | os.PathLike | Any) -> None:
     """Write `obj` (a tensor, a state_dict, or nested dicts/lists of tensors, arrays and plain
     values) to the path or binary file object `f` as a safetensors file with striate's metadata.
 
+    Whatever the file's name: `st.save(model.state_dict(), "mnist_cnn.pt")` (a PyTorch program
+    with its imports changed) writes this safetensors format under that name, which `st.load`
+    and any safetensors reader open and `torch.load` does not (it expects a pickle).
+
     A path is written atomically: to a temporary file in the same directory, then renamed.
     """
     from safetensors.numpy import save as safetensors_save
@@ -157,19 +161,31 @@ def _digest(structure: str, arrays: dict[str, np.ndarray]) -> str:
 
 
 # ---------------------------------------------------------------------------- decoding
+def _not_striate(data: bytes, name: str, problem: str) -> StriateFileError:
+    """The error for bytes without a valid header; names a PyTorch file as such."""
+    pickle_start = data[:1] == b"\x80" and data[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")
+    if data[:4] == b"PK\x03\x04" or pickle_start:
+        # torch.save's zip (`torch.save(model.state_dict(), "mnist_cnn.pt")` in PyTorch) or a
+        # pickle: st.load_torch reads torch.save files without executing anything from them.
+        return StriateFileError(f"{name}: a PyTorch file (torch.save's format) or another pickle, not a file "
+                                "written by st.save; st.load never unpickles. Read it with "
+                                "st.load_torch(path), e.g. model.load_state_dict(st.load_torch(path))")
+    return StriateFileError(f"{name}: {problem}")
+
+
 def _read_header(data: bytes, name: str) -> dict:
     if len(data) < 8:
         raise StriateFileError(f"{name}: {len(data)} bytes is too short for a striate file (truncated or "
                                "not written by st.save)")
     n = int.from_bytes(data[:8], "little")
     if n > len(data) - 8:
-        raise StriateFileError(f"{name}: not a striate file, or truncated: its header claims {n} bytes "
-                               f"but the file has {len(data)}")
+        raise _not_striate(data, name, f"not a striate file, or truncated: its header claims {n} bytes "
+                                       f"but the file has {len(data)}")
     try:
         header = json.loads(data[8:8 + n])
     except (UnicodeDecodeError, json.JSONDecodeError):
-        raise StriateFileError(f"{name}: not a striate file (no safetensors header; st.load reads files "
-                               "written by st.save)") from None
+        raise _not_striate(data, name, "not a striate file (no safetensors header; st.load reads files "
+                                       "written by st.save)") from None
     if not isinstance(header, dict):
         raise StriateFileError(f"{name}: not a striate file (malformed header)")
     return header

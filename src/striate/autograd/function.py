@@ -50,6 +50,12 @@ class Function:
     needs_input_grad: tuple[bool, ...] | None = None
     parents: tuple[Tensor, ...] | None = None  # the input tensors, while the graph is alive
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        # PyTorch-style custom Functions (static forward(ctx, ...)) get the ctx-style apply.
+        super().__init_subclass__(**kwargs)
+        if isinstance(cls.__dict__.get("forward"), staticmethod):
+            cls.apply = classmethod(_apply_ctx_style)  # type: ignore[method-assign, assignment]
+
     @classmethod
     def apply(cls, *inputs: Tensor, **options: Any) -> Tensor:
         fn = cls()
@@ -110,6 +116,12 @@ class Function:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__}Backward>"
+
+
+def _apply_ctx_style(cls: type, *args: Any) -> Tensor:
+    from striate.autograd.custom_function import apply_ctx_style
+
+    return apply_ctx_style(cls, *args)
 
 
 def _not_tensor_error(cls: type, inputs: tuple) -> TypeError:

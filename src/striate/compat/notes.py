@@ -1,0 +1,49 @@
+"""Hand-written notes on known differences, shown in the compatibility table. A note with
+`partial=True` marks a name that exists but behaves differently in a way a port can hit."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+
+class Note(NamedTuple):
+    text: str
+    partial: bool = False
+
+
+_CPU_ONLY = "CPU only: raises an error naming striate's CPU-only design"
+_NO_DOWNLOAD_WEIGHTS = ("no download: `weights=` takes a local checkpoint path (torchvision's or striate's); "
+                        "`progress=` is refused (its **kwargs go to the model)")
+
+NOTES: dict[str, Note] = {
+    "torch.manual_seed": Note("PyTorch's CPU stream bit for bit: rand, randn, randint, randperm, normal, "
+                              "default initialisation, dropout masks"),
+    "torch.save": Note("writes safetensors + JSON, never pickle, whatever the file name (`mnist_cnn.pt` "
+                       "too); `torch.load` cannot read it, any safetensors reader can"),
+    "torch.load": Note("reads `st.save` files; `torch.save` files: `st.load_torch(path)` (no unpickling)"),
+    "torch.float16": Note("a dtype name only: striate computes in float32 and float64", partial=True),
+    "torch.Tensor.cuda": Note(_CPU_ONLY, partial=True),
+    "torch.nn.Module.cuda": Note(_CPU_ONLY, partial=True),
+    "torch.Tensor.to": Note("'cpu' and dtypes; 'cuda' / 'mps' raise an error naming the CPU-only design"),
+    "torch.nn.Module.to": Note("'cpu' and dtypes; 'cuda' / 'mps' raise an error naming the CPU-only design"),
+    "torch.autograd.Function": Note("PyTorch-style subclasses (static forward(ctx, ...) / backward(ctx, "
+                                    "grad), save_for_backward, needs_input_grad) with one output Tensor; no "
+                                    "mark_dirty / mark_non_differentiable / double backward", partial=True),
+    "torch.set_default_device": Note("'cpu' accepted (changes nothing); other devices refused"),
+    "torch.cuda.is_available": Note("always False: striate has no accelerator backend"),
+    "torch.cuda.device_count": Note("always 0"),
+    "torch.backends.mps.is_available": Note("always False"),
+    "torch.accelerator.is_available": Note("always False"),
+    "torch.accelerator.current_accelerator": Note("None"),
+    "torch.backends.cudnn": Note("accepted settings without effect (no cuDNN)"),
+    "torch.nn.functional.dropout": Note("masks equal PyTorch's after the same seed"),
+    "torchvision.datasets.MNIST": Note("items are float32 CxHxW tensors in [0, 1] where torchvision gives "
+                                       "PIL images (ToTensor passes them through); reads torchvision's "
+                                       "root/MNIST/raw, .gz or not"),
+    "torchvision.datasets.FashionMNIST": Note("as MNIST; also Debian's /usr/share/datasets/fashion-mnist"),
+    "torchvision.datasets.CIFAR10": Note("as MNIST: float32 CxHxW items; the python version read without "
+                                         "unpickling"),
+    "torchvision.models.resnet18": Note(_NO_DOWNLOAD_WEIGHTS, partial=True),
+    "torchvision.models.resnet34": Note(_NO_DOWNLOAD_WEIGHTS, partial=True),
+    "torchvision.models.resnet50": Note(_NO_DOWNLOAD_WEIGHTS, partial=True),
+}
