@@ -119,8 +119,6 @@ def test_compare_lines_reports_the_first_difference():
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="needs i21-data (torch.utils.data.DataLoader: st.utils.data, whose "
-                                        "iterator draws torch's base seed); remove after the merge")
 def test_mnist_example_prints_pytorchs_numbers(runs):
     torch_lines, striate_lines = runs["torch"], runs["striate"]
     assert len(torch_lines) == 2 * (N_TRAIN // 64 + 1)
@@ -129,7 +127,6 @@ def test_mnist_example_prints_pytorchs_numbers(runs):
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason="needs i21-data (see above)")
 def test_mnist_example_saves_pytorchs_weights(runs):
     # torch.save wrote a pickle-based zip, read here without executing it; st.save wrote
     # striate's safetensors format under the same name.
