@@ -82,6 +82,7 @@ __version__ = "0.1.0"
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
                  "viz", "cli", "bench", "tuning", "cuda", "backends", "accelerator",
                  "onnx", "text", "distributed"}  # text: CTC decoding, language models, CER/WER
+_LAZY_MODULES |= {"linalg"}  # issue 21 (i21-ops): st.linalg.norm / vector_norm / matrix_norm
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),
     "load": ("striate.io", "load"),
@@ -98,6 +99,88 @@ def __getattr__(name: str) -> Any:
         module, attr = _LAZY_ATTRS[name]
         return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'striate' has no attribute {name!r}")
+
+
+# ---------------------------------------------------------------- issue 21: PyTorch's tensor functions
+# (branch i21-ops) trigonometric and rounding functions, named products, norms, sorting,
+# scatter/masked_fill, cumulative ops, predicates, rearrangements, the legacy tensor types, and
+# axis=/keepdims= accepted wherever dim=/keepdim= are (PyTorch's NumPy-compatible aliases).
+from striate.legacy_tensor_types import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
+)
+from striate.ops import predicates as _pred  # noqa: E402
+from striate.ops.cumulative import cumprod, cumsum, prod  # noqa: E402
+from striate.ops.dim_alias import with_axis_alias as _axis_alias  # noqa: E402
+from striate.ops.predicates import (  # noqa: E402
+    allclose,
+    count_nonzero,
+    eq,
+    equal,
+    ge,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    lt,
+    ne,
+    nonzero,
+)
+from striate.ops.products import bmm, dot, einsum, ger, mm, mv, outer  # noqa: E402
+from striate.ops.rearrange import diag, flip, fliplr, flipud, meshgrid, roll, tile, tril, triu  # noqa: E402
+from striate.ops.scatter import index_select, masked_fill, scatter, scatter_add  # noqa: E402
+from striate.ops.sorting import argsort, msort, sort, topk  # noqa: E402
+from striate.ops.unary import (  # noqa: E402
+    acos,
+    acosh,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    ceil,
+    cos,
+    cosh,
+    expm1,
+    floor,
+    log1p,
+    log2,
+    log10,
+    reciprocal,
+    round,
+    rsqrt,
+    sign,
+    sin,
+    sinh,
+    square,
+    tan,
+    trunc,
+)
+from striate.ops.vector_norm import norm  # noqa: E402
+
+all = _pred.all  # noqa: A001 - torch.all
+any = _pred.any  # noqa: A001 - torch.any
+arccos, arcsin, arctan = acos, asin, atan
+(sum, mean, max, min, amax, amin, argmax, argmin, std, var, softmax, log_softmax, cat, concat,  # noqa: A001
+ stack, squeeze, unsqueeze, chunk, split, gather, cumsum, cumprod, prod, all, any, norm, sort,
+ argsort, topk, count_nonzero, index_select, scatter, scatter_add) = (
+    _axis_alias(f, n) for f, n in (
+        (sum, "sum"), (mean, "mean"), (max, "max"), (min, "min"), (amax, "amax"), (amin, "amin"),
+        (argmax, "argmax"), (argmin, "argmin"), (std, "std"), (var, "var"), (softmax, "softmax"),
+        (log_softmax, "log_softmax"), (cat, "cat"), (concat, "concat"), (stack, "stack"),
+        (squeeze, "squeeze"), (unsqueeze, "unsqueeze"), (chunk, "chunk"), (split, "split"),
+        (gather, "gather"), (cumsum, "cumsum"), (cumprod, "cumprod"), (prod, "prod"), (all, "all"),
+        (any, "any"), (norm, "norm"), (sort, "sort"), (argsort, "argsort"), (topk, "topk"),
+        (count_nonzero, "count_nonzero"), (index_select, "index_select"), (scatter, "scatter"),
+        (scatter_add, "scatter_add")))
 
 
 def numel(t: Tensor) -> int:

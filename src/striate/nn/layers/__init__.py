@@ -1,6 +1,7 @@
 """The layer modules, one file per family, re-exported by name (and again from `striate.nn`)."""
 
 from striate.nn.layers.activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from striate.nn.layers.activation_modern import GELU, Hardsigmoid, Hardswish, Mish, PReLU, SiLU, Softplus
 from striate.nn.layers.container import ModuleDict, ModuleList, Sequential
 from striate.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from striate.nn.layers.dropout import Dropout, Dropout2d
@@ -21,6 +22,7 @@ from striate.nn.layers.pooling import (
 from striate.nn.layers.recurrent import GRU, LSTM, RNN, RNNBase
 from striate.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
 from striate.nn.layers.sparse import Embedding
+from striate.nn.layers.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "ELU",
@@ -68,4 +70,15 @@ __all__ = [
     "RNN",
     "RNNBase",
     "RNNCell",
+    # issue 21 (i21-ops): modern activations and upsampling
+    "GELU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Mish",
+    "PReLU",
+    "SiLU",
+    "Softplus",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
 ]
