@@ -71,7 +71,7 @@ class CumProd(Function):
         for j in range(n):  # z_i for i >= j with x_j left out of the product
             without = xm.copy()
             without[..., j] = 1
-            part = np.cumprod(without[..., j:], axis=-1)
+            part = np.cumprod(without, axis=-1)[..., j:]
             grad[..., j] = (gm[..., j:] * part).sum(axis=-1)
         return (np.moveaxis(grad, -1, axis),)
 
