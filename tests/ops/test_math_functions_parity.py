@@ -92,7 +92,8 @@ for _shape, _dim in NORM_SHAPES:
             lambda x, p=_p, d=_dim: torch.linalg.vector_norm(x, p, d))
     row(f"Tensor.norm {_shape} dim={_dim} keepdim", normal(_shape),
         lambda x, d=_dim: x.norm(dim=d, keepdim=True), lambda x, d=_dim: x.norm(dim=d, keepdim=True))
-row("norm p=1 over dim", normal((3, 4)), lambda x: st.norm(x, p=1, dim=1), lambda x: torch.norm(x, p=1, dim=1))
+row("norm p=1 over dim", normal((3, 4)), lambda x: st.norm(x, p=1, dim=1),
+    lambda x: torch.norm(x, p=1, dim=1))
 row("vector_norm empty", normal((0, 3)), lambda x: st.linalg.vector_norm(x),
     lambda x: torch.linalg.vector_norm(x))
 row("vector_norm zero vector", lambda rng: [np.zeros((2, 3))], lambda x: st.linalg.vector_norm(x, dim=1),
