@@ -71,7 +71,8 @@ row("scatter src dim=0", lambda rng: [rng.standard_normal((4, 3)), np.array([[0,
 row("scatter value", with_index((3, 4), SCATTER_INDEX), lambda x, i: x.scatter(1, i, 2.5),
     lambda x, i: x.scatter(1, i, 2.5), grad=(0,))
 REPEATS = [[0, 0, 2], [1, 1, 1], [3, 0, 3]]
-row("scatter_add repeats", lambda rng: [rng.standard_normal((3, 4)), np.array(REPEATS), rng.standard_normal((3, 3))],
+row("scatter_add repeats",
+    lambda rng: [rng.standard_normal((3, 4)), np.array(REPEATS), rng.standard_normal((3, 3))],
     lambda x, i, s: x.scatter_add(1, i, s), lambda x, i, s: x.scatter_add(1, i, s), grad=(0, 2))
 row("scatter_add negative dim", lambda rng: [rng.standard_normal((2, 3)), np.array([[0, 0], [2, 2]]),
                                              rng.standard_normal((2, 2))],
