@@ -32,6 +32,7 @@ from striate.creation import (
     arange,
     as_tensor,
     empty,
+    empty_like,
     eye,
     from_numpy,
     full,
@@ -170,7 +171,7 @@ all = _pred.all  # noqa: A001 - torch.all
 any = _pred.any  # noqa: A001 - torch.any
 arccos, arcsin, arctan = acos, asin, atan
 (sum, mean, max, min, amax, amin, argmax, argmin, std, var, softmax, log_softmax, cat, concat,  # noqa: A001
- stack, squeeze, unsqueeze, chunk, split, gather, cumsum, cumprod, prod, all, any, norm, sort,
+ stack, squeeze, unsqueeze, chunk, split, gather, cumsum, cumprod, prod, all, any, sort,
  argsort, topk, count_nonzero, index_select, scatter, scatter_add) = (
     _axis_alias(f, n) for f, n in (
         (sum, "sum"), (mean, "mean"), (max, "max"), (min, "min"), (amax, "amax"), (amin, "amin"),
@@ -178,7 +179,7 @@ arccos, arcsin, arctan = acos, asin, atan
         (log_softmax, "log_softmax"), (cat, "cat"), (concat, "concat"), (stack, "stack"),
         (squeeze, "squeeze"), (unsqueeze, "unsqueeze"), (chunk, "chunk"), (split, "split"),
         (gather, "gather"), (cumsum, "cumsum"), (cumprod, "cumprod"), (prod, "prod"), (all, "all"),
-        (any, "any"), (norm, "norm"), (sort, "sort"), (argsort, "argsort"), (topk, "topk"),
+        (any, "any"), (sort, "sort"), (argsort, "argsort"), (topk, "topk"),
         (count_nonzero, "count_nonzero"), (index_select, "index_select"), (scatter, "scatter"),
         (scatter_add, "scatter_add")))
 

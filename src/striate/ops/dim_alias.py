@@ -41,7 +41,7 @@ def with_axis_alias(fn: Callable, name: str | None = None) -> Callable:
 # Tensor methods (and torch functions of the same names) that take dim / keepdim
 AXIS_METHODS = (
     "sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var", "softmax",
-    "log_softmax", "cumsum", "cumprod", "prod", "all", "any", "norm", "sort", "argsort", "topk",
+    "log_softmax", "cumsum", "cumprod", "prod", "all", "any", "sort", "argsort", "topk",
     "count_nonzero", "squeeze", "unsqueeze", "chunk", "split", "gather", "index_select",
     "scatter", "scatter_add",
 )

@@ -92,7 +92,7 @@ def apply_unary(name: str, x: Tensor) -> Tensor:
     """Run the table's function `name` on x (used by the public functions below)."""
     x = _as_input(x, name)
     if x.array.dtype.kind == "b":  # rounding or the sign of a bool is the bool itself
-        return wrap(x.array.copy(), False)
+        return wrap(x.array.astype(np.int64) if name == "square" else x.array.copy(), False)
     if x.array.dtype.kind in "iu":  # integer rounding is the identity, sign/square stay integer
         return wrap(_TABLE[name][0](x.array).astype(x.array.dtype), False)
     return _FUNCTIONS[name].apply(x)
