@@ -117,6 +117,7 @@ from striate.legacy_tensor_types import (  # noqa: E402
 from striate.ops import predicates as _pred  # noqa: E402
 from striate.ops.cumulative import cumprod, cumsum, prod  # noqa: E402
 from striate.ops.dim_alias import with_axis_alias as _axis_alias  # noqa: E402
+from striate.ops.elementwise import pow  # noqa: E402, A004
 from striate.ops.predicates import (  # noqa: E402
     allclose,
     count_nonzero,
@@ -139,6 +140,7 @@ from striate.ops.predicates import (  # noqa: E402
 from striate.ops.products import bmm, dot, einsum, ger, mm, mv, outer  # noqa: E402
 from striate.ops.rearrange import diag, flip, fliplr, flipud, meshgrid, roll, tile, tril, triu  # noqa: E402
 from striate.ops.scatter import index_select, masked_fill, scatter, scatter_add  # noqa: E402
+from striate.ops.shape import clone  # noqa: E402
 from striate.ops.sorting import argsort, msort, sort, topk  # noqa: E402
 from striate.ops.unary import (  # noqa: E402
     acos,
@@ -150,6 +152,7 @@ from striate.ops.unary import (  # noqa: E402
     ceil,
     cos,
     cosh,
+    erf,
     expm1,
     floor,
     log1p,
@@ -166,13 +169,14 @@ from striate.ops.unary import (  # noqa: E402
     trunc,
 )
 from striate.ops.vector_norm import norm  # noqa: E402
+from striate.ops.views import broadcast_to, logsumexp, masked_select, movedim, narrow, swapaxes, unbind  # noqa: E402
 
 all = _pred.all  # noqa: A001 - torch.all
 any = _pred.any  # noqa: A001 - torch.any
 arccos, arcsin, arctan = acos, asin, atan
 (sum, mean, max, min, amax, amin, argmax, argmin, std, var, softmax, log_softmax, cat, concat,  # noqa: A001
  stack, squeeze, unsqueeze, chunk, split, gather, cumsum, cumprod, prod, all, any, sort,
- argsort, topk, count_nonzero, index_select, scatter, scatter_add) = (
+ argsort, topk, count_nonzero, index_select, scatter, scatter_add, logsumexp, unbind) = (
     _axis_alias(f, n) for f, n in (
         (sum, "sum"), (mean, "mean"), (max, "max"), (min, "min"), (amax, "amax"), (amin, "amin"),
         (argmax, "argmax"), (argmin, "argmin"), (std, "std"), (var, "var"), (softmax, "softmax"),
@@ -181,7 +185,7 @@ arccos, arcsin, arctan = acos, asin, atan
         (gather, "gather"), (cumsum, "cumsum"), (cumprod, "cumprod"), (prod, "prod"), (all, "all"),
         (any, "any"), (sort, "sort"), (argsort, "argsort"), (topk, "topk"),
         (count_nonzero, "count_nonzero"), (index_select, "index_select"), (scatter, "scatter"),
-        (scatter_add, "scatter_add")))
+        (scatter_add, "scatter_add"), (logsumexp, "logsumexp"), (unbind, "unbind")))
 
 
 def numel(t: Tensor) -> int:

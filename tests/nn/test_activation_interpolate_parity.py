@@ -47,6 +47,12 @@ for _shape in [(4, 5), (), (0, 3), (2, 3, 4)]:
     row(f"softplus {_shape}", normal(_shape, scale=3), F.softplus, TF.softplus)
     row(f"hardswish {_shape}", avoiding((-3, 3), _shape), F.hardswish, TF.hardswish)
     row(f"hardsigmoid {_shape}", avoiding((-3, 3), _shape), F.hardsigmoid, TF.hardsigmoid)
+    row(f"hardtanh {_shape}", avoiding((-1, 1), _shape, scale=2), F.hardtanh, TF.hardtanh)
+    row(f"relu6 {_shape}", avoiding((0, 6), _shape, scale=4), F.relu6, TF.relu6)
+    row(f"normalize {_shape}", normal(_shape), lambda x: F.normalize(x, dim=-1),
+        lambda x: TF.normalize(x, dim=-1))
+row("normalize p=1 dim 0", normal((3, 4)), lambda x: F.normalize(x, p=1, dim=0),
+    lambda x: TF.normalize(x, p=1, dim=0))
 row("gelu large", lambda rng: [np.array([-40.0, -8.0, 8.0, 40.0])], F.gelu, TF.gelu)
 row("softplus beta threshold", normal((4, 5), scale=6), lambda x: F.softplus(x, beta=2.0, threshold=5.0),
     lambda x: TF.softplus(x, beta=2.0, threshold=5.0))
@@ -95,7 +101,8 @@ def test_layers_match_torch_layers() -> None:
     pairs = [(nn.GELU(), tnn.GELU()), (nn.GELU("tanh"), tnn.GELU("tanh")), (nn.SiLU(), tnn.SiLU()),
              (nn.Mish(), tnn.Mish()), (nn.Hardswish(), tnn.Hardswish()),
              (nn.Hardsigmoid(), tnn.Hardsigmoid()), (nn.Softplus(2.0, 3.0), tnn.Softplus(2.0, 3.0)),
-             (nn.PReLU(3), tnn.PReLU(3)), (nn.PReLU(), tnn.PReLU()),
+             (nn.PReLU(3), tnn.PReLU(3)), (nn.PReLU(), tnn.PReLU()), (nn.ReLU6(), tnn.ReLU6()),
+             (nn.Hardtanh(-2.0, 0.5), tnn.Hardtanh(-2.0, 0.5)),
              (nn.Upsample(scale_factor=2), tnn.Upsample(scale_factor=2)),
              (nn.Upsample(size=(5, 7), mode="bilinear"), tnn.Upsample(size=(5, 7), mode="bilinear")),
              (nn.UpsamplingNearest2d(scale_factor=3), tnn.UpsamplingNearest2d(scale_factor=3)),
@@ -156,3 +163,6 @@ def test_one_hot_matches_torch() -> None:
         F.one_hot(st.tensor([3]), num_classes=2)
     with pytest.raises(ValueError, match="non-negative"):
         F.one_hot(st.tensor([-1]))
+    with pytest.raises(ValueError, match="empty tensor"):
+        F.one_hot(st.zeros(0, dtype=st.int64))
+    assert F.one_hot(st.zeros(0, dtype=st.int64), 3).shape == (0, 3)

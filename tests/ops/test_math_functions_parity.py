@@ -49,7 +49,7 @@ UNARY = {  # name: input generator
     "log10": lambda s: uniform(0.2, 4, s), "rsqrt": lambda s: uniform(0.3, 4, s),
     "reciprocal": lambda s: uniform(0.3, 4, s), "square": lambda s: normal(s),
     "floor": off_integers, "ceil": off_integers, "trunc": off_integers, "round": off_integers,
-    "sign": lambda s: normal(s),
+    "sign": lambda s: normal(s), "erf": lambda s: normal(s, scale=2),
 }
 for _name, _gen in UNARY.items():
     for _shape in UNARY_SHAPES:
@@ -159,6 +159,23 @@ row("meshgrid xy three", normal((2,), (3,), (4,)), lambda *a: st.meshgrid(*a, in
     lambda *a: torch.meshgrid(*a, indexing="xy"))
 row("meshgrid 0-d and list", normal((), (3,)), lambda a, b: st.meshgrid([a, b], indexing="ij"),
     lambda a, b: torch.meshgrid([a, b], indexing="ij"))
+
+
+# ------------------------------------------------------------------ views and logsumexp
+for _shape, _dim in [((3, 4), 1), ((3, 4), (0, 1)), ((2, 3, 4), -2), ((), 0), ((0, 3), 1)]:
+    row(f"logsumexp {_shape} dim={_dim}", normal(_shape, scale=3), lambda x, d=_dim: st.logsumexp(x, d),
+        lambda x, d=_dim: torch.logsumexp(x, d))
+row("logsumexp keepdim", normal((3, 4)), lambda x: x.logsumexp(1, keepdim=True),
+    lambda x: x.logsumexp(1, keepdim=True))
+row("unbind", normal((3, 4)), lambda x: st.unbind(x, 1), lambda x: torch.unbind(x, 1))
+row("narrow", normal((3, 5)), lambda x: x.narrow(1, -3, 2), lambda x: x.narrow(1, -3, 2))
+row("movedim", normal((2, 3, 4)), lambda x: st.movedim(x, (0, 1), (2, 0)),
+    lambda x: torch.movedim(x, (0, 1), (2, 0)))
+row("swapaxes", normal((2, 3, 4)), lambda x: x.swapaxes(0, 2), lambda x: x.swapaxes(0, 2))
+row("broadcast_to", normal((3, 1)), lambda x: st.broadcast_to(x, (2, 3, 4)),
+    lambda x: torch.broadcast_to(x, (2, 3, 4)))
+row("masked_select", lambda rng: [rng.standard_normal((3, 4)), rng.random(4) > 0.5],
+    lambda x, m: st.masked_select(x, m), lambda x, m: torch.masked_select(x, m))
 
 
 @pytest.mark.parametrize("case", ROWS, ids=str)

@@ -4,7 +4,18 @@ Each name is re-exported from the module in `striate.ops` where its forward and 
 """
 
 from striate.ops.activation import elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
-from striate.ops.activation_smooth import gelu, hardsigmoid, hardswish, mish, prelu, silu, softplus
+from striate.ops.activation_smooth import (
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    mish,
+    normalize,
+    prelu,
+    relu6,
+    silu,
+    softplus,
+)
 from striate.ops.conv import conv1d, conv2d, conv_transpose2d
 from striate.ops.ctc import ctc_loss
 from striate.ops.dropout import dropout, dropout2d
@@ -68,9 +79,12 @@ __all__ = [
     "gelu",
     "hardsigmoid",
     "hardswish",
+    "hardtanh",
     "interpolate",
     "mish",
+    "normalize",
     "prelu",
+    "relu6",
     "silu",
     "softplus",
     "upsample",

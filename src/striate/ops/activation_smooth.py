@@ -1,5 +1,5 @@
 """The smooth and the "hard" modern activations: GELU, SiLU, Mish, Softplus, Hardswish,
-Hardsigmoid, and PReLU (a ReLU whose negative slope is learned).
+Hardsigmoid, Hardtanh/ReLU6, PReLU (a ReLU whose negative slope is learned) and `normalize`.
 
 Each forward sits next to its derivative (PyTorch's formulas, so the gradients agree):
 
@@ -24,6 +24,8 @@ from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 from striate.kernels.special import erf
 from striate.ops.activation import stable_sigmoid
+from striate.ops.elementwise import clamp
+from striate.ops.vector_norm import vector_norm
 
 _SQRT_HALF = 1 / math.sqrt(2)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
@@ -138,6 +140,20 @@ class Hardsigmoid(Function):
         return (np.where((x > -3) & (x < 3), g * sixth, np.zeros((), g.dtype)),)
 
 
+class Hardtanh(Function):
+    """hardtanh(x) = min(max(x, lo), hi);  1 strictly between lo and hi, else 0 (relu6: lo=0, hi=6)."""
+
+    saves_inputs = (0,)
+
+    def forward(self, x, lo, hi):
+        self.x, self.lo, self.hi = x, lo, hi
+        return np.clip(x, x.dtype.type(lo), x.dtype.type(hi))
+
+    def backward(self, g):
+        x = self.x
+        return (np.where((x > self.lo) & (x < self.hi), g, np.zeros((), g.dtype)),)
+
+
 class PReLU(Function):
     """prelu(x, a) = x if x > 0 else a x, with a per channel (dim 1) or one shared a."""
 
@@ -202,6 +218,23 @@ def hardswish(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
 def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     _float(input, "hardsigmoid")
     return Hardsigmoid.apply(input)
+
+
+def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
+             inplace: bool = False) -> Tensor:
+    _float(input, "hardtanh")
+    if min_val > max_val:
+        raise ValueError(f"hardtanh(): min_val ({min_val}) must not exceed max_val ({max_val})")
+    return Hardtanh.apply(input, lo=float(min_val), hi=float(max_val))
+
+
+def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
+    return hardtanh(input, 0.0, 6.0)
+
+
+def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
+    """input / max(||input||_p over dim, eps), as `F.normalize` (rows to unit length)."""
+    return input / clamp(vector_norm(input, p, dim, keepdim=True), min=eps)
 
 
 def prelu(input: Tensor, weight: Tensor) -> Tensor:  # noqa: A002

@@ -43,5 +43,5 @@ AXIS_METHODS = (
     "sum", "mean", "max", "min", "amax", "amin", "argmax", "argmin", "std", "var", "softmax",
     "log_softmax", "cumsum", "cumprod", "prod", "all", "any", "sort", "argsort", "topk",
     "count_nonzero", "squeeze", "unsqueeze", "chunk", "split", "gather", "index_select",
-    "scatter", "scatter_add",
+    "scatter", "scatter_add", "logsumexp", "unbind", "narrow",
 )

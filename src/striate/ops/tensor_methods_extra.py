@@ -23,6 +23,7 @@ from striate.ops import scatter as _sc
 from striate.ops import sorting as _sort
 from striate.ops import unary as _un
 from striate.ops import vector_norm as _norm
+from striate.ops import views as _views
 from striate.ops.dim_alias import AXIS_METHODS, with_axis_alias
 
 
@@ -203,6 +204,32 @@ class TensorOperatorsExtra:
 
     def diag(self, diagonal: int = 0) -> Tensor:
         return _rea.diag(self, diagonal)
+
+    def unbind(self, dim: int = 0) -> tuple[Tensor, ...]:
+        return _views.unbind(self, dim)
+
+    def narrow(self, dim: int, start: int, length: int) -> Tensor:
+        return _views.narrow(self, dim, start, length)
+
+    def movedim(self, source: Any, destination: Any) -> Tensor:
+        return _views.movedim(self, source, destination)
+
+    def swapaxes(self, axis0: int, axis1: int) -> Tensor:
+        return _views.swapaxes(self, axis0, axis1)
+
+    swapdims = swapaxes
+
+    def broadcast_to(self, size: Any) -> Tensor:
+        return _views.broadcast_to(self, size)
+
+    def masked_select(self, mask: Any) -> Tensor:
+        return _views.masked_select(self, mask)
+
+    def logsumexp(self, dim: Any, keepdim: bool = False) -> Tensor:
+        return _views.logsumexp(self, dim, keepdim)
+
+    def is_contiguous(self) -> bool:
+        return bool(self.array.flags.c_contiguous)
 
     # ------------------------------------------------------------------ dtype, size, new_*
     def type_as(self, other: Tensor) -> Tensor:

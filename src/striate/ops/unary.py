@@ -16,6 +16,9 @@ import numpy as np
 
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor, wrap
+from striate.kernels.special import erf as _erf_array
+
+_TWO_OVER_SQRT_PI = 2 / np.sqrt(np.pi)
 
 
 class _Unary(Function):
@@ -64,6 +67,7 @@ _TABLE: dict[str, tuple[Callable, Callable | None, bool]] = {
     "rsqrt": (lambda x: 1 / np.sqrt(x), lambda x, z: -0.5 * z * z * z, False),
     "reciprocal": (np.reciprocal, lambda x, z: -z * z, False),
     "square": (np.square, lambda x, z: 2 * x, True),
+    "erf": (_erf_array, lambda x, z: x.dtype.type(_TWO_OVER_SQRT_PI) * np.exp(-x * x), False),
     "floor": (np.floor, None, True),
     "ceil": (np.ceil, None, True),
     "trunc": (np.trunc, None, True),
@@ -168,6 +172,10 @@ def reciprocal(input: Tensor) -> Tensor:  # noqa: A002
 
 def square(input: Tensor) -> Tensor:  # noqa: A002
     return apply_unary("square", input)
+
+
+def erf(input: Tensor) -> Tensor:  # noqa: A002
+    return apply_unary("erf", input)
 
 
 def floor(input: Tensor) -> Tensor:  # noqa: A002

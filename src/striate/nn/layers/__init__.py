@@ -1,7 +1,17 @@
 """The layer modules, one file per family, re-exported by name (and again from `striate.nn`)."""
 
 from striate.nn.layers.activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
-from striate.nn.layers.activation_modern import GELU, Hardsigmoid, Hardswish, Mish, PReLU, SiLU, Softplus
+from striate.nn.layers.activation_modern import (
+    GELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Mish,
+    PReLU,
+    ReLU6,
+    SiLU,
+    Softplus,
+)
 from striate.nn.layers.container import ModuleDict, ModuleList, Sequential
 from striate.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from striate.nn.layers.dropout import Dropout, Dropout2d
@@ -74,8 +84,10 @@ __all__ = [
     "GELU",
     "Hardsigmoid",
     "Hardswish",
+    "Hardtanh",
     "Mish",
     "PReLU",
+    "ReLU6",
     "SiLU",
     "Softplus",
     "Upsample",

@@ -1,5 +1,5 @@
-"""The modern activation layers: `GELU`, `SiLU`, `Mish`, `Softplus`, `Hardswish`, `Hardsigmoid`
-and `PReLU` (whose negative slope is a learned parameter).
+"""The modern activation layers: `GELU`, `SiLU`, `Mish`, `Softplus`, `Hardswish`, `Hardsigmoid`,
+`Hardtanh`, `ReLU6` and `PReLU` (whose negative slope is a learned parameter).
 
 Each wraps the function of the same name in `F` (formulas and derivatives in
 `striate.ops.activation_smooth`). `inplace=True` is accepted and computed out of place, as the
@@ -67,6 +67,27 @@ class Hardsigmoid(_Inplace):
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.hardsigmoid(input)
+
+
+class Hardtanh(Module):
+    """hardtanh(x) = min(max(x, min_val), max_val)."""
+
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+        super().__init__()
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.hardtanh(input, self.min_val, self.max_val)
+
+    def extra_repr(self) -> str:
+        return f"min_val={self.min_val}, max_val={self.max_val}"
+
+
+class ReLU6(Hardtanh):
+    """relu6(x) = min(max(x, 0), 6)."""
+
+    def __init__(self, inplace: bool = False) -> None:
+        super().__init__(0.0, 6.0, inplace)
 
 
 class Softplus(Module):
