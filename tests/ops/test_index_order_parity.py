@@ -40,7 +40,8 @@ for _shape, _dim in [((3, 5), -1), ((3, 5), 0), ((2, 3, 4), 1), ((6,), 0), ((), 
     row(f"argsort {_shape} dim={_dim}", distinct(_shape), lambda x, d=_dim: x.argsort(d),
         lambda x, d=_dim: x.argsort(d), backward=False)
 for _shape, _k, _dim, _largest in [((3, 5), 2, -1, True), ((3, 5), 3, 0, False), ((6,), 6, 0, True),
-                                   ((6,), 0, 0, True), ((2, 3, 4), 1, 1, True), ((), 1, 0, True)]:
+                                   ((6,), 0, 0, True), ((2, 3, 4), 1, 1, True), ((), 1, 0, True),
+                                   ((3, 40), 3, 1, True), ((40, 2), 4, 0, False)]:  # partition path
     row(f"topk {_shape} k={_k} dim={_dim} largest={_largest}", distinct(_shape),
         lambda x, k=_k, d=_dim, lg=_largest: x.topk(k, d, lg),
         lambda x, k=_k, d=_dim, lg=_largest: x.topk(k, d, lg))

@@ -128,7 +128,8 @@ class Einsum(Function):
 
     def forward(self, *arrays, terms, out):
         self.arrays, self.terms, self.out = arrays, terms, out
-        return np.einsum(",".join(terms) + "->" + out, *arrays, optimize=len(arrays) > 2)
+        # optimize=True lets NumPy contract pairs with BLAS (tensordot) instead of its C loop
+        return np.einsum(",".join(terms) + "->" + out, *arrays, optimize=True)
 
     def backward(self, g):
         needs = self.needs_input_grad
@@ -141,7 +142,7 @@ class Einsum(Function):
             known = set(self.out).union(*[set(t) for t, _ in others])
             target = "".join(c for c in term if c in known)
             subs = ",".join([self.out] + [t for t, _ in others]) + "->" + target
-            gk = np.einsum(subs, g, *[a for _, a in others], optimize=len(others) > 1)
+            gk = np.einsum(subs, g, *[a for _, a in others], optimize=True)
             shape = [arr.shape[i] if c in known else 1 for i, c in enumerate(term)]
             grads.append(np.ascontiguousarray(np.broadcast_to(gk.reshape(shape), arr.shape)))
         return tuple(grads)

@@ -74,6 +74,23 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
         if k == 1:
             return TopKResult(_gathered(input, None, 0), wrap(np.zeros((), np.int64), False))
         return TopKResult(wrap(np.zeros((0,), input.dtype), False), wrap(np.zeros((0,), np.int64), False))
-    order = sort_indices(input.array, axis, descending=largest)
-    idx = np.take(order, np.arange(int(k)), axis=axis).astype(np.int64, copy=False)
+    idx = _top_indices(input.array, int(k), axis, largest)
     return TopKResult(_gathered(input, idx, axis), wrap(idx, False))
+
+
+def _top_indices(a: np.ndarray, k: int, axis: int, largest: bool) -> np.ndarray:
+    """The indices of the k largest (smallest) along `axis`, in sorted order: a partition (O(n))
+    picks the k, then only those k are sorted. Which of several equal values at the k-th place is
+    picked is unspecified, as in PyTorch."""
+    n = a.shape[axis]
+    if k == 0 or 4 * k >= n:  # small n or large k: sorting everything is as cheap
+        order = sort_indices(a, axis, descending=largest)
+        return np.take(order, np.arange(k), axis=axis).astype(np.int64, copy=False)
+    kth = n - k if largest else k - 1
+    part = np.argpartition(a, kth, axis=axis)
+    chosen = np.take(part, np.arange(n - k, n) if largest else np.arange(k), axis=axis)
+    # order the chosen k by value (ties by index, so the result does not depend on the partition)
+    chosen = np.sort(chosen, axis=axis)
+    values = np.take_along_axis(a, chosen, axis)
+    order = sort_indices(values, axis, descending=largest)
+    return np.take_along_axis(chosen, order, axis).astype(np.int64, copy=False)
