@@ -113,20 +113,20 @@ def _one_axis(x: Tensor, dim: Any, op: str) -> int:
     return int(dim) % max(x.ndim, 1)
 
 
-def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
+def _running(fn: type[Function], input: Tensor, dim: int, dtype: Any, op: str) -> Tensor:  # noqa: A002
     x = _sum_dtype(input, dtype)
-    if x.ndim == 0:
-        _one_axis(x, dim, "cumsum")
-        return CumSum.apply(x.reshape(1), axis=0).reshape(())
-    return CumSum.apply(x, axis=_one_axis(x, dim, "cumsum"))
+    axis = _one_axis(x, dim, op)
+    if x.ndim == 0:  # a 0-d tensor is its own running sum/product
+        return fn.apply(x.reshape(1), axis=0).reshape(())
+    return fn.apply(x, axis=axis)
+
+
+def cumsum(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
+    return _running(CumSum, input, dim, dtype, "cumsum")
 
 
 def cumprod(input: Tensor, dim: int, dtype: Any = None) -> Tensor:  # noqa: A002
-    x = _sum_dtype(input, dtype)
-    if x.ndim == 0:
-        _one_axis(x, dim, "cumprod")
-        return CumProd.apply(x.reshape(1), axis=0).reshape(())
-    return CumProd.apply(x, axis=_one_axis(x, dim, "cumprod"))
+    return _running(CumProd, input, dim, dtype, "cumprod")
 
 
 def prod(input: Tensor, dim: int | None = None, keepdim: bool = False, dtype: Any = None) -> Tensor:  # noqa: A002
