@@ -116,6 +116,7 @@ from striate.legacy_tensor_types import (  # noqa: E402
 )
 from striate.ops import predicates as _pred  # noqa: E402
 from striate.ops.cumulative import cumprod, cumsum, prod  # noqa: E402
+from striate.ops.dim_alias import AXIS_METHODS as _AXIS_METHODS  # noqa: E402
 from striate.ops.dim_alias import with_axis_alias as _axis_alias  # noqa: E402
 from striate.ops.elementwise import pow  # noqa: E402, A004
 from striate.ops.predicates import (  # noqa: E402
@@ -174,18 +175,10 @@ from striate.ops.views import broadcast_to, logsumexp, masked_select, movedim, n
 all = _pred.all  # noqa: A001 - torch.all
 any = _pred.any  # noqa: A001 - torch.any
 arccos, arcsin, arctan = acos, asin, atan
-(sum, mean, max, min, amax, amin, argmax, argmin, std, var, softmax, log_softmax, cat, concat,  # noqa: A001
- stack, squeeze, unsqueeze, chunk, split, gather, cumsum, cumprod, prod, all, any, sort,
- argsort, topk, count_nonzero, index_select, scatter, scatter_add, logsumexp, unbind) = (
-    _axis_alias(f, n) for f, n in (
-        (sum, "sum"), (mean, "mean"), (max, "max"), (min, "min"), (amax, "amax"), (amin, "amin"),
-        (argmax, "argmax"), (argmin, "argmin"), (std, "std"), (var, "var"), (softmax, "softmax"),
-        (log_softmax, "log_softmax"), (cat, "cat"), (concat, "concat"), (stack, "stack"),
-        (squeeze, "squeeze"), (unsqueeze, "unsqueeze"), (chunk, "chunk"), (split, "split"),
-        (gather, "gather"), (cumsum, "cumsum"), (cumprod, "cumprod"), (prod, "prod"), (all, "all"),
-        (any, "any"), (sort, "sort"), (argsort, "argsort"), (topk, "topk"),
-        (count_nonzero, "count_nonzero"), (index_select, "index_select"), (scatter, "scatter"),
-        (scatter_add, "scatter_add"), (logsumexp, "logsumexp"), (unbind, "unbind")))
+for _name in (*_AXIS_METHODS, "cat", "concat", "stack"):  # torch.sum(x, axis=0), torch.cat(ts, axis=1)
+    if _name in globals():
+        globals()[_name] = _axis_alias(globals()[_name], _name)
+del _name
 
 
 def numel(t: Tensor) -> int:
