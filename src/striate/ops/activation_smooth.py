@@ -69,12 +69,14 @@ class SiLU(Function):
     saves_inputs = (0,)
 
     def forward(self, x):
+        # PyTorch's formula x / (1 + e^-x): e^-x overflows to inf for x << 0, giving -0 (the limit)
         self.x = x
-        self.s = stable_sigmoid(x)
-        return x * self.s
+        with np.errstate(over="ignore"):
+            self.denom = 1 + np.exp(-x)
+        return x / self.denom
 
     def backward(self, g):
-        s = self.s
+        s = 1 / self.denom
         return (g * s * (1 + self.x * (1 - s)),)
 
 
