@@ -127,6 +127,7 @@ def test_erf_twins_agree_bit_for_bit() -> None:
 
     x = np.random.default_rng(1).standard_normal(1000).astype(np.float32) * 4
     np.testing.assert_array_equal(special.erf_reference(x), special.erf_compiled(x))
+    np.testing.assert_array_equal(special.normal_cdf_reference(x), special.normal_cdf_compiled(x))
     with st.config.use_kernels("numpy"):
         np.testing.assert_allclose(F.gelu(st.tensor(x)).numpy(), TF.gelu(torch.tensor(x)).numpy(),
                                    rtol=1e-5, atol=1e-6)  # tails cancel in 1 + erf, as in torch

@@ -22,12 +22,11 @@ import numpy as np
 
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
-from striate.kernels.special import erf
+from striate.kernels.special import normal_cdf
 from striate.ops.activation import stable_sigmoid
 from striate.ops.elementwise import clamp
 from striate.ops.vector_norm import vector_norm
 
-_SQRT_HALF = 1 / math.sqrt(2)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _GELU_C = 0.044715
@@ -50,7 +49,7 @@ class GELU(Function):
         if approximate == "tanh":
             self.t = np.tanh(t(_SQRT_2_OVER_PI) * (x + t(_GELU_C) * x * x * x))
             return t(0.5) * x * (1 + self.t)
-        self.cdf = t(0.5) * (1 + erf(x * t(_SQRT_HALF)))
+        self.cdf = normal_cdf(x)  # erfc(-x / sqrt 2) / 2 in float64, one rounding
         return x * self.cdf
 
     def backward(self, g):
