@@ -122,12 +122,21 @@ def test_layers_match_torch_layers() -> None:
     assert "approximate='tanh'" in repr(nn.GELU("tanh"))
 
 
-def test_erf_twins_agree_bit_for_bit() -> None:
+def test_kernel_twins_agree() -> None:
     from striate.kernels import special
 
     x = np.random.default_rng(1).standard_normal(1000).astype(np.float32) * 4
     np.testing.assert_array_equal(special.erf_reference(x), special.erf_compiled(x))
     np.testing.assert_array_equal(special.normal_cdf_reference(x), special.normal_cdf_compiled(x))
+    from striate.kernels import activations
+
+    for name in ("gelu", "silu", "hardswish"):
+        for dtype, rtol in ((np.float32, 2e-6), (np.float64, 1e-12)):
+            xs = np.concatenate([x, [-800.0, -3.0, 3.0, 0.0, 800.0]]).astype(dtype)
+            for ref, fast in zip(getattr(activations, f"{name}_reference")(xs),
+                                 getattr(activations, f"{name}_compiled")(xs)):
+                assert fast.dtype == dtype
+                np.testing.assert_allclose(fast, ref, rtol=rtol, atol=rtol * np.abs(ref).max(), err_msg=name)
     with st.config.use_kernels("numpy"):
         np.testing.assert_allclose(F.gelu(st.tensor(x)).numpy(), TF.gelu(torch.tensor(x)).numpy(),
                                    rtol=1e-5, atol=1e-6)  # tails cancel in 1 + erf, as in torch

@@ -22,12 +22,11 @@ import numpy as np
 
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
-from striate.kernels.special import normal_cdf
+from striate.kernels.activations import with_derivative
 from striate.ops.activation import stable_sigmoid
 from striate.ops.elementwise import clamp
 from striate.ops.vector_norm import vector_norm
 
-_INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
 _GELU_C = 0.044715
 
@@ -49,8 +48,8 @@ class GELU(Function):
         if approximate == "tanh":
             self.t = np.tanh(t(_SQRT_2_OVER_PI) * (x + t(_GELU_C) * x * x * x))
             return t(0.5) * x * (1 + self.t)
-        self.cdf = normal_cdf(x)  # erfc(-x / sqrt 2) / 2 in float64, one rounding
-        return x * self.cdf
+        out, self.dout = with_derivative("gelu", x)  # Phi via erfc(-x / sqrt 2) / 2: no cancellation
+        return out
 
     def backward(self, g):
         x = self.x
@@ -58,25 +57,18 @@ class GELU(Function):
         if self.approximate == "tanh":
             du = t(_SQRT_2_OVER_PI) * (1 + t(3 * _GELU_C) * x * x)
             return (g * (t(0.5) * (1 + self.t) + t(0.5) * x * (1 - self.t * self.t) * du),)
-        pdf = t(_INV_SQRT_2PI) * np.exp(t(-0.5) * x * x)
-        return (g * (self.cdf + x * pdf),)
+        return (g * self.dout,)
 
 
 class SiLU(Function):
     """silu(x) = x sigmoid(x) (also called swish);  silu' = s (1 + x (1 - s))."""
 
-    saves_inputs = (0,)
-
     def forward(self, x):
-        # PyTorch's formula x / (1 + e^-x): e^-x overflows to inf for x << 0, giving -0 (the limit)
-        self.x = x
-        with np.errstate(over="ignore"):
-            self.denom = 1 + np.exp(-x)
-        return x / self.denom
+        out, self.dout = with_derivative("silu", x)  # PyTorch's formula x / (1 + e^-x)
+        return out
 
     def backward(self, g):
-        s = 1 / self.denom
-        return (g * s * (1 + self.x * (1 - s)),)
+        return (g * self.dout,)
 
 
 class Mish(Function):
@@ -112,16 +104,12 @@ class Softplus(Function):
 class Hardswish(Function):
     """hardswish(x) = x relu6(x + 3) / 6;  0 below -3, 1 above 3, (2x + 3) / 6 in between."""
 
-    saves_inputs = (0,)
-
     def forward(self, x):
-        self.x = x
-        return x * np.clip(x + 3, 0, 6) / x.dtype.type(6)
+        out, self.dout = with_derivative("hardswish", x)
+        return out
 
     def backward(self, g):
-        x = self.x
-        mid = g * (x / x.dtype.type(3) + x.dtype.type(0.5))
-        return (np.where(x < -3, np.zeros((), g.dtype), np.where(x <= 3, mid, g)),)
+        return (g * self.dout,)
 
 
 class Hardsigmoid(Function):
