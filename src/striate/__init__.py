@@ -32,6 +32,7 @@ from striate.creation import (
     arange,
     as_tensor,
     empty,
+    empty_like,
     eye,
     from_numpy,
     full,
@@ -82,7 +83,8 @@ __version__ = "0.1.0"
 _LAZY_MODULES = {"nn", "optim", "data", "models", "train", "autograd", "config", "kernels", "io",
                  "viz", "cli", "bench", "tuning", "cuda", "backends", "accelerator",
                  "onnx", "text", "distributed",
-                 "utils"}  # text: CTC decoding, language models, CER/WER; utils: torch.utils.data (issue 21)
+                 # issue 21: torch.utils.data; st.linalg.norm / vector_norm / matrix_norm
+                 "utils", "linalg"}  # text: CTC decoding, language models, CER/WER
 _LAZY_ATTRS = {
     "save": ("striate.io", "save"),
     "load": ("striate.io", "load"),
@@ -102,6 +104,85 @@ def __getattr__(name: str) -> Any:
         module, attr = _LAZY_ATTRS[name]
         return getattr(importlib.import_module(module), attr)
     raise AttributeError(f"module 'striate' has no attribute {name!r}")
+
+
+# ---------------------------------------------------------------- issue 21: PyTorch's tensor functions
+# (branch i21-ops) trigonometric and rounding functions, named products, norms, sorting,
+# scatter/masked_fill, cumulative ops, predicates, rearrangements, the legacy tensor types, and
+# axis=/keepdims= accepted wherever dim=/keepdim= are (PyTorch's NumPy-compatible aliases).
+from striate.legacy_tensor_types import (  # noqa: E402
+    BoolTensor,
+    ByteTensor,
+    DoubleTensor,
+    FloatTensor,
+    IntTensor,
+    LongTensor,
+)
+from striate.ops import predicates as _pred  # noqa: E402
+from striate.ops.cumulative import cumprod, cumsum, prod  # noqa: E402
+from striate.ops.dim_alias import AXIS_METHODS as _AXIS_METHODS  # noqa: E402
+from striate.ops.dim_alias import with_axis_alias as _axis_alias  # noqa: E402
+from striate.ops.elementwise import pow  # noqa: E402, A004
+from striate.ops.predicates import (  # noqa: E402
+    allclose,
+    count_nonzero,
+    eq,
+    equal,
+    ge,
+    gt,
+    isclose,
+    isfinite,
+    isinf,
+    isnan,
+    le,
+    logical_and,
+    logical_not,
+    logical_or,
+    lt,
+    ne,
+    nonzero,
+)
+from striate.ops.products import bmm, dot, einsum, ger, mm, mv, outer  # noqa: E402
+from striate.ops.rearrange import diag, flip, fliplr, flipud, meshgrid, roll, tile, tril, triu  # noqa: E402
+from striate.ops.scatter import index_select, masked_fill, scatter, scatter_add  # noqa: E402
+from striate.ops.shape import clone  # noqa: E402
+from striate.ops.sorting import argsort, msort, sort, topk  # noqa: E402
+from striate.ops.unary import (  # noqa: E402
+    acos,
+    acosh,
+    asin,
+    asinh,
+    atan,
+    atanh,
+    ceil,
+    cos,
+    cosh,
+    erf,
+    expm1,
+    floor,
+    log1p,
+    log2,
+    log10,
+    reciprocal,
+    round,
+    rsqrt,
+    sign,
+    sin,
+    sinh,
+    square,
+    tan,
+    trunc,
+)
+from striate.ops.vector_norm import norm  # noqa: E402
+from striate.ops.views import broadcast_to, logsumexp, masked_select, movedim, narrow, swapaxes, unbind  # noqa: E402
+
+all = _pred.all  # noqa: A001 - torch.all
+any = _pred.any  # noqa: A001 - torch.any
+arccos, arcsin, arctan = acos, asin, atan
+for _name in (*_AXIS_METHODS, "cat", "concat", "stack"):  # torch.sum(x, axis=0), torch.cat(ts, axis=1)
+    if _name in globals():
+        globals()[_name] = _axis_alias(globals()[_name], _name)
+del _name
 
 
 def numel(t: Tensor) -> int:

@@ -82,9 +82,15 @@ def ones_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: b
     return _new(np.ones(t.shape, _resolve_dtype(dtype) or t.dtype), requires_grad)
 
 
-def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None) -> Tensor:
+def full_like(t: Tensor, fill_value: Any, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
     check_device(device, "st.full_like")
-    return _new(np.full(t.shape, fill_value, _resolve_dtype(dtype) or t.dtype), False)
+    return _new(np.full(t.shape, fill_value, _resolve_dtype(dtype) or t.dtype), requires_grad)
+
+
+def empty_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+    check_device(device, "st.empty_like")
+    return _new(np.empty(t.shape, _resolve_dtype(dtype) or t.dtype), requires_grad)
 
 
 def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device: Any = None,
@@ -99,9 +105,10 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
     return _new(np.arange(start, end, step, dtype=_resolve_dtype(dtype)), requires_grad)
 
 
-def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None) -> Tensor:
+def linspace(start: float, end: float, steps: int, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False) -> Tensor:
     check_device(device, "st.linspace")
-    return _new(np.linspace(start, end, steps, dtype=_dt(dtype)), False)
+    return _new(np.linspace(start, end, steps, dtype=_dt(dtype)), requires_grad)
 
 
 def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
@@ -150,11 +157,11 @@ def randperm(n: int, dtype: Any = None, device: Any = None, generator: Any = Non
     return _new(sampling.randperm(n, _resolve_dtype(dtype) or np.int64, generator), False)
 
 
-def randn_like(t: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+def randn_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     check_device(device, "st.randn_like")
-    return randn(*t.shape, dtype=dtype or t.dtype, device=device)
+    return randn(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
 
 
-def rand_like(t: Tensor, dtype: Any = None, device: Any = None) -> Tensor:
+def rand_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
     check_device(device, "st.rand_like")
-    return rand(*t.shape, dtype=dtype or t.dtype, device=device)
+    return rand(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)

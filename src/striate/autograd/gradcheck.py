@@ -48,7 +48,8 @@ def gradcheck(fn: Callable[..., Any], inputs: Sequence[Any] | Tensor, eps: float
                 f"gradcheck: input {i} is {inputs[i].dtype}; finite differences need float64 "
                 "(make it with dtype=st.float64)"
             )
-        inputs[i].array = np.ascontiguousarray(inputs[i].array)  # nudged in place below
+        # nudged in place below; reshape: ascontiguousarray turns a 0-d array into shape (1,)
+        inputs[i].array = np.ascontiguousarray(inputs[i].array).reshape(inputs[i].shape)
     rng = np.random.default_rng(seed)
     outs = _outputs(fn(*inputs))
     weights = [rng.standard_normal(o.shape) for o in outs]

@@ -86,14 +86,52 @@ def _default_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
     raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}: use numbers or arrays")
 
 
+_LEGACY = object()  # Tensor(...) called without dtype/requires_grad: torch.Tensor's legacy forms
+
+
+def legacy_array(args: tuple, dtype: np.dtype, name: str, keep_tensor_dtype: bool = False) -> np.ndarray:
+    """The array of `torch.Tensor(...)`-style constructors: `()` -> empty 1-D, ints -> that shape
+    (uninitialised), one sequence or array -> its values converted to `dtype`, one Tensor -> its
+    memory (its own dtype for plain `Tensor`, converted for the typed ones)."""
+    if not args:
+        return np.empty((0,), dtype)
+    if builtins.all(isinstance(a, (int, np.integer)) and not isinstance(a, (bool, np.bool_)) for a in args):
+        if builtins.any(a < 0 for a in args):
+            raise RuntimeError(f"{name}(): sizes must be non-negative, got {tuple(int(a) for a in args)}")
+        return np.empty(tuple(int(a) for a in args), dtype)
+    if len(args) == 1 and type(args[0]).__name__ == "Size":  # st.Size: a shape, as torch.Size
+        return np.empty(tuple(args[0]), dtype)
+    if len(args) > 1:
+        raise TypeError(f"{name}(): sizes must be ints, got {args!r}; for data pass one list, e.g. "
+                        f"{name}([1.0, 2.0])")
+    data = args[0]
+    if isinstance(data, Tensor):
+        if keep_tensor_dtype or data.dtype == dtype:
+            return data.array
+        return data.array.astype(dtype)
+    if not isinstance(data, (list, tuple, np.ndarray)) or (isinstance(data, np.ndarray) and data.ndim == 0):
+        raise TypeError(f"{name}(): data must be a sequence (got {type(data).__name__}); use "
+                        f"{name}([value]) or st.tensor(value) for a 0-d tensor")
+    return _default_array(data, dtype)
+
+
 class Tensor:
-    """An n-dimensional array with automatic differentiation (define-by-run)."""
+    """An n-dimensional array with automatic differentiation (define-by-run).
+
+    `Tensor(2, 3)` is an uninitialised float32 tensor of shape (2, 3) and `Tensor([1, 2])` float32
+    data, as `torch.Tensor`; `st.tensor(data)` infers the dtype (ints stay int64)."""
 
     __slots__ = ("array", "requires_grad", "grad", "_ctx", "_version", "_hooks", "__weakref__")
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected ops
 
-    def __init__(self, data: Any, dtype: Any = None, requires_grad: bool = False) -> None:
-        self.array = _default_array(data, _resolve_dtype(dtype))
+    def __init__(self, *args: Any, dtype: Any = _LEGACY, requires_grad: bool = False) -> None:
+        if dtype is _LEGACY and not requires_grad:  # torch.Tensor(2, 3) / torch.Tensor([1, 2])
+            self.array = legacy_array(args, float32, "Tensor", keep_tensor_dtype=True)
+        else:  # Tensor(data, dtype=..., requires_grad=...): st.tensor's inference rules
+            if len(args) != 1:
+                raise TypeError(f"Tensor(data, dtype=..., requires_grad=...) takes one data argument, "
+                                f"got {len(args)}; use st.tensor(data, dtype=...)")
+            self.array = _default_array(args[0], _resolve_dtype(None if dtype is _LEGACY else dtype))
         self.grad: Tensor | None = None
         self._ctx = None
         self._version = 0

@@ -4,10 +4,23 @@ Each name is re-exported from the module in `striate.ops` where its forward and 
 """
 
 from striate.ops.activation import elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from striate.ops.activation_smooth import (
+    gelu,
+    hardsigmoid,
+    hardswish,
+    hardtanh,
+    mish,
+    normalize,
+    prelu,
+    relu6,
+    silu,
+    softplus,
+)
 from striate.ops.conv import conv1d, conv2d, conv_transpose2d
 from striate.ops.ctc import ctc_loss
 from striate.ops.dropout import dropout, dropout2d
 from striate.ops.embedding import embedding, one_hot
+from striate.ops.interpolate import interpolate
 from striate.ops.layer_norm import layer_norm
 from striate.ops.linalg import linear
 from striate.ops.loss import (
@@ -62,4 +75,32 @@ __all__ = [
     "embedding",
     "layer_norm",
     "one_hot",
+    # issue 21 (i21-ops): modern activations and interpolation
+    "gelu",
+    "hardsigmoid",
+    "hardswish",
+    "hardtanh",
+    "interpolate",
+    "mish",
+    "normalize",
+    "prelu",
+    "relu6",
+    "silu",
+    "softplus",
+    "upsample",
+    "upsample_bilinear",
+    "upsample_nearest",
 ]
+
+
+def upsample(input, size=None, scale_factor=None, mode="nearest", align_corners=None):  # noqa: A002
+    """The deprecated name of `interpolate` (kept by PyTorch)."""
+    return interpolate(input, size, scale_factor, mode, align_corners)
+
+
+def upsample_nearest(input, size=None, scale_factor=None):  # noqa: A002
+    return interpolate(input, size, scale_factor, mode="nearest")
+
+
+def upsample_bilinear(input, size=None, scale_factor=None):  # noqa: A002
+    return interpolate(input, size, scale_factor, mode="bilinear", align_corners=True)

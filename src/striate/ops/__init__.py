@@ -4,3 +4,4 @@ side by side in its `Function` class.
 Importing this package binds the operator methods onto `st.Tensor` (`tensor_methods`)."""
 
 from striate.ops import tensor_methods as _tensor_methods  # noqa: F401  (binds t + u, t.sum(), ...)
+from striate.ops import tensor_methods_extra as _tensor_methods_extra  # noqa: F401, E402  (issue 21: sin, topk, ...)

@@ -329,16 +329,22 @@ def neg(x: Tensor) -> Tensor:
     return Neg.apply(x)
 
 
+def _floating(x: Tensor) -> Tensor:
+    """Integer and bool inputs of a floating function become float32, as in PyTorch (NumPy would
+    give float64)."""
+    return wrap(x.array.astype(np.float32), False) if x.array.dtype.kind in "biu" else x
+
+
 def exp(x: Tensor) -> Tensor:
-    return Exp.apply(x)
+    return Exp.apply(_floating(x))
 
 
 def log(x: Tensor) -> Tensor:
-    return Log.apply(x)
+    return Log.apply(_floating(x))
 
 
 def sqrt(x: Tensor) -> Tensor:
-    return Sqrt.apply(x)
+    return Sqrt.apply(_floating(x))
 
 
 def abs(x: Tensor) -> Tensor:  # noqa: A001 - mirrors torch.abs

@@ -61,7 +61,10 @@ def one_hot(tensor: Any, num_classes: int = -1) -> Tensor:
     if idx.size and idx.min() < 0:
         raise ValueError(f"one_hot: classes must be non-negative, got {int(idx.min())}")
     if num_classes == -1:
-        num_classes = int(idx.max()) + 1 if idx.size else 0
+        if not idx.size:  # as torch: nothing to infer the class count from
+            raise ValueError("one_hot: cannot infer the number of classes from an empty tensor; "
+                             "pass num_classes")
+        num_classes = int(idx.max()) + 1
     if idx.size and idx.max() >= num_classes:
         raise ValueError(f"one_hot: class {int(idx.max())} does not fit num_classes={num_classes}; "
                          "raise num_classes or pass -1 to infer it")

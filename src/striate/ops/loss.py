@@ -211,7 +211,7 @@ def cross_entropy(input: Tensor, target: Any, weight: Any = None, ignore_index: 
                                             smoothing=label_smoothing)
     y = _class_target(input, target, "cross_entropy")
     _check_classes(y, c, ignore_index, "cross_entropy")
-    return CrossEntropy.apply(input, Tensor(y), weight=w, ignore_index=ignore_index,
+    return CrossEntropy.apply(input, Tensor(y, dtype=None), weight=w, ignore_index=ignore_index,
                               reduction=reduction, smoothing=label_smoothing)
 
 
@@ -249,7 +249,7 @@ def nll_loss(input: Tensor, target: Any, weight: Any = None, ignore_index: int =
     y = _class_target(input, target, "nll_loss")
     _check_classes(y, c, ignore_index, "nll_loss")
     w = _weight_array(weight, c, input.dtype, "nll_loss")
-    return NLL.apply(input, Tensor(y), weight=w, ignore_index=ignore_index, reduction=reduction)
+    return NLL.apply(input, Tensor(y, dtype=None), weight=w, ignore_index=ignore_index, reduction=reduction)
 
 
 class MSE(Function):

@@ -1,6 +1,17 @@
 """The layer modules, one file per family, re-exported by name (and again from `striate.nn`)."""
 
 from striate.nn.layers.activation import ELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from striate.nn.layers.activation_modern import (
+    GELU,
+    Hardsigmoid,
+    Hardswish,
+    Hardtanh,
+    Mish,
+    PReLU,
+    ReLU6,
+    SiLU,
+    Softplus,
+)
 from striate.nn.layers.container import ModuleDict, ModuleList, Sequential
 from striate.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
 from striate.nn.layers.dropout import Dropout, Dropout2d
@@ -32,6 +43,7 @@ from striate.nn.layers.pooling import (
 from striate.nn.layers.recurrent import GRU, LSTM, RNN, RNNBase
 from striate.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
 from striate.nn.layers.sparse import Embedding
+from striate.nn.layers.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
     "ELU",
@@ -87,4 +99,17 @@ __all__ = [
     "LazyConvTranspose2d",
     "LazyLinear",
     "LazyModuleMixin",
+    # issue 21 (i21-ops): modern activations and upsampling
+    "GELU",
+    "Hardsigmoid",
+    "Hardswish",
+    "Hardtanh",
+    "Mish",
+    "PReLU",
+    "ReLU6",
+    "SiLU",
+    "Softplus",
+    "Upsample",
+    "UpsamplingBilinear2d",
+    "UpsamplingNearest2d",
 ]
