@@ -11,6 +11,11 @@ NumPy is imported, so OpenBLAS picks its own kernel (printed). Timed calls alter
 network's ratio is the median over rounds of torch_time / striate_time (> 1: striate faster).
 `--ab PATH` instead alternates striate's automatic choice with `st.config.use_conv_path(PATH)`
 forced (the old path) and prints the median of old_time / new_time.
+
+On a loaded machine wall time mostly measures the other users: `--cpu` times each call by this
+process's CPU time instead (with `--threads 1` for both libraries, as `torch.set_num_threads(1)`
+and `st.config.set_num_threads(1)`, that is each library's own work; with more threads it also
+counts PyTorch's OpenMP spin-waiting, so compare libraries that way on one thread only).
 """
 
 from __future__ import annotations
@@ -159,6 +164,9 @@ NETWORKS: dict[str, tuple[Callable, tuple[int, ...], int]] = {
 
 
 # ---------------------------------------------------------------------------- timing
+CLOCK = {"clock": time.perf_counter}
+
+
 def ratios(fns: dict[str, Callable[[], None]], rounds: int, warmup: int = 2) -> dict[str, list[float]]:
     """Seconds per call of each function, over rounds in which the functions alternate."""
     for _ in range(warmup):
@@ -167,9 +175,9 @@ def ratios(fns: dict[str, Callable[[], None]], rounds: int, warmup: int = 2) -> 
     times: dict[str, list[float]] = {k: [] for k in fns}
     for _ in range(rounds):
         for k, fn in fns.items():
-            t0 = time.perf_counter()
+            t0 = CLOCK["clock"]()
             fn()
-            times[k].append(time.perf_counter() - t0)
+            times[k].append(CLOCK["clock"]() - t0)
     return times
 
 
@@ -217,17 +225,20 @@ def pair(name: str):
             (torch, t_model, torch.nn.functional, torch.from_numpy(x), torch.from_numpy(y)))
 
 
-def header() -> None:
+def header(threads: int | None) -> None:
     import threadpoolctl
     import torch
 
     import striate as st
 
+    if threads:
+        torch.set_num_threads(threads)
     st.config.set_num_threads(torch.get_num_threads())
     blas = [f"{i['internal_api']} {i.get('version')} {i.get('architecture')} x{i['num_threads']}"
             for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
     print(f"# torch {torch.__version__} threads {torch.get_num_threads()}; striate threads "
-          f"{st.config.get_num_threads()}; BLAS {blas}; load average {os.getloadavg()}")
+          f"{st.config.get_num_threads()}; BLAS {blas}; clock {CLOCK['clock'].__name__}; "
+          f"load average {os.getloadavg()}")
 
 
 def compare_torch(name: str, rounds: int) -> None:
@@ -282,8 +293,12 @@ def main() -> None:
     parser.add_argument("--ab", default=None, help="compare auto with this conv path forced (old)")
     parser.add_argument("--profile", action="store_true", help="cProfile striate's training step")
     parser.add_argument("--infer", action="store_true", help="with --profile: inference instead")
+    parser.add_argument("--threads", type=int, default=None, help="threads for both (default torch's)")
+    parser.add_argument("--cpu", action="store_true", help="time by process CPU time (loaded machine)")
     args = parser.parse_args()
-    header()
+    if args.cpu:
+        CLOCK["clock"] = time.process_time
+    header(args.threads)
     for name in args.only:
         if args.profile:
             profile(name, not args.infer)
