@@ -107,3 +107,25 @@ def test_depthwise_is_chosen_for_depthwise_layers_only():
     forced = st.config.use_conv_path("depthwise")
     with forced, pytest.raises(ValueError, match="depthwise path was forced.*groups == in_channels"):
         F.conv2d(st.randn(1, 4, 5, 5), st.randn(4, 2, 3, 3), groups=2)
+
+
+def test_depthwise_layers_export_to_onnx(tmp_path):
+    """The ONNX exporter knows the new path's Function (a grouped Conv node), and onnxruntime and
+    st.onnx.load give the same outputs."""
+    ort = pytest.importorskip("onnxruntime", reason="needs onnxruntime: pip install 'striate[onnx]'")
+    import striate.nn as nn
+
+    net = nn.Sequential(nn.Conv2d(4, 8, 3, stride=2, padding=1, groups=4), nn.ReLU(),
+                        nn.Conv2d(8, 8, (3, 1), padding=(1, 0), groups=8, bias=False))
+    net.eval()
+    path = tmp_path / "depthwise.onnx"
+    proto = st.onnx.export(net, st.randn(2, 4, 9, 9), path)
+    assert [n.op_type for n in proto.graph.node].count("Conv") == 2
+    x = st.randn(3, 4, 9, 9)
+    with st.no_grad():
+        expected = net(x).numpy()
+        again = st.onnx.load(path)(x).numpy()
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {"input": x.numpy()})[0]
+    np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(again, expected, rtol=1e-5, atol=1e-5)
