@@ -196,12 +196,13 @@ def use_reference(enabled: bool = True) -> contextlib.AbstractContextManager[Non
     return _scoped("reference", set_reference, enabled)
 
 
-CONV_PATHS = ("auto", "im2col", "winograd", "reference")
+CONV_PATHS = ("auto", "im2col", "winograd", "depthwise", "reference")
 
 
 def set_conv_path(path: str) -> None:
     """Force one convolution path: "im2col", "winograd" (3x3/5x5, stride 1, dilation 1, one
-    group; other layers raise), "reference", or "auto" (the thresholds in `striate.tuning`)."""
+    group; other layers raise), "depthwise" (groups = in_channels; other layers raise),
+    "reference", or "auto" (the thresholds in `striate.tuning`)."""
     if path not in CONV_PATHS:
         raise ValueError(f"unknown convolution path {path!r}; use one of {', '.join(CONV_PATHS)}")
     _state["conv_path"] = path

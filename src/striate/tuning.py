@@ -40,3 +40,9 @@ WINOGRAD_MIN_IN_CHANNELS = {3: 8, 5: 6}
 WINOGRAD_MIN_OUT_CHANNELS = 4
 WINOGRAD_MAX_WEIGHT_VALUES = 16 * 256 * 256
 WINOGRAD_MIN_SIDE = {3: 8, 5: 8}
+
+# --- depthwise convolution (striate.ops.conv_depthwise) ---------------------------------------
+# Layers with groups = in_channels > 1 always take the direct loop (see the module). A first layer
+# with one input channel is the same computation (m = out_channels filters per channel); it takes
+# the direct loop up to this many output channels.
+DIRECT_FIRST_LAYER_MAX_OUT = 0

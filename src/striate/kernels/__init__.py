@@ -19,6 +19,8 @@ under both settings: NumPy vectorizes it (strided-slice copies), and that beat a
     channel_grad_sums(g, x, mean)                  split over channels between striate's threads
     channel_affine(x, mean, scale, shift, out)
     channel_affine_grad(g, x, mean, k, slope, shift, out)
+    depthwise_forward(xp, w, bias, sh, sw, dh, dw, out)   a layer with groups = in_channels, direct
+    depthwise_backward(g, xp, w, sh, sw, dh, dw, gxp)      (no im2col): out, and dW (+ dXp)
 """
 
 from __future__ import annotations
@@ -193,6 +195,27 @@ def channel_affine_grad(g: np.ndarray, x: np.ndarray, mean: np.ndarray, k: np.nd
     return out
 
 
+def _depthwise_impl() -> ModuleType:
+    """The depthwise twins: `reference`, or their Numba set (its own module, loaded on first use)."""
+    if _impl() is reference:
+        return reference
+    from striate.kernels import depthwise_compiled
+    return depthwise_compiled
+
+
+def depthwise_forward(xp: np.ndarray, w: np.ndarray, bias: np.ndarray, sh: int, sw: int, dh: int, dw: int,
+                      out: np.ndarray) -> None:
+    """out (N, C*m, OH, OW) = bias + the depthwise convolution of xp (N, C, Hp, Wp) with w (C, m, kh, kw)."""
+    _depthwise_impl().depthwise_forward(xp, w, bias, sh, sw, dh, dw, out)
+
+
+def depthwise_backward(g: np.ndarray, xp: np.ndarray, w: np.ndarray, sh: int, sw: int, dh: int, dw: int,
+                       gxp: np.ndarray | None) -> np.ndarray:
+    """dW (C, m, kh, kw, float64) of the depthwise layer; adds dXp into gxp (zeros) when given."""
+    return _depthwise_impl().depthwise_backward(np.ascontiguousarray(g), xp, w, sh, sw, dh, dw, gxp)
+
+
 __all__ = ["channel_affine", "channel_affine_grad", "channel_grad_sums", "channel_moments", "col2im",
-           "im2col", "relu_grad", "window_max", "window_max_backward", "winograd_grad_tiles",
-           "winograd_grad_untile", "winograd_tiles", "winograd_untile"]
+           "depthwise_backward", "depthwise_forward", "im2col", "relu_grad", "window_max",
+           "window_max_backward", "winograd_grad_tiles", "winograd_grad_untile", "winograd_tiles",
+           "winograd_untile"]

@@ -212,3 +212,41 @@ def channel_affine_grad(g: np.ndarray, x: np.ndarray, mean: np.ndarray, k: np.nd
     out *= slope[:, None]
     out += k[:, None] * g
     out += shift[:, None]
+
+
+# --- depthwise convolution (`ops.conv_depthwise`): every input channel has its own m filters ---
+def depthwise_forward(xp: np.ndarray, w: np.ndarray, bias: np.ndarray, sh: int, sw: int, dh: int, dw: int,
+                      out: np.ndarray) -> None:
+    """out[n, c*m + q, y, x] = bias[c*m + q] + sum_ij w[c, q, i, j] * xp[n, c, y*sh + i*dh, x*sw + j*dw].
+
+    xp (N, C, Hp, Wp) padded, w (C, m, kh, kw), out (N, C*m, OH, OW). One strided slice of xp
+    per tap, multiplied by that tap's weight for every channel at once (taps in (i, j) order).
+    """
+    N, C, m, kh, kw = xp.shape[0], *w.shape
+    oh, ow = out.shape[2:]
+    y = out.reshape(N, C, m, oh, ow)
+    y[...] = bias.reshape(1, C, m, 1, 1)
+    for i in range(kh):
+        for j in range(kw):
+            tap = xp[:, :, _span(i * dh, oh, sh), _span(j * dw, ow, sw)]
+            y += w[:, :, i, j].reshape(1, C, m, 1, 1) * tap[:, :, None]
+
+
+def depthwise_backward(g: np.ndarray, xp: np.ndarray, w: np.ndarray, sh: int, sw: int, dh: int, dw: int,
+                       gxp: np.ndarray | None) -> np.ndarray:
+    """The depthwise layer's adjoints: returns dW (C, m, kh, kw) as float64, and when gxp is given
+    (zeros, xp's shape) adds dXp[n, c, y*sh + i*dh, x*sw + j*dw] += w[c, q, i, j] * g[n, c*m + q, y, x].
+
+        dW[c, q, i, j] = sum_{n, y, x} g[n, c*m + q, y, x] * xp[n, c, y*sh + i*dh, x*sw + j*dw]
+    """
+    N, C, m, kh, kw = xp.shape[0], *w.shape
+    oh, ow = g.shape[2:]
+    g5 = g.reshape(N, C, m, oh, ow)
+    gw = np.empty(w.shape, np.float64)
+    for i in range(kh):
+        for j in range(kw):
+            rows, cols = _span(i * dh, oh, sh), _span(j * dw, ow, sw)
+            gw[:, :, i, j] = np.einsum("ncqyx,ncyx->cq", g5, xp[:, :, rows, cols], dtype=np.float64)
+            if gxp is not None:
+                gxp[:, :, rows, cols] += (w[:, :, i, j].reshape(1, C, m, 1, 1) * g5).sum(axis=2)
+    return gw

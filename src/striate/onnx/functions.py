@@ -115,7 +115,7 @@ def _linear(g, fn, ins, parents, out_t, out):
         g.node("Add", [g.node("MatMul", [ins[0], wt]), ins[2]], out)
 
 
-@converts("Conv2dIm2col", "Conv2dWinograd", "Conv2dReference")  # the three paths of ops.conv
+@converts("Conv2dIm2col", "Conv2dWinograd", "Conv2dReference", "Conv2dDepthwise")  # ops.conv's paths
 def _conv(g, fn, ins, parents, out_t, out):
     x, w = parents[0], parents[1]
     kh, kw, sh, sw, dh, dw, oh, ow = fn.geometry

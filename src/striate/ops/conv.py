@@ -15,7 +15,8 @@ That formula, written out in plain NumPy with its backward, is `conv_reference.C
 - `conv_im2col`: every receptive field copied into a column, so the layer is one matrix
   product per image (the general fast path);
 - `conv_winograd`: Winograd's minimal filtering for stride-1 3x3 and 5x5 layers with enough
-  channels, 2.25-2.8x fewer multiplications.
+  channels, 2.25-2.8x fewer multiplications;
+- `conv_depthwise`: a direct loop for depthwise layers (groups = in_channels), no im2col.
 
 The thresholds live in `striate.tuning`; `st.config.use_conv_path(...)` forces a path. The
 transposed convolution is `conv_transpose`; batch plumbing (chunks, threads) is `conv_chunks`.
@@ -27,20 +28,22 @@ from typing import Any
 
 from striate import config
 from striate.autograd.tensor import Tensor
-from striate.ops import args, winograd
+from striate.ops import args, conv_depthwise, winograd
 from striate.ops.args import IntOrPair
 from striate.ops.conv_chunks import ConvGeometry
+from striate.ops.conv_depthwise import Conv2dDepthwise
 from striate.ops.conv_im2col import Conv2dIm2col
 from striate.ops.conv_reference import Conv2dReference
 from striate.ops.conv_transpose import ConvTranspose2d, conv_transpose2d
 from striate.ops.conv_winograd import Conv2dWinograd
 from striate.ops.limits import check_output_size
 
-_FUNCTIONS = {"im2col": Conv2dIm2col, "winograd": Conv2dWinograd, "reference": Conv2dReference}
+_FUNCTIONS = {"im2col": Conv2dIm2col, "winograd": Conv2dWinograd, "reference": Conv2dReference,
+              "depthwise": Conv2dDepthwise}
 
 
 def conv_path(geometry: ConvGeometry, groups: int, in_channels: int, out_channels: int) -> str:
-    """"reference", "winograd" or "im2col": the path a 2-D convolution of this shape takes."""
+    """"reference", "winograd", "depthwise" or "im2col": the path a 2-D convolution of this shape takes."""
     if config.get_reference():
         return "reference"
     forced = config.get_conv_path()
@@ -50,8 +53,16 @@ def conv_path(geometry: ConvGeometry, groups: int, in_channels: int, out_channel
             f"computes 3x3 and 5x5 layers with stride 1, dilation 1 and one group, not {geometry} "
             f"with groups={groups}; use 'auto' or 'im2col' for this layer"
         )
+    if forced == "depthwise" and not conv_depthwise.supports(groups, in_channels):
+        raise ValueError(
+            f"the depthwise path was forced (st.config.use_conv_path('depthwise')) but it only computes "
+            f"layers with groups == in_channels, not groups={groups} with {in_channels} input channels; "
+            "use 'auto' or 'im2col' for this layer"
+        )
     if forced != "auto":
         return forced
+    if conv_depthwise.applies(groups, in_channels, out_channels):
+        return "depthwise"
     return "winograd" if winograd.applies(geometry, groups, in_channels, out_channels) else "im2col"
 
 
@@ -153,4 +164,4 @@ def conv1d(input: Tensor, weight: Tensor, bias: Tensor | None = None, stride: In
 
 
 __all__ = ["ConvTranspose2d", "Conv2dIm2col", "Conv2dReference", "Conv2dWinograd", "conv1d", "conv2d",
-           "conv_path", "conv_transpose2d"]
+           "Conv2dDepthwise", "conv_path", "conv_transpose2d"]

@@ -4,6 +4,7 @@
     dW = sum_n dY[n] @ col_n^T        db = sum of dY over n, y, x
     dX = conv(pad(dY, k - 1 - P), flip(W)^T)    (stride 1, dilation 1: a full convolution)
     dX[n] = col2im(W_mat^T @ dY[n])             (otherwise: scatter the columns back)
+    dX[n] = W_mat^T @ dY[n]                     (an unpadded 1x1 layer: no columns at all)
 
 The readable version of the same math is `conv_reference`; `conv.conv2d` chooses the path.
 """
@@ -144,8 +145,10 @@ class Conv2dIm2col(Function):
                 conv_chunk(gp, wf, full_geometry, gx[start:stop])
 
             return work, lambda: gx
-        gx = np.empty((N, C, H, W), gm.dtype)
         wt = self.w.reshape(G, Og, -1).transpose(0, 2, 1)
+        if kh == kw == 1 and not any(self.pads):
+            return self._pointwise_input_grad(gm, wt, (N, C, H, W))
+        gx = np.empty((N, C, H, W), gm.dtype)
 
         def work(start: int, stop: int) -> None:
             n = stop - start
@@ -154,3 +157,25 @@ class Conv2dIm2col(Function):
             gx[start:stop] = gxp[:, :, top:top + H, left:left + W]  # the padding's share is dropped
 
         return work, lambda: gx
+
+    def _pointwise_input_grad(self, gm: np.ndarray, wt: np.ndarray, shape: tuple[int, ...]):
+        """dX of an unpadded 1x1 layer: W^T @ dY is dX itself (stride 1) or dX at every S-th pixel
+        (zeros between), a plain product with no col2im."""
+        N, C, H, W = shape
+        G, L = gm.shape[1], gm.shape[3]
+        geo = self.geometry
+        if (geo.sh, geo.sw) == (1, 1):
+            gx = np.empty((N, G, C // G, L), gm.dtype)
+
+            def work(start: int, stop: int) -> None:
+                np.matmul(wt, gm[start:stop], out=gx[start:stop])
+
+            return work, lambda: gx
+        gx = np.zeros((N, C, H, W), gm.dtype)
+        rows, cols = slice(0, geo.sh * geo.oh, geo.sh), slice(0, geo.sw * geo.ow, geo.sw)
+
+        def work_strided(start: int, stop: int) -> None:
+            gcol = np.matmul(wt, gm[start:stop]).reshape(stop - start, C, geo.oh, geo.ow)
+            gx[start:stop, :, rows, cols] = gcol
+
+        return work_strided, lambda: gx

@@ -1,0 +1,265 @@
+"""Profile striate against PyTorch on the lecture networks and the new shape families (issue 14).
+
+    python benchmarks/profile_networks.py                      # every network: ratios vs torch
+    python benchmarks/profile_networks.py --only dwsep --ab im2col   # A/B: auto vs a forced path
+    python benchmarks/profile_networks.py --only resnet18 --profile  # cProfile of striate's step
+
+One process; striate and PyTorch on the same inputs, same weights, same thread count (PyTorch's
+default, which striate is given explicitly with `st.config.set_num_threads`). PyTorch is left as
+its users run it. OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE are unset for this process only, before
+NumPy is imported, so OpenBLAS picks its own kernel (printed). Timed calls alternate; each
+network's ratio is the median over rounds of torch_time / striate_time (> 1: striate faster).
+`--ab PATH` instead alternates striate's automatic choice with `st.config.use_conv_path(PATH)`
+forced (the old path) and prints the median of old_time / new_time.
+
+On a loaded machine wall time mostly measures the other users: `--cpu` times each call by this
+process's CPU time instead (with `--threads 1` for both libraries, as `torch.set_num_threads(1)`
+and `st.config.set_num_threads(1)`, that is each library's own work; with more threads it also
+counts PyTorch's OpenMP spin-waiting, so compare libraries that way on one thread only).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # our own process only (issue 14)
+    os.environ.pop(_var, None)
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import Any  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+# ---------------------------------------------------------------------------- networks
+# The lecture networks as `striate bench` builds them; the new shape families below.
+from side_by_side import cifar_net, lenet5, mnist_convnet  # noqa: E402
+from side_by_side import resnet18_cifar as resnet18  # noqa: E402
+
+
+def dwsep(nn):
+    """MobileNet-style: depthwise 3x3 (groups = channels) + 1x1 pointwise, each BN + ReLU."""
+
+    def block(cin, cout, stride):
+        return [nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(),
+                nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+
+    layers: list[Any] = [nn.Conv2d(3, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU()]
+    for cin, cout, stride in [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1)]:
+        layers += block(cin, cout, stride)
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10)]
+    return nn.Sequential(*layers)
+
+
+def inception(nn):
+    """Two GoogLeNet-style blocks: 1x1 | 1x1 -> 3x3 | 1x1 -> 5x5 | 3x3 max pool -> 1x1, concatenated."""
+
+    class Block(nn.Module):
+        def __init__(self, cin, c1, r3, c3, r5, c5, cp):
+            super().__init__()
+            self.b1 = nn.Sequential(nn.Conv2d(cin, c1, 1), nn.ReLU())
+            self.b3 = nn.Sequential(nn.Conv2d(cin, r3, 1), nn.ReLU(),
+                                    nn.Conv2d(r3, c3, 3, padding=1), nn.ReLU())
+            self.b5 = nn.Sequential(nn.Conv2d(cin, r5, 1), nn.ReLU(),
+                                    nn.Conv2d(r5, c5, 5, padding=2), nn.ReLU())
+            self.bp = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(cin, cp, 1), nn.ReLU())
+            self.cat = _cat_of(nn)
+
+        def forward(self, x):
+            return self.cat([self.b1(x), self.b3(x), self.b5(x), self.bp(x)], 1)
+
+    return nn.Sequential(
+        nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+        Block(64, 32, 48, 64, 8, 16, 16), Block(128, 64, 64, 96, 16, 48, 32), nn.MaxPool2d(2),
+        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(240, 10))
+
+
+def _cat_of(nn):
+    import importlib
+    return importlib.import_module(nn.__name__.rsplit(".", 1)[0]).cat
+
+
+def strided(nn):
+    """Downsampling by stride-2 convolutions only (no pooling)."""
+    return nn.Sequential(
+        nn.Conv2d(3, 32, 3, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(),
+        nn.Conv2d(64, 128, 3, 2, 1), nn.ReLU(), nn.Conv2d(128, 256, 3, 2, 1), nn.ReLU(),
+        nn.Flatten(), nn.Linear(256 * 2 * 2, 10))
+
+
+def vgg64(nn):
+    """VGG-style stack at 64 x 64: pairs of 3x3 Conv-BN-ReLU, max pool after each pair."""
+    layers: list[Any] = []
+    cin = 3
+    for cout in (32, 64, 128, 256):
+        for _ in range(2):
+            layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
+            cin = cout
+        layers.append(nn.MaxPool2d(2))
+    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10)]
+    return nn.Sequential(*layers)
+
+
+NETWORKS: dict[str, tuple[Callable, tuple[int, ...], int]] = {
+    "lenet5_b64": (lenet5, (1, 28, 28), 64),
+    "lenet5_b256": (lenet5, (1, 28, 28), 256),
+    "mnist_convnet": (mnist_convnet, (1, 28, 28), 64),
+    "cifar_net": (cifar_net, (3, 32, 32), 64),
+    "resnet18": (resnet18, (3, 32, 32), 32),
+    "dwsep": (dwsep, (3, 32, 32), 64),
+    "inception": (inception, (3, 32, 32), 32),
+    "strided": (strided, (3, 32, 32), 64),
+    "vgg64": (vgg64, (3, 64, 64), 32),
+}
+
+
+# ---------------------------------------------------------------------------- timing
+CLOCK = {"clock": time.perf_counter}
+
+
+def ratios(fns: dict[str, Callable[[], None]], rounds: int, warmup: int = 2) -> dict[str, list[float]]:
+    """Seconds per call of each function, over rounds in which the functions alternate."""
+    for _ in range(warmup):
+        for fn in fns.values():
+            fn()
+    times: dict[str, list[float]] = {k: [] for k in fns}
+    for _ in range(rounds):
+        for k, fn in fns.items():
+            t0 = CLOCK["clock"]()
+            fn()
+            times[k].append(CLOCK["clock"]() - t0)
+    return times
+
+
+def median_ratio(slow: list[float], fast: list[float]) -> float:
+    return statistics.median(a / b for a, b in zip(slow, fast))
+
+
+def steps(lib, model, F, x, y, train: bool, n: int = 3) -> Callable[[], None]:
+    """A closure running n training steps (SGD momentum) or n inference passes."""
+    if train:
+        model.train()
+        opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def run():
+            for _ in range(n):
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+        return run
+    model.eval()
+
+    def infer():
+        with lib.no_grad():
+            for _ in range(n):
+                model(x)
+    return infer
+
+
+def pair(name: str):
+    import torch
+
+    import striate as st
+    import striate.nn as snn
+    import striate.nn.functional as sF
+
+    build, shape, batch = NETWORKS[name]
+    torch.manual_seed(0)
+    t_model = build(torch.nn)
+    s_model = build(snn)
+    s_model.load_state_dict({k: v.detach().numpy() for k, v in t_model.state_dict().items()})
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((batch, *shape)).astype(np.float32)
+    y = rng.integers(0, 10, batch)
+    return ((st, s_model, sF, st.from_numpy(x), st.from_numpy(y)),
+            (torch, t_model, torch.nn.functional, torch.from_numpy(x), torch.from_numpy(y)))
+
+
+def header(threads: int | None) -> None:
+    import threadpoolctl
+    import torch
+
+    import striate as st
+
+    if threads:
+        torch.set_num_threads(threads)
+    st.config.set_num_threads(torch.get_num_threads())
+    blas = [f"{i['internal_api']} {i.get('version')} {i.get('architecture')} x{i['num_threads']}"
+            for i in threadpoolctl.threadpool_info() if i["user_api"] == "blas"]
+    print(f"# torch {torch.__version__} threads {torch.get_num_threads()}; striate threads "
+          f"{st.config.get_num_threads()}; BLAS {blas}; clock {CLOCK['clock'].__name__}; "
+          f"load average {os.getloadavg()}")
+
+
+def compare_torch(name: str, rounds: int) -> None:
+    s, t = pair(name)
+    out = [name]
+    for train in (True, False):
+        times = ratios({"striate": steps(*s[:3], s[3], s[4], train),
+                        "torch": steps(*t[:3], t[3], t[4], train)}, rounds)
+        out.append(f"{'train' if train else 'infer'} {median_ratio(times['torch'], times['striate']):.2f}"
+                   f" ({statistics.median(times['striate']) * 1e3:.0f} ms vs "
+                   f"{statistics.median(times['torch']) * 1e3:.0f} ms)")
+    print(" | ".join(out), flush=True)
+
+
+def compare_path(name: str, old_path: str, rounds: int) -> None:
+    """A/B in one process: striate's automatic path choice vs `old_path` forced."""
+    import striate as st
+
+    s, _ = pair(name)
+    out = [name]
+    for train in (True, False):
+        run = steps(*s[:3], s[3], s[4], train)
+
+        def old(run=run):
+            with st.config.use_conv_path(old_path):
+                run()
+        times = ratios({"old": old, "new": run}, rounds)
+        out.append(f"{'train' if train else 'infer'} old/new {median_ratio(times['old'], times['new']):.2f}")
+    print(" | ".join(out), flush=True)
+
+
+def profile(name: str, train: bool) -> None:
+    import cProfile
+    import pstats
+
+    s, _ = pair(name)
+    run = steps(*s[:3], s[3], s[4], train)
+    run()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(3):
+        run()
+    prof.disable()
+    pstats.Stats(prof).sort_stats("tottime").print_stats(18)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--only", nargs="*", default=list(NETWORKS), choices=list(NETWORKS))
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--ab", default=None, help="compare auto with this conv path forced (old)")
+    parser.add_argument("--profile", action="store_true", help="cProfile striate's training step")
+    parser.add_argument("--infer", action="store_true", help="with --profile: inference instead")
+    parser.add_argument("--threads", type=int, default=None, help="threads for both (default torch's)")
+    parser.add_argument("--cpu", action="store_true", help="time by process CPU time (loaded machine)")
+    args = parser.parse_args()
+    if args.cpu:
+        CLOCK["clock"] = time.process_time
+    header(args.threads)
+    for name in args.only:
+        if args.profile:
+            profile(name, not args.infer)
+        elif args.ab:
+            compare_path(name, args.ab, args.rounds)
+        else:
+            compare_torch(name, args.rounds)
+    print(f"# load average at the end {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
