@@ -160,6 +160,9 @@ def _softmax_dim(x: Tensor, dim: int | None) -> int:
 
 
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """max(0, x); `inplace=True` overwrites x and returns it (recorded: see `ops.inplace`)."""
+    if inplace:
+        return x.relu_()
     return ReLU.apply(x)
 
 

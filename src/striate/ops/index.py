@@ -34,6 +34,8 @@ def _to_numpy_index(index: Any) -> tuple[Any, bool]:
 class GetItem(Function):
     """y = x[index]; dL/dx is zero except at the picked places, which receive dL/dy."""
 
+    is_view = True  # the output may share the input's memory (and version counter)
+
     def forward(self, x, index, basic):
         self.shape, self.index, self.basic = x.shape, index, basic
         out = x[index]
