@@ -54,6 +54,10 @@ class Function:
     """
 
     saves_inputs: tuple[int, ...] = ()
+    # {i: (j, ...)}: saved input i is read only to compute the gradients of inputs j (Mul's x is
+    # needed only for y's gradient). An input whose readers need no gradient is not checked,
+    # as PyTorch saves it only then. Inputs not listed are always checked.
+    saved_for: dict[int, tuple[int, ...]] = {}
     saves_output: bool = False
     # True for an op whose output may be a view of input 0's memory (reshape, permute, basic
     # indexing): the output then shares input 0's version counter.
@@ -112,13 +116,18 @@ class Function:
     def _check_versions(self) -> None:
         for i in self.saves_inputs:
             t = self.parents[i]
-            if t._version != self.versions[i]:
+            if t._version != self.versions[i] and self._reads(i):
                 raise RuntimeError(_modified_message(t, seen_by(t._ctx, self), t._version,
                                                      self.versions[i]))
         if self.saves_output:
             out = self.output_ref()
             if out is not None and out._version != self.out_version:
                 raise RuntimeError(_modified_message(out, self, out._version, self.out_version))
+
+    def _reads(self, i: int) -> bool:
+        """Whether this backward reads saved input i (see `saved_for`)."""
+        readers = self.saved_for.get(i)
+        return readers is None or any(self.needs_input_grad[j] for j in readers)
 
     def name(self) -> str:
         """PyTorch's name for this node (`AddBackward0`, `ConvolutionBackward0`, ...)."""
