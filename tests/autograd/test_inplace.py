@@ -10,11 +10,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from tests.harness import OpCase, check_case
 
 import striate as st
 import striate.nn as nn
 import striate.nn.functional as F
-from tests.harness import OpCase, check_case
 
 
 def _two(shape_a, shape_b, positive=False):

@@ -302,10 +302,11 @@ class Tensor:
     def _set(self, array: np.ndarray) -> Tensor:
         """Overwrite the values outside the graph (a tensor that needs no gradient record)."""
         if _GRAD_ENABLED[0] and self.requires_grad:
-            raise RuntimeError(
-                "a leaf Variable that requires grad is being used in an in-place operation. "
-                "Do the change under `with st.no_grad():` (as optimizers do) or on a detached copy"
-            )
+            what = ("a leaf Variable that requires grad is being used in an in-place operation"
+                    if self._ctx is None else "this in-place fill of a tensor in the graph is "
+                    "not recorded by striate")
+            raise RuntimeError(f"{what}. Do the change under `with st.no_grad():` (as optimizers "
+                               "do) or on a detached copy")
         check_writeable(self)
         self.array[...] = array
         bump(self)
