@@ -285,6 +285,15 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
             hook(leaf)
 
 
+def to_leaf(leaf: Tensor, grad: np.ndarray, capture: dict[Any, Any] | None) -> None:
+    """A gradient reaching a leaf: into its `.grad`, or into `capture` when `grad()` asked."""
+    if capture is None:
+        _accumulate_leaf(leaf, grad)
+    elif id(leaf) in capture:
+        prev = capture[id(leaf)]
+        capture[id(leaf)] = grad.copy() if prev is None else prev + grad
+
+
 def run_backward(root: Tensor, grad: np.ndarray, retain_graph: bool = False) -> None:
     """Backpropagate `grad` (dL/droot) to every leaf that requires grad (into its `.grad`)."""
     if root._ctx is None:
@@ -332,11 +341,7 @@ def run_graph(root_grads: dict[Function, np.ndarray], retain_graph: bool = False
                     continue  # it was not in the graph yet when this node read it
             if ctx is None:
                 if ig is not None and parent.requires_grad:
-                    if capture is None:
-                        _accumulate_leaf(parent, ig)
-                    elif id(parent) in capture:
-                        prev = capture[id(parent)]
-                        capture[id(parent)] = ig.copy() if prev is None else prev + ig
+                    to_leaf(parent, ig, capture)
                 continue
             if ig is not None:
                 dtype = parent.array.dtype

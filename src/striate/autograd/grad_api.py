@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from striate.autograd.function import _accumulate_leaf, run_graph
+from striate.autograd.function import run_graph, to_leaf
 from striate.autograd.tensor import Tensor, wrap
 
 
@@ -56,11 +56,7 @@ def _run(outputs: list[Tensor], grads: list[np.ndarray], retain_graph: bool,
     roots: dict[Any, np.ndarray] = {}
     for out, g in zip(outputs, grads):
         if out._ctx is None:  # a leaf as its own output
-            if capture is None:
-                _accumulate_leaf(out, g)
-            elif id(out) in capture:
-                prev = capture[id(out)]
-                capture[id(out)] = g.copy() if prev is None else prev + g
+            to_leaf(out, g, capture)
             continue
         prev = roots.get(out._ctx)
         roots[out._ctx] = g if prev is None else prev + g
