@@ -30,7 +30,7 @@ from striate.autograd.grad_mode import (  # noqa: F401  (re-exported: the old im
 )
 from striate.autograd.names import torch_name
 from striate.autograd.tensor import Tensor, wrap
-from striate.autograd.version import share_version
+from striate.autograd.version import share_version, stale_for
 
 # Creation order of recorded nodes: an in-place change gives a tensor a new node, and a node
 # recorded before that change must still send its gradient to the tensor's earlier node.
@@ -285,6 +285,22 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
             hook(leaf)
 
 
+def _check_not_stale(t: Tensor, node: Function) -> None:
+    """Refuse a gradient for a tensor read after its memory was changed through another view."""
+    made = getattr(seen_by(t._ctx, node), "seq", -1)
+    if stale_for(t, made, node.seq):
+        raise RuntimeError(stale_message(node.name() + " read", t))
+
+
+def stale_message(who: str, t: Tensor) -> str:
+    return (
+        f"{who} a tensor of shape {tuple(t.shape)} after its memory was changed in place through "
+        "another view of it; striate records such a change on that view only (PyTorch's "
+        "CopySlices is not implemented), so this gradient cannot be routed. Use the changed "
+        "view itself, assign through the base (base[idx] = value), or clone() the view first."
+    )
+
+
 def to_leaf(leaf: Tensor, grad: np.ndarray, capture: dict[Any, Any] | None) -> None:
     """A gradient reaching a leaf: into its `.grad`, or into `capture` when `grad()` asked."""
     if capture is None:
@@ -334,6 +350,9 @@ def run_graph(root_grads: dict[Function, np.ndarray], retain_graph: bool = False
                 node._check_versions()
             in_grads = node.backward(g)
         for parent, ig in zip(parents, in_grads):
+            box = parent._vc
+            if box is not None and box.rebased is not None:
+                _check_not_stale(parent, node)
             ctx = parent._ctx
             if ctx is not None and ctx.inplace:
                 ctx = seen_by(ctx, node)

@@ -22,11 +22,15 @@ class VersionCounter:
     `base` is a weak reference to the tensor that owns the memory, set once a view exists, so
     `is_view(t)` can tell a view from its base without keeping the base alive."""
 
-    __slots__ = ("value", "base")
+    __slots__ = ("value", "base", "rebased")
 
     def __init__(self, value: int = 0) -> None:
         self.value = value
         self.base: weakref.ref | None = None
+        # Recorded in-place changes through views: (seq of the change's node, id of the view).
+        # Another alias whose node is older than such a change holds a stale history (see
+        # `stale_for`): the engine refuses to route its gradient instead of returning a wrong one.
+        self.rebased: list[tuple[int, int]] | None = None
 
 
 def counter(t: Any) -> VersionCounter:
@@ -56,3 +60,20 @@ def is_view(t: Any) -> bool:
     """True when `t` was made by a view op from another tensor (it does not own its memory)."""
     box = t._vc
     return box is not None and box.base is not None and box.base() is not t
+
+
+def note_view_change(view: Any, seq: int) -> None:
+    """Record that `view`'s memory (shared with its base) changed in the graph at node `seq`."""
+    box = view._vc
+    if box.rebased is None:
+        box.rebased = []
+    box.rebased.append((seq, id(view)))
+
+
+def stale_for(t: Any, made: int, reader_seq: float, allowed: int | None = None) -> bool:
+    """Whether `t`, whose node (as its reader sees it) has seq `made`, was changed through another
+    view after that node and before its reader (seq `reader_seq`). `allowed`: a view id whose
+    changes do not count (a write-back `base[idx] = view`)."""
+    me = id(t)
+    return any(vid != me and vid != allowed and made < seq < reader_seq
+               for seq, vid in t._vc.rebased)

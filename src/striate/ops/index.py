@@ -39,7 +39,9 @@ class GetItem(Function):
     def forward(self, x, index, basic):
         self.shape, self.index, self.basic = x.shape, index, basic
         out = x[index]
-        return out if isinstance(out, np.ndarray) else np.asarray(out)
+        if not isinstance(out, np.ndarray):  # one element: a 0-d view of it, as PyTorch's x[i]
+            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return out
 
     def backward(self, g):
         grad = np.zeros(self.shape, g.dtype)

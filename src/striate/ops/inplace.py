@@ -14,23 +14,28 @@ saved the old values for its backward notices the new version there and raises P
 "modified by an inplace operation" error instead of computing a wrong gradient.
 
 Refused, as in PyTorch: an in-place change of a leaf that requires grad (outside `no_grad`),
-and of an inference tensor outside inference mode. Refused in striate only: an in-place change
-recorded in the graph through a *view* (PyTorch rewrites the base's history with CopySlices);
-item assignment on the base (`base[idx] = v`, `base[idx] += v`) is the recorded way.
+of a view of such a leaf, and of an inference tensor outside inference mode.
+
+Views: an in-place op on a view (`v = y.view(...)`, `y[0]`; Conv1d's output is a view of a 2-d
+convolution's) is recorded on the view, whose later readers get the right gradient. PyTorch
+also rewrites the base's history (CopySlices); striate does not, so if the *base* or another
+view of it is read after the change, backward raises (`VersionCounter.rebased`) instead of
+returning a wrong gradient; item assignment on the base (`base[idx] = v`) is the recorded way.
 """
 
 from __future__ import annotations
 
+import math
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from striate.autograd.function import Function, unbroadcast
+from striate.autograd.function import Function, stale_message, unbroadcast
 from striate.autograd.grad_mode import _GRAD_ENABLED, _INFERENCE
 from striate.autograd.tensor import Tensor, _unwrap, _unwrap_index, check_writeable, wrap
-from striate.autograd.version import bump, is_view
+from striate.autograd.version import bump, is_view, note_view_change, stale_for
 from striate.ops import activation as _act
 from striate.ops import elementwise as _ew
 
@@ -99,22 +104,16 @@ def _graph_error(t: Tensor) -> RuntimeError | None:
             "a leaf Variable that requires grad is being used in an in-place operation. Do the "
             "change under `with st.no_grad():` (as optimizers do), or on a clone()."
         )
-    if is_view(t):
-        leaf = t._ctx is not None and all(p._ctx is None and p.requires_grad for p in t._ctx.parents)
-        if leaf:
-            return RuntimeError("a view of a leaf Variable that requires grad is being used in an "
-                                "in-place operation.")
-        return RuntimeError(
-            f"in-place change of a view (shape {list(t.shape)}) of another tensor, recorded in the "
-            "graph: striate records in-place ops only on the tensor that owns the memory "
-            "(PyTorch's CopySlices is not implemented). Assign through the base instead "
-            "(base[idx] = value or base[idx] += value), or change a clone() of the view."
-        )
+    if is_view(t) and t._ctx is not None and all(
+            p._ctx is None and p.requires_grad for p in t._ctx.parents):
+        return RuntimeError("a view of a leaf Variable that requires grad is being used in an "
+                            "in-place operation.")
     return None
 
 
 def apply_inplace(t: Tensor, operands: tuple, plain: Callable[[np.ndarray], Any],
-                  recorded: Callable[[Tensor], Tensor], copy_old: bool = False) -> Tensor:
+                  recorded: Callable[[Tensor], Tensor], copy_old: bool = False,
+                  written_back: int | None = None) -> Tensor:
     """Change `t` in place: `plain(array)` gives the new values when nothing is recorded;
     `recorded(old)` computes them with graph ops from `old`, a snapshot of `t`'s previous value
     (a copy when the op saves its first input for backward: `copy_old`)."""
@@ -128,6 +127,10 @@ def apply_inplace(t: Tensor, operands: tuple, plain: Callable[[np.ndarray], Any]
     error = _graph_error(t)
     if error is not None:
         raise error
+    box = t._vc
+    if box is not None and box.rebased is not None and stale_for(
+            t, getattr(t._ctx, "seq", -1), math.inf, written_back):
+        raise RuntimeError(stale_message("an in-place op on", t))
     old = wrap(t.array.copy() if copy_old else t.array, t.requires_grad)
     old._ctx = t._ctx
     new = recorded(old)
@@ -141,6 +144,8 @@ def apply_inplace(t: Tensor, operands: tuple, plain: Callable[[np.ndarray], Any]
     version = bump(t)
     node.inplace, node.prev = True, t._ctx
     t._ctx, t.requires_grad = node, True
+    if is_view(t):
+        note_view_change(t, node.seq)
     if node.saves_output:
         node.output_ref, node.out_version = weakref.ref(t), version
     return t
@@ -219,4 +224,18 @@ class InplaceMethods:
             a[idx] = v  # straight into the memory: nothing to copy
 
         apply_inplace(self, (value,), plain,
-                      lambda old: IndexPut.apply(old, _ew.as_tensor(value, old), index=idx))
+                      lambda old: IndexPut.apply(old, _ew.as_tensor(value, old), index=idx),
+                      written_back=_written_back(self, idx, value))
+
+
+def _written_back(base: Tensor, idx: Any, value: Any) -> int | None:
+    """id(value) when `base[idx] = value` writes back a view that is exactly base[idx] (Python
+    runs `base[0] += 1` as `v = base[0]; v += 1; base[0] = v`): the base's new node then holds
+    that view's change, so the change does not make the base stale."""
+    box = base._vc
+    if box is None or box.rebased is None or not isinstance(value, Tensor) or value._vc is not box:
+        return None
+    region, v = base.array[idx], value.array
+    same = (isinstance(region, np.ndarray) and region.shape == v.shape and region.strides == v.strides
+            and region.__array_interface__["data"][0] == v.__array_interface__["data"][0])
+    return id(value) if same else None
