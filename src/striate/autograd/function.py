@@ -34,7 +34,10 @@ from striate.autograd.version import share_version, stale_for
 
 # Creation order of recorded nodes: an in-place change gives a tensor a new node, and a node
 # recorded before that change must still send its gradient to the tensor's earlier node.
-_next_seq = itertools.count().__next__
+_next_seq = itertools.count(1).__next__
+# [any in-place op recorded yet, any recorded through a view yet]: until then the backward walk
+# skips the in-place routing checks on every edge (set once by `striate.ops.inplace`).
+INPLACE_SEEN = [False, False]
 
 
 class Function:
@@ -67,6 +70,7 @@ class Function:
     # Set on the node of an in-place op (see striate.ops.inplace): `prev` is the node the
     # modified tensor had before; nodes recorded earlier (smaller `seq`) still route there.
     inplace: bool = False
+    seq: int = 0  # creation order, counted from the first in-place op on (see `seen_by`)
     out_version: int = 0  # the output's version when a saved output was recorded
 
     @classmethod
@@ -94,10 +98,11 @@ class Function:
         if cls.is_view and np.may_share_memory(out, arrays[0]):
             share_version(result, inputs[0])
         if record:
-            fn.seq = _next_seq()
+            if INPLACE_SEEN[0]:  # before any in-place op, every node is older than all of them
+                fn.seq = _next_seq()
             fn.parents = inputs
-            if cls.saves_inputs:
-                fn.versions = tuple([t._version for t in inputs])
+            if cls.saves_inputs:  # versions now (None: no counter yet, version 0)
+                fn.versions = tuple([None if (b := t._vc) is None else b.value for t in inputs])
             if cls.saves_output:
                 fn.output_ref = weakref.ref(result)
             result._ctx = fn
@@ -116,9 +121,9 @@ class Function:
     def _check_versions(self) -> None:
         for i in self.saves_inputs:
             t = self.parents[i]
-            if t._version != self.versions[i] and self._reads(i):
-                raise RuntimeError(_modified_message(t, seen_by(t._ctx, self), t._version,
-                                                     self.versions[i]))
+            saved = self.versions[i] or 0
+            if t._version != saved and self._reads(i):
+                raise RuntimeError(_modified_message(t, seen_by(t._ctx, self), t._version, saved))
         if self.saves_output:
             out = self.output_ref()
             if out is not None and out._version != self.out_version:
@@ -233,6 +238,7 @@ def _consumer_counts(roots: list[Function]) -> dict[Function, int]:
     counts = dict.fromkeys(roots, 0)
     stack = list(counts)
     pop, push = stack.pop, stack.append
+    inplace = INPLACE_SEEN[0]
     while stack:
         node = pop()
         parents = node.parents
@@ -240,7 +246,7 @@ def _consumer_counts(roots: list[Function]) -> dict[Function, int]:
             raise RuntimeError(_FREED_GRAPH_MESSAGE)
         for p in parents:
             ctx = p._ctx
-            if ctx is not None and ctx.inplace:
+            if inplace and ctx is not None and ctx.inplace:
                 ctx = seen_by(ctx, node)
             if ctx is not None:
                 if ctx in counts:
@@ -337,6 +343,7 @@ def run_graph(root_grads: dict[Function, np.ndarray], retain_graph: bool = False
     grads = dict(root_grads)
     ready = [n for n in root_grads if not counts[n]]
     pop, push = ready.pop, ready.append
+    inplace, through_views = INPLACE_SEEN
     while ready:
         node = pop()
         g = grads.pop(node, None)
@@ -350,14 +357,14 @@ def run_graph(root_grads: dict[Function, np.ndarray], retain_graph: bool = False
                 node._check_versions()
             in_grads = node.backward(g)
         for parent, ig in zip(parents, in_grads):
-            box = parent._vc
-            if box is not None and box.rebased is not None:
-                _check_not_stale(parent, node)
             ctx = parent._ctx
-            if ctx is not None and ctx.inplace:
-                ctx = seen_by(ctx, node)
-                if ctx is None:
-                    continue  # it was not in the graph yet when this node read it
+            if inplace:
+                if through_views and parent._vc is not None and parent._vc.rebased is not None:
+                    _check_not_stale(parent, node)
+                if ctx is not None and ctx.inplace:
+                    ctx = seen_by(ctx, node)
+                    if ctx is None:
+                        continue  # it was not in the graph yet when this node read it
             if ctx is None:
                 if ig is not None and parent.requires_grad:
                     to_leaf(parent, ig, capture)
@@ -375,7 +382,7 @@ def run_graph(root_grads: dict[Function, np.ndarray], retain_graph: bool = False
         if not retain_graph:
             # Free what this node saved: the graph is used once, so memory does not grow
             # over a training run. An in-place node keeps what routes earlier readers.
-            if node.inplace:
+            if inplace and node.inplace:
                 keep = (node.seq, node.prev)
                 node.__dict__.clear()
                 node.inplace, (node.seq, node.prev) = True, keep

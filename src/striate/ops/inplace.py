@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from striate.autograd.function import Function, stale_message, unbroadcast
+from striate.autograd.function import INPLACE_SEEN, Function, stale_message, unbroadcast
 from striate.autograd.grad_mode import _GRAD_ENABLED, _INFERENCE
 from striate.autograd.tensor import Tensor, _unwrap, _unwrap_index, check_writeable, wrap
 from striate.autograd.version import bump, is_view, note_view_change, stale_for
@@ -133,6 +133,7 @@ def apply_inplace(t: Tensor, operands: tuple, plain: Callable[[np.ndarray], Any]
         raise RuntimeError(stale_message("an in-place op on", t))
     old = wrap(t.array.copy() if copy_old else t.array, t.requires_grad)
     old._ctx = t._ctx
+    INPLACE_SEEN[0] = True  # from now on nodes are numbered (this one included)
     new = recorded(old)
     if new.array.shape != t.array.shape:
         raise RuntimeError(
@@ -146,6 +147,7 @@ def apply_inplace(t: Tensor, operands: tuple, plain: Callable[[np.ndarray], Any]
     t._ctx, t.requires_grad = node, True
     if is_view(t):
         note_view_change(t, node.seq)
+        INPLACE_SEEN[1] = True
     if node.saves_output:
         node.output_ref, node.out_version = weakref.ref(t), version
     return t
