@@ -179,6 +179,7 @@ def test_default_dtype() -> None:
     lambda lib: lib.from_numpy(np.zeros(2, np.int16)),
     lambda lib: lib.tensor(lib.zeros(2, dtype=lib.float64)),
 ])
+@pytest.mark.filterwarnings("ignore:To copy construct from a tensor")  # torch's advice on tensor(t)
 def test_tensor_dtype_rule_matches_torch(make) -> None:
     assert str(make(st).dtype) == str(make(torch).dtype).replace("torch.", "").replace("bool", "bool")
 
