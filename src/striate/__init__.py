@@ -183,6 +183,26 @@ for _name in (*_AXIS_METHODS, "cat", "concat", "stack"):  # torch.sum(x, axis=0)
     if _name in globals():
         globals()[_name] = _axis_alias(globals()[_name], _name)
 del _name
+# --- issue 21 (autograd and tensor semantics): st.Size, inference mode, printing, threads, dtype
+from striate.autograd.grad_mode import inference_mode, is_inference_mode_enabled  # noqa: E402
+from striate.autograd.printing import get_printoptions, set_printoptions  # noqa: E402
+from striate.autograd.size import Size  # noqa: E402
+from striate.autograd.tensor import get_default_dtype, set_default_dtype  # noqa: E402
+
+
+def set_num_threads(n: int) -> None:
+    """Threads for striate's operations (`torch.set_num_threads`); see `st.config.set_num_threads`."""
+    from striate import config
+
+    config.set_num_threads(n)
+
+
+def get_num_threads() -> int:
+    """Threads striate's operations use (`torch.get_num_threads`); see `st.config`."""
+    from striate import config
+
+    return config.get_num_threads()
+# --- end issue 21
 
 
 def numel(t: Tensor) -> int:

@@ -7,20 +7,29 @@ from typing import Any
 import numpy as np
 
 from striate import sampling
-from striate.autograd.tensor import Tensor, _resolve_dtype, _shape_args, float32, wrap
+from striate.autograd.grad_mode import _INFERENCE
+from striate.autograd.tensor import Tensor, _resolve_dtype, _shape_args, get_default_dtype, wrap
 from striate.device import check_device
 
 
 def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
-    """A new tensor holding a copy of `data`; float data becomes float32 unless `dtype` says."""
+    """A new tensor holding a copy of `data`. Its dtype, unless `dtype` says: a NumPy array's or
+    tensor's own (float64 stays float64, as in PyTorch); the default dtype (float32) for Python
+    floats; int64 for Python ints."""
     check_device(device, "st.tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
 
 def as_tensor(data: Any, dtype: Any = None, device: Any = None) -> Tensor:
+    """`data` as a tensor, without a copy where possible: a tensor of the right dtype is returned
+    as is, a NumPy array of the right dtype is shared (its dtype kept, as `torch.as_tensor`)."""
     check_device(device, "st.as_tensor")
-    if isinstance(data, Tensor) and (dtype is None or data.dtype == _resolve_dtype(dtype)):
+    want = _resolve_dtype(dtype)
+    if isinstance(data, Tensor) and (want is None or data.dtype == want):
         return data
+    if (isinstance(data, np.ndarray) and data.dtype.kind in "fiub"
+            and (want is None or data.dtype == want)):
+        return _new(data, False)
     return Tensor(data, dtype=dtype)
 
 
@@ -31,6 +40,8 @@ def from_numpy(array: np.ndarray) -> Tensor:
 
 def _new(array: np.ndarray, requires_grad: bool) -> Tensor:
     t = wrap(array, False)
+    if _INFERENCE[0]:
+        t._inference = True
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -45,7 +56,7 @@ def _size(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
 
 
 def _dt(dtype: Any) -> np.dtype:
-    return _resolve_dtype(dtype) or float32
+    return _resolve_dtype(dtype) or get_default_dtype()
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
@@ -68,7 +79,7 @@ def full(size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
     check_device(device, "st.full")
     if dtype is None:
         dtype = np.asarray(fill_value).dtype
-        dtype = float32 if dtype.kind == "f" else (np.int64 if dtype.kind in "iu" else dtype)
+        dtype = get_default_dtype() if dtype.kind == "f" else (np.int64 if dtype.kind in "iu" else dtype)
     return _new(np.full(_size((size,), "full"), fill_value, _resolve_dtype(dtype)), requires_grad)
 
 
@@ -101,7 +112,7 @@ def arange(start: Any, end: Any = None, step: Any = 1, dtype: Any = None, device
         start, end = 0, start
     if dtype is None:
         is_float = any(isinstance(v, float) for v in (start, end, step))
-        dtype = float32 if is_float else np.int64
+        dtype = get_default_dtype() if is_float else np.int64
     return _new(np.arange(start, end, step, dtype=_resolve_dtype(dtype)), requires_grad)
 
 

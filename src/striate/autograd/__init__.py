@@ -8,6 +8,8 @@ from striate.autograd.function import (
     set_grad_enabled,
     unbroadcast,
 )
+from striate.autograd.grad_api import Variable, backward, grad
+from striate.autograd.grad_mode import inference_mode
 from striate.autograd.gradcheck import GradcheckError, gradcheck
 from striate.autograd.tensor import Tensor, wrap
 
@@ -15,6 +17,10 @@ __all__ = [
     "Function",
     "GradcheckError",
     "Tensor",
+    "Variable",
+    "backward",
+    "grad",
+    "inference_mode",
     "enable_grad",
     "gradcheck",
     "is_grad_enabled",

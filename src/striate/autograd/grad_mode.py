@@ -11,6 +11,8 @@ from typing import Any
 # Grad mode lives in a one-element list: reading `_GRAD_ENABLED[0]` is the cheapest global
 # check Python offers on the per-op hot path.
 _GRAD_ENABLED = [True]
+# Inference mode: grad mode off, and every tensor made meanwhile is marked (`is_inference()`).
+_INFERENCE = [False]
 
 
 def is_grad_enabled() -> bool:
@@ -83,3 +85,42 @@ class enable_grad(no_grad):
     """Re-enables recording inside a `no_grad` block (context manager or decorator)."""
 
     _mode = True
+
+
+class inference_mode:
+    """`with st.inference_mode():` like `no_grad`, and tensors made inside say `is_inference()`.
+
+    Also a decorator (`@st.inference_mode()` or `@st.inference_mode`), and `inference_mode(False)`
+    switches it off inside an outer block, like `torch.inference_mode`. An inference tensor
+    cannot be changed in place outside inference mode (PyTorch's error)."""
+
+    def __new__(cls, mode: Any = True) -> Any:
+        if callable(mode):
+            return _decorate(cls, mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True) -> None:
+        self.mode = bool(mode)
+
+    def __enter__(self) -> inference_mode:
+        self.prev = (_GRAD_ENABLED[0], _INFERENCE[0])
+        if self.mode:
+            _GRAD_ENABLED[0], _INFERENCE[0] = False, True
+        else:
+            _INFERENCE[0] = False
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        _GRAD_ENABLED[0], _INFERENCE[0] = self.prev
+
+    def __call__(self, fn: Callable) -> Callable:  # decorator form: @st.inference_mode()
+        mode = self.mode
+        return _decorate(lambda: inference_mode(mode), fn)
+
+    def clone(self) -> inference_mode:
+        return inference_mode(self.mode)
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside `st.inference_mode()`."""
+    return _INFERENCE[0]

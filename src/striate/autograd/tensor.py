@@ -31,7 +31,9 @@ from typing import Any
 
 import numpy as np
 
-from striate.autograd.grad_mode import _GRAD_ENABLED
+from striate.autograd.grad_mode import _GRAD_ENABLED, _INFERENCE
+from striate.autograd.size import Size
+from striate.autograd.version import bump, counter, share_version
 
 # dtypes are NumPy dtypes; `t.dtype == st.float32` reads as in PyTorch.
 float32 = np.dtype(np.float32)
@@ -59,8 +61,29 @@ def _resolve_dtype(dtype: Any) -> np.dtype | None:
     return np.dtype(dtype)
 
 
+# The dtype Python floats become (`st.set_default_dtype`): float32 unless the user says.
+_DEFAULT_FLOAT = [float32]
+
+
+def set_default_dtype(dtype: Any) -> None:
+    """The dtype of tensors made from Python floats and of float factories (`st.zeros`, layer
+    weights, ...): `st.float32` (the default) or `st.float64`, like `torch.set_default_dtype`."""
+    d = _resolve_dtype(dtype)
+    if d not in (float32, float64):
+        raise TypeError(f"set_default_dtype takes st.float32 or st.float64, got {dtype!r}: only "
+                        "these two floating point types can be striate's default")
+    _DEFAULT_FLOAT[0] = d
+
+
+def get_default_dtype() -> np.dtype:
+    """The current default floating point dtype (float32 unless `set_default_dtype` changed it)."""
+    return _DEFAULT_FLOAT[0]
+
+
 def _default_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
-    """PyTorch's inference rules: floats -> float32, ints -> int64, bools stay bool."""
+    """PyTorch's inference rules: a NumPy array or a tensor keeps its dtype; Python floats take
+    the default dtype (float32), Python ints int64, bools stay bool."""
+    keep = isinstance(data, (np.ndarray, np.generic, Tensor))
     if isinstance(data, Tensor):
         data = data.array
     elif isinstance(data, (list, tuple)) and data and any(isinstance(d, Tensor) for d in data):
@@ -75,14 +98,16 @@ def _default_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
     if dtype is not None:
         return np.array(arr, dtype=dtype, copy=True)
     kind = arr.dtype.kind
+    if keep and kind in "fiub":
+        return np.array(arr, copy=True)
     if kind == "f":
-        return np.array(arr, dtype=float32, copy=True)
+        return np.array(arr, dtype=_DEFAULT_FLOAT[0], copy=True)
     if kind in "iu":
-        return np.array(arr, dtype=arr.dtype if kind == "u" and arr.dtype == uint8 else int64)
+        return np.array(arr, dtype=int64)
     if kind == "b":
         return np.array(arr, copy=True)
     if arr.dtype == object and arr.size == 0:
-        return np.zeros(arr.shape, float32)
+        return np.zeros(arr.shape, _DEFAULT_FLOAT[0])
     raise TypeError(f"cannot make a tensor from data of dtype {arr.dtype}: use numbers or arrays")
 
 
@@ -121,7 +146,8 @@ class Tensor:
     `Tensor(2, 3)` is an uninitialised float32 tensor of shape (2, 3) and `Tensor([1, 2])` float32
     data, as `torch.Tensor`; `st.tensor(data)` infers the dtype (ints stay int64)."""
 
-    __slots__ = ("array", "requires_grad", "grad", "_ctx", "_version", "_hooks", "__weakref__")
+    __slots__ = ("array", "requires_grad", "grad", "_ctx", "_vc", "_hooks", "_inference",
+                 "__weakref__")
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected ops
 
     def __init__(self, *args: Any, dtype: Any = _LEGACY, requires_grad: bool = False) -> None:
@@ -134,9 +160,11 @@ class Tensor:
             self.array = _default_array(args[0], _resolve_dtype(None if dtype is _LEGACY else dtype))
         self.grad: Tensor | None = None
         self._ctx = None
-        self._version = 0
+        self._vc = None
         self._hooks: list | None = None
         self.requires_grad = False
+        if _INFERENCE[0]:
+            self._inference = True
         if requires_grad:
             self.requires_grad_(True)
 
@@ -151,8 +179,8 @@ class Tensor:
         self.array = value
 
     @property
-    def shape(self) -> tuple[int, ...]:
-        return self.array.shape
+    def shape(self) -> Size:
+        return Size(self.array.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -191,9 +219,9 @@ class Tensor:
         self.array = arr
         self._version += 1
 
-    def size(self, dim: int | None = None):
+    def size(self, dim: int | None = None) -> Size | int:
         if dim is None:
-            return self.array.shape
+            return Size(self.array.shape)
         return self.array.shape[dim]
 
     def dim(self) -> int:
@@ -259,15 +287,9 @@ class Tensor:
     __hash__ = object.__hash__
 
     def __repr__(self) -> str:
-        body = np.array2string(self.array, precision=4, separator=", ", prefix="tensor(")
-        extras = []
-        if self.array.dtype not in (float32, int64, bool_):
-            extras.append(f"dtype=striate.{self.array.dtype.name}")
-        if self._ctx is not None:
-            extras.append(f"grad_fn={self._ctx!r}")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + ", ".join([body, *extras]) + ")"
+        from striate.autograd.printing import tensor_repr
+
+        return tensor_repr(self, _DEFAULT_FLOAT[0])
 
     # ------------------------------------------------------------------ autograd
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
@@ -288,7 +310,10 @@ class Tensor:
         self._hooks.append(hook)
 
     def detach(self) -> Tensor:
-        return wrap(self.array, False)
+        """A tensor sharing this one's memory (and version counter), outside the graph."""
+        out = wrap(self.array, False)
+        share_version(out, self)
+        return out
 
     def detach_(self) -> Tensor:
         self._ctx = None
@@ -299,51 +324,31 @@ class Tensor:
         return self
 
     # ------------------------------------------------------------------ in place
-    def _inplace_check(self) -> None:
-        if _GRAD_ENABLED[0] and self.requires_grad:
-            kind = "a leaf tensor" if self._ctx is None else "a tensor in the graph"
-            raise RuntimeError(
-                f"in-place change of {kind} that requires grad would corrupt the graph; do "
-                "it under `with st.no_grad():` (as optimizers do) or on a detached copy"
-            )
+    # The public in-place methods (add_, mul_, zero_, +=, x[i] = v, ...) record themselves in the
+    # graph, so they live with the operations in `striate.ops.inplace`. `_set` is the plain
+    # write for buffers outside the graph (running statistics, initialisers).
+    @property
+    def _version(self) -> int:
+        """How many in-place changes this tensor's memory (shared with its views) has seen."""
+        box = self._vc
+        return 0 if box is None else box.value
+
+    @_version.setter
+    def _version(self, value: int) -> None:
+        counter(self).value = value
 
     def _set(self, array: np.ndarray) -> Tensor:
-        self._inplace_check()
-        if not self.array.flags.writeable:
-            raise RuntimeError(
-                f"in-place change of a tensor of shape {self.shape} whose memory is a broadcast view "
-                "(made by expand or a broadcast) or read-only: several elements share one memory "
-                "location. clone() it first."
-            )
+        """Overwrite the values outside the graph (a tensor that needs no gradient record)."""
+        if _GRAD_ENABLED[0] and self.requires_grad:
+            what = ("a leaf Variable that requires grad is being used in an in-place operation"
+                    if self._ctx is None else "this in-place fill of a tensor in the graph is "
+                    "not recorded by striate")
+            raise RuntimeError(f"{what}. Do the change under `with st.no_grad():` (as optimizers "
+                               "do) or on a detached copy")
+        check_writeable(self)
         self.array[...] = array
-        self._version += 1
+        bump(self)
         return self
-
-    def zero_(self) -> Tensor:
-        return self._set(0)
-
-    def fill_(self, value: Any) -> Tensor:
-        return self._set(_unwrap(value))
-
-    def copy_(self, src: Any) -> Tensor:
-        return self._set(_unwrap(src))
-
-    def add_(self, other: Any, alpha: Any = 1) -> Tensor:
-        o = _unwrap(other)
-        return self._set(self.array + (o if alpha == 1 else alpha * o))
-
-    def sub_(self, other: Any, alpha: Any = 1) -> Tensor:
-        o = _unwrap(other)
-        return self._set(self.array - (o if alpha == 1 else alpha * o))
-
-    def mul_(self, other: Any) -> Tensor:
-        return self._set(self.array * _unwrap(other))
-
-    def div_(self, other: Any) -> Tensor:
-        return self._set(self.array / _unwrap(other))
-
-    def clamp_(self, min: Any = None, max: Any = None) -> Tensor:  # noqa: A002
-        return self._set(np.clip(self.array, min, max))
 
     def uniform_(self, a: float = 0.0, b: float = 1.0, generator: Any = None) -> Tensor:
         """Fill with U(a, b), drawn as PyTorch draws them (see `striate.sampling`)."""
@@ -361,27 +366,12 @@ class Tensor:
         sampling.fill_normal_(values, mean, std, generator)
         return self._set(values)
 
-    def __iadd__(self, other: Any) -> Tensor:
-        return self.add_(other)
-
-    def __isub__(self, other: Any) -> Tensor:
-        return self.sub_(other)
-
-    def __imul__(self, other: Any) -> Tensor:
-        return self.mul_(other)
-
-    def __itruediv__(self, other: Any) -> Tensor:
-        return self.div_(other)
-
-    def __setitem__(self, index: Any, value: Any) -> None:
-        self._inplace_check()
-        if not self.array.flags.writeable:
-            raise RuntimeError(
-                f"item assignment into a tensor of shape {self.shape} whose memory is a broadcast "
-                "view (made by expand) or read-only; clone() it first"
-            )
-        self.array[_unwrap_index(index)] = _unwrap(value)
-        self._version += 1
+    def is_inference(self) -> bool:
+        """True for a tensor made inside `st.inference_mode()`."""
+        try:
+            return self._inference
+        except AttributeError:
+            return False
 
     # ------------------------------------------------------------------ conversions
     def to(self, *args: Any, **kwargs: Any) -> Tensor:
@@ -468,12 +458,21 @@ def wrap(array: np.ndarray, requires_grad: bool = False) -> Tensor:
     t.requires_grad = requires_grad
     t.grad = None
     t._ctx = None
-    t._version = 0
+    t._vc = None
     t._hooks = None
     return t
 
 
 _make = wrap  # the old private name
+
+
+def check_writeable(t: Tensor) -> None:
+    if not t.array.flags.writeable:
+        raise RuntimeError(
+            f"in-place change of a tensor of shape {t.shape} whose memory is a broadcast view "
+            "(made by expand or a broadcast) or read-only: several elements share one memory "
+            "location. clone() it first."
+        )
 
 
 def _unwrap(x: Any) -> Any:

@@ -39,7 +39,7 @@ class Parameter(Tensor):
         self.array = arr
         self.grad = None
         self._ctx = None
-        self._version = 0
+        self._vc = None
         self._hooks = None
         self.requires_grad = False
         if requires_grad:

@@ -31,6 +31,7 @@ from striate.io_atomic import atomic_write_bytes
 from striate.onnx.functions import FUNCTIONS
 from striate.onnx.graph import OUTPUT_STRUCTURE, ExportError, GraphBuilder, require_onnx
 from striate.onnx.modules import module_converter
+from striate.ops.activation import inplace_as_copies
 
 
 class _Record:
@@ -97,7 +98,8 @@ class _Trace:
             for name, m in self.model.named_modules()
         ]
         try:
-            out = self.model(*self.args)
+            with inplace_as_copies():  # values are named by tensor identity: no aliasing
+                out = self.model(*self.args)
         finally:
             for h in handles:
                 h.remove()

@@ -5,6 +5,9 @@ Every one is written to be numerically stable: no overflow for inputs of +-1e4.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import numpy as np
 
 from striate import kernels
@@ -159,7 +162,26 @@ def _softmax_dim(x: Tensor, dim: int | None) -> int:
     return dim % x.ndim
 
 
+# Tracers that name values by tensor identity (ONNX export) switch `inplace=True` off while they
+# run the model (`inplace_as_copies`), so each activation gets its own output tensor.
+_INPLACE_ALLOWED = [True]
+
+
+@contextlib.contextmanager
+def inplace_as_copies() -> Iterator[None]:
+    """Within the block, `relu(x, inplace=True)` computes out of place (same values)."""
+    prev = _INPLACE_ALLOWED[0]
+    _INPLACE_ALLOWED[0] = False
+    try:
+        yield
+    finally:
+        _INPLACE_ALLOWED[0] = prev
+
+
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
+    """max(0, x); `inplace=True` overwrites x and returns it (recorded: see `ops.inplace`)."""
+    if inplace and _INPLACE_ALLOWED[0]:
+        return x.relu_()
     return ReLU.apply(x)
 
 

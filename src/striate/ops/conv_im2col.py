@@ -58,6 +58,7 @@ class Conv2dIm2col(Function):
     """
 
     saves_inputs = (0, 1)
+    saved_for = {0: (1,), 1: (0,)}  # input i is read only for these inputs' gradients
 
     def forward(self, x, w, b=None, *, geometry: ConvGeometry, pads, groups):
         N, C, H, W = x.shape

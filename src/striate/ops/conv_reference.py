@@ -35,6 +35,7 @@ class Conv2dReference(Function):
     """conv2d by the definition (see the module docstring); x (N, C, H, W), w (O, C/G, kh, kw)."""
 
     saves_inputs = (0, 1)
+    saved_for = {0: (1,), 1: (0,)}  # input i is read only for these inputs' gradients
 
     def forward(self, x, w, b=None, *, geometry: ConvGeometry, pads, groups):
         top, bottom, left, right = pads

@@ -26,6 +26,7 @@ class ConvTranspose2d(Function):
     """Y = conv_transpose2d(X, W) + b; x (N, Cin, H, W), w (Cin, Cout/G, kh, kw)."""
 
     saves_inputs = (0, 1)
+    saved_for = {0: (1,), 1: (0,)}  # input i is read only for these inputs' gradients
 
     def forward(self, x, w, b=None, *, stride, padding, output_padding, groups, dilation):
         N, Cin, H, W = x.shape

@@ -25,6 +25,7 @@ class Conv2dWinograd(Function):
     """
 
     saves_inputs = (0, 1)
+    saved_for = {0: (1,), 1: (0,)}  # input i is read only for these inputs' gradients
 
     def forward(self, x, w, b=None, *, geometry: ConvGeometry, pads):
         N, C = x.shape[:2]

@@ -94,6 +94,7 @@ class Mul(Function):
     """z = x * y;  dz/dx = y, dz/dy = x (the mul gate: gradient switcher)."""
 
     saves_inputs = (0, 1)
+    saved_for = {0: (1,), 1: (0,)}  # input i is read only for these inputs' gradients
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -110,6 +111,7 @@ class Div(Function):
     """z = x / y;  dz/dx = 1/y, dz/dy = -x/y^2."""
 
     saves_inputs = (0, 1)
+    saved_for = {0: (1,), 1: (0, 1)}  # input i is read only for these inputs' gradients
 
     def forward(self, x, y):
         self.x, self.y = x, y

@@ -34,10 +34,14 @@ def _to_numpy_index(index: Any) -> tuple[Any, bool]:
 class GetItem(Function):
     """y = x[index]; dL/dx is zero except at the picked places, which receive dL/dy."""
 
+    is_view = True  # the output may share the input's memory (and version counter)
+
     def forward(self, x, index, basic):
         self.shape, self.index, self.basic = x.shape, index, basic
         out = x[index]
-        return out if isinstance(out, np.ndarray) else np.asarray(out)
+        if not isinstance(out, np.ndarray):  # one element: a 0-d view of it, as PyTorch's x[i]
+            out = x[(index if isinstance(index, tuple) else (index,)) + (Ellipsis,)]
+        return out
 
     def backward(self, g):
         grad = np.zeros(self.shape, g.dtype)

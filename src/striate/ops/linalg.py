@@ -19,6 +19,7 @@ class MatMul(Function):
     """Z = X @ Y with NumPy's batching rules (1-D operands are promoted, then squeezed)."""
 
     saves_inputs = (0, 1)
+    saved_for = {0: (1,), 1: (0,)}  # input i is read only for these inputs' gradients
 
     def forward(self, x, y):
         self.x, self.y = x, y
@@ -72,6 +73,7 @@ class Linear(Function):
     """
 
     saves_inputs = (0, 1)
+    saved_for = {0: (1,), 1: (0,)}  # input i is read only for these inputs' gradients
 
     def forward(self, x, w, b=None):
         self.x, self.w = x, w

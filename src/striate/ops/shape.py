@@ -15,6 +15,8 @@ from striate.ops.limits import DimensionError
 class Reshape(Function):
     """Same values in a new shape; the gradient is reshaped back."""
 
+    is_view = True  # the output may share the input's memory (and version counter)
+
     def forward(self, x, shape):
         self.shape = x.shape
         return x.reshape(shape)
@@ -26,6 +28,8 @@ class Reshape(Function):
 class Permute(Function):
     """Axes reordered by `dims`; the gradient is permuted by the inverse order."""
 
+    is_view = True  # the output may share the input's memory (and version counter)
+
     def forward(self, x, dims):
         self.inverse = tuple(np.argsort(dims))
         return x.transpose(dims)
@@ -36,6 +40,8 @@ class Permute(Function):
 
 class Expand(Function):
     """Broadcast to a larger shape (a view); the gradient sums over the copies."""
+
+    is_view = True  # the output may share the input's memory (and version counter)
 
     def forward(self, x, shape):
         self.shape = x.shape

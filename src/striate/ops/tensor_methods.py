@@ -21,6 +21,7 @@ from striate.ops import index as _idx
 from striate.ops import linalg as _la
 from striate.ops import reduce as _red
 from striate.ops import shape as _shp
+from striate.ops.inplace import InplaceMethods
 
 
 class TensorOperators:
@@ -272,10 +273,11 @@ _NOT_METHODS = {"__module__", "__qualname__", "__doc__", "__dict__", "__weakref_
 
 
 def bind_tensor_operators() -> None:
-    """Copy every method of `TensorOperators` onto `Tensor` (idempotent)."""
-    for name, value in vars(TensorOperators).items():
-        if name not in _NOT_METHODS:
-            setattr(Tensor, name, value)
+    """Copy every method of `TensorOperators` and `InplaceMethods` onto `Tensor` (idempotent)."""
+    for cls in (TensorOperators, InplaceMethods):
+        for name, value in vars(cls).items():
+            if name not in _NOT_METHODS:
+                setattr(Tensor, name, value)
 
 
 bind_tensor_operators()

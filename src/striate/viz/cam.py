@@ -80,7 +80,7 @@ def layer_gradients(model: Any, x: Any, target: Any = None, layer: Any = None,
                              "choose a module that returns one feature map")
         a = _make(out._data, True)
         calls.append(a)
-        return a
+        return a.clone()  # a leaf cannot be changed in place (a ReLU(inplace=True) next): a copy can
 
     with frozen(model), module.register_forward_hook(hook):
         score, t = target_score(model(leaf(arr, requires_grad=False)), target, fn)

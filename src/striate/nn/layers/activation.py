@@ -1,8 +1,8 @@
 """Activation layers: `ReLU`, `LeakyReLU`, `ELU`, `Sigmoid`, `Tanh`, `Softmax`, `LogSoftmax`.
 
 Each wraps the function of the same name in `F`; the formulas and derivatives live there.
-`inplace=True` is accepted for PyTorch compatibility and computed out of place (striate's graph
-keeps the input, so overwriting it would buy nothing and could corrupt a saved value).
+`ReLU(inplace=True)` overwrites its input as PyTorch's does (recorded in the graph, see
+`striate.ops.inplace`); LeakyReLU's and ELU's `inplace=True` are accepted and computed out of place.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ class ReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.relu(input)
+        return F.relu(input, inplace=self.inplace)
 
     def extra_repr(self) -> str:
         return "inplace=True" if self.inplace else ""
