@@ -133,6 +133,29 @@ def test_inplace_masked_fill_and_scatter_follow_the_inplace_rules() -> None:
     assert leaf.tolist() == [1.0, 0.0]
 
 
+@pytest.mark.parametrize("op", ["masked_fill_", "scatter_", "scatter_add_"])
+def test_inplace_write_on_a_graph_tensor_is_recorded_like_torch(op: str) -> None:
+    """y = 2x; y.<op>(...); loss = sum(y^2): x's and the written values' gradients are torch's."""
+
+    def run(lib):
+        lib.manual_seed(0)
+        x = lib.randn(3, 4, dtype=lib.float64, requires_grad=True)
+        v = lib.tensor([1.5, 2.5, 3.5], dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        if op == "masked_fill_":
+            y.masked_fill_(y > 0, 0.5)
+        else:
+            getattr(y, op)(1, lib.tensor([[0], [2], [1]]), v.reshape(3, 1))
+        (y * y).sum().backward()
+        return x.grad.numpy(), None if v.grad is None else v.grad.numpy()
+
+    (tx, tv), (sx, sv) = run(torch), run(st)
+    np.testing.assert_allclose(sx, tx, rtol=1e-12)
+    assert (tv is None) == (sv is None)
+    if tv is not None:
+        np.testing.assert_allclose(sv, tv, rtol=1e-12)
+
+
 @pytest.mark.parametrize("call, match", [
     (lambda: st.zeros(3).masked_fill(st.tensor([1, 0, 1]), 1.0), "boolean masks"),
     (lambda: st.zeros(3).masked_fill(st.tensor([True, False]), 1.0), "does not broadcast"),

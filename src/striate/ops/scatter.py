@@ -4,9 +4,10 @@ The backward of a write is the reverse read: the elements that were overwritten 
 from the output (their old values were lost), the written values get the output gradient at the
 places they went to (`gather`), and an added value gets it unchanged (scatter_add).
 
-The in-place forms (`masked_fill_`, `scatter_`, `scatter_add_`) compute the out-of-place result
-and write it back through `Tensor._set`, the mechanism `add_`/`zero_` use: outside `no_grad`
-that refuses tensors that require grad, and it bumps the version counter.
+The in-place forms (`masked_fill_`, `scatter_`, `scatter_add_`) go through
+`ops.inplace.apply_inplace`, as `add_`/`zero_` do: on a tensor in the graph the op is recorded
+(the tensor's grad_fn becomes its node, with PyTorch's version rule), elsewhere the values are
+written in place; a leaf that requires grad is refused as PyTorch refuses it.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import numpy as np
 
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor, wrap
+from striate.ops.inplace import apply_inplace
 from striate.ops.reduce import normalize_dims
 
 
@@ -67,7 +69,8 @@ def masked_fill(input: Tensor, mask: Any, value: Any) -> Tensor:  # noqa: A002
 
 
 def masked_fill_(input: Tensor, mask: Any, value: Any) -> Tensor:  # noqa: A002
-    return input._set(masked_fill(input.detach(), mask, value).array)
+    return apply_inplace(input, _tensors(value), lambda a: masked_fill(wrap(a), mask, _detached(value)).array,
+                         lambda old: masked_fill(old, mask, value))
 
 
 # ---------------------------------------------------------------------------- scatter
@@ -174,11 +177,19 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:  # 
 
 def scatter_(input: Tensor, dim: int, index: Any, src: Any = None, value: Any = None,  # noqa: A002
              reduce: str | None = None) -> Tensor:
-    return input._set(scatter(input.detach(), dim, index, _detached(src), value, reduce).array)
+    return apply_inplace(input, _tensors(src, value),
+                         lambda a: scatter(wrap(a), dim, index, _detached(src), _detached(value), reduce).array,
+                         lambda old: scatter(old, dim, index, src, value, reduce))
 
 
 def scatter_add_(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:  # noqa: A002
-    return input._set(scatter_add(input.detach(), dim, index, _detached(src)).array)
+    return apply_inplace(input, _tensors(src), lambda a: scatter_add(wrap(a), dim, index, _detached(src)).array,
+                         lambda old: scatter_add(old, dim, index, src))
+
+
+def _tensors(*values: Any) -> tuple[Tensor, ...]:
+    """The operands of an in-place op that are tensors (those may bring a gradient)."""
+    return tuple(v for v in values if isinstance(v, Tensor))
 
 
 def _detached(t: Any) -> Any:
