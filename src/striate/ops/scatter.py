@@ -178,12 +178,14 @@ def scatter_add(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:  # 
 def scatter_(input: Tensor, dim: int, index: Any, src: Any = None, value: Any = None,  # noqa: A002
              reduce: str | None = None) -> Tensor:
     return apply_inplace(input, _tensors(src, value),
-                         lambda a: scatter(wrap(a), dim, index, _detached(src), _detached(value), reduce).array,
+                         lambda a: scatter(wrap(a), dim, index, _detached(src), _detached(value),
+                                           reduce).array,
                          lambda old: scatter(old, dim, index, src, value, reduce))
 
 
 def scatter_add_(input: Tensor, dim: int, index: Any, src: Tensor) -> Tensor:  # noqa: A002
-    return apply_inplace(input, _tensors(src), lambda a: scatter_add(wrap(a), dim, index, _detached(src)).array,
+    return apply_inplace(input, _tensors(src),
+                         lambda a: scatter_add(wrap(a), dim, index, _detached(src)).array,
                          lambda old: scatter_add(old, dim, index, src))
 
 
