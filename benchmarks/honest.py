@@ -184,12 +184,16 @@ def _log(msg: str) -> None:
 
 
 def run(workloads: list[Workload], modes=MODES, threads: int | None = None, rounds: int = 5,
-        steps: int = 3, warmup: int = 2, chunks: int = 3, sgemm_n: int = 2048, seed: int = 0) -> dict:
-    """Both modes on every workload; the result as a JSON-ready dict."""
+        process_rounds: int = 3, steps: int = 3, warmup: int = 2, chunks: int = 3,
+        sgemm_n: int = 2048, seed: int = 0) -> dict:
+    """Both modes on every workload; the result as a JSON-ready dict. rounds: alternating rounds
+    in the one process; process_rounds: pairs of fresh processes (each times `chunks` runs and
+    gives their median)."""
     started = time.time()
     result: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "threads_asked": threads,
-        "rounds": rounds, "steps_per_round": steps, "warmup": warmup, "separate_chunks": chunks,
+        "rounds": rounds, "process_rounds": process_rounds, "steps_per_round": steps,
+        "warmup": warmup, "separate_chunks": chunks,
         "environment_openblas": machine.environment_overrides(),
         "load_average_before": machine.load_average(), "modes": {}}
     _log(f"honest benchmark: machine facts (fresh process, sgemm {sgemm_n}^3) ...")
@@ -207,10 +211,10 @@ def run(workloads: list[Workload], modes=MODES, threads: int | None = None, roun
         if "separate" in modes:
             result["modes"]["separate"] = []
             for i, w in enumerate(workloads):
-                _log(f"mode separate: {w.key} ({i + 1}/{len(workloads)}), {rounds} rounds of a fresh "
-                     f"process per library, {time.time() - started:.0f} s so far ...")
+                _log(f"mode separate: {w.key} ({i + 1}/{len(workloads)}), {process_rounds} rounds of a "
+                     f"fresh process per library, {time.time() - started:.0f} s so far ...")
                 times = {kind: {lib: [] for lib in LIBS} for kind in KINDS}
-                for r in range(rounds):
+                for r in range(process_rounds):
                     for lib in (LIBS if r % 2 == 0 else LIBS[::-1]):
                         out = _run_child({**base, "libs": [lib], "workloads": [w.key], "rounds": chunks})
                         result.setdefault("threads_separate", {}).update(out["threads"])
@@ -232,6 +236,7 @@ def header(result: dict) -> list[str]:
     blas, tor = m["numpy_blas"], m["torch"]
     env = result["environment_openblas"]
     threads = result.get("threads") or result.get("threads_separate") or {}
+    asked = f"both set to {result['threads_asked']}" if result["threads_asked"] else "each library's default"
     return [
         f"Measured {result['date']} on {m['cpu']} ({m['cores']} cores; "
         f"{' '.join(m['cpu_vector_flags'])}), Python {m['python']}, NumPy {m['numpy']}, "
@@ -242,12 +247,14 @@ def header(result: dict) -> list[str]:
         f"{'; '.join(tor['config'])}.",
         f"sgemm {m['sgemm_gflops']['n']}^3: NumPy {m['sgemm_gflops']['numpy']:.0f} GFLOP/s, "
         f"PyTorch {m['sgemm_gflops']['torch']:.0f} GFLOP/s.",
-        f"Threads: {'both set to ' + str(result['threads_asked']) if result['threads_asked'] else 'each library default'}"
+        f"Threads: {asked}"
         f" -> striate {threads.get('striate')} (its BLAS {threads.get('striate_blas')}), "
         f"PyTorch {threads.get('torch')}. Load average before {_fmt_load(result['load_average_before'])}, "
         f"after {_fmt_load(result['load_average_after'])} ({result['seconds'] / 60:.1f} min).",
-        f"{result['rounds']} rounds of {result['steps_per_round']} steps after {result['warmup']} warm-up "
-        "steps; ratio = median over rounds of (striate images/s / PyTorch images/s), > 1: striate faster.",
+        f"{result['rounds']} alternating rounds in one process / {result['process_rounds']} pairs of "
+        f"fresh processes (each the median of {result['separate_chunks']} runs), a run = "
+        f"{result['steps_per_round']} steps after {result['warmup']} warm-up steps; ratio = median over "
+        "rounds of (striate images/s / PyTorch images/s), > 1: striate faster.",
     ]
 
 
@@ -288,10 +295,13 @@ def main(argv: list[str] | None = None, **overrides) -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--threads", type=int, default=None, help="threads for both (default: each its own)")
-    parser.add_argument("--rounds", type=int, default=5, help="timed rounds per mode (default 5, >= 3)")
+    parser.add_argument("--rounds", type=int, default=5, help="alternating rounds in one process (default 5)")
+    parser.add_argument("--process-rounds", type=int, default=3,
+                        help="pairs of fresh processes per workload in separate mode (default 3)")
     parser.add_argument("--steps", type=int, default=3, help="steps per timed round (default 3)")
     parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
-    parser.add_argument("--only", nargs="+", metavar="WORKLOAD", help="workload keys, e.g. 'LeNet-5 1x28x28 b64'")
+    parser.add_argument("--only", nargs="+", metavar="WORKLOAD",
+                        help="workload keys, e.g. 'LeNet-5 1x28x28 b64' (another batch: '... b128')")
     parser.add_argument("--quick", action="store_true", help="LeNet-5 b64 only, 3 rounds")
     parser.add_argument("--tiny", action="store_true", help="batch 2, 1 round, no warm-up: a smoke test")
     parser.add_argument("--out", default=str(HERE / "results"), help="folder for honest-<date>.json/.md")
@@ -308,14 +318,14 @@ def main(argv: list[str] | None = None, **overrides) -> int:
         return 0
     workloads = [find(k) for k in args.only] if args.only else list(WORKLOADS)
     kwargs: dict[str, Any] = {"threads": args.threads, "rounds": args.rounds, "steps": args.steps,
-                              "modes": args.modes}
+                              "process_rounds": args.process_rounds, "modes": args.modes}
     if args.quick:
         workloads, kwargs["rounds"] = workloads[:1], 3
     if args.tiny:
         from dataclasses import replace
 
         workloads = [replace(w, batch=2) for w in workloads]
-        kwargs.update(rounds=1, steps=1, warmup=0, chunks=1, sgemm_n=64)
+        kwargs.update(rounds=1, process_rounds=1, steps=1, warmup=0, chunks=1, sgemm_n=64)
     result = run(workloads, **kwargs)
     path = write(result, Path(args.out))
     print(markdown(result))

@@ -16,6 +16,7 @@ import os
 import platform
 import sys
 import time
+from pathlib import Path
 
 OPENBLAS_OVERRIDES = ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
 
@@ -59,17 +60,23 @@ def load_average() -> list[float] | None:
 
 
 def blas_info() -> dict:
-    """NumPy's BLAS as threadpoolctl reports it in this process (kernel = `architecture`)."""
+    """NumPy's BLAS as threadpoolctl reports it in this process (kernel = `architecture`), and any
+    other BLAS loaded (Numba imports SciPy, which brings its own OpenBLAS; striate's products go
+    through NumPy's)."""
     import numpy  # noqa: F401  (threadpoolctl only sees libraries already loaded)
     from threadpoolctl import threadpool_info
 
-    for lib in threadpool_info():
-        if lib.get("user_api") == "blas":
-            return {"library": lib.get("internal_api"), "version": lib.get("version"),
-                    "kernel": lib.get("architecture"), "threads": lib.get("num_threads"),
-                    "threading_layer": lib.get("threading_layer"),
-                    "loaded_with": {name: os.environ.get(name) for name in OPENBLAS_OVERRIDES}}
-    return {"library": None}
+    libs = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    ours = next((lib for lib in libs if "numpy" in lib.get("filepath", "")), libs[0] if libs else None)
+    if ours is None:
+        return {"library": None}
+    return {"library": ours.get("internal_api"), "version": ours.get("version"),
+            "kernel": ours.get("architecture"), "threads": ours.get("num_threads"),
+            "threading_layer": ours.get("threading_layer"), "file": Path(ours["filepath"]).name,
+            "loaded_with": {name: os.environ.get(name) for name in OPENBLAS_OVERRIDES},
+            "other_blas": [f"{Path(lib['filepath']).name} {lib.get('version')} kernel "
+                           f"{lib.get('architecture')} threads {lib.get('num_threads')}"
+                           for lib in libs if lib is not ours]}
 
 
 def torch_info() -> dict:
