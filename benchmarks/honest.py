@@ -138,6 +138,19 @@ def child(spec: dict) -> dict:
 
 
 # ---------------------------------------------------------------------------- parent process
+def _require_torch() -> None:
+    """The comparison needs PyTorch: say so here, not in a child's traceback."""
+    import importlib.util
+
+    try:
+        found = importlib.util.find_spec("torch") is not None
+    except ValueError:  # sys.modules["torch"] is None: imports of it are blocked
+        found = False
+    if not found:
+        raise ImportError("the benchmarks compare with PyTorch, which is not installed; its CPU-only build: "
+                          "pip install torch --index-url https://download.pytorch.org/whl/cpu")
+
+
 def _spawn(args: list[str], what: str) -> dict:
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), *args], capture_output=True,
                          text=True, env=machine.clean_env())
@@ -316,6 +329,7 @@ def main(argv: list[str] | None = None, **overrides) -> int:
     if args.facts:
         print(json.dumps(machine.facts(args.facts)))
         return 0
+    _require_torch()
     workloads = [find(k) for k in args.only] if args.only else list(WORKLOADS)
     kwargs: dict[str, Any] = {"threads": args.threads, "rounds": args.rounds, "steps": args.steps,
                               "process_rounds": args.process_rounds, "modes": args.modes}
