@@ -31,6 +31,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -198,34 +199,42 @@ def _log(msg: str) -> None:
 
 def run(workloads: list[Workload], modes=MODES, threads: int | None = None, rounds: int = 5,
         process_rounds: int = 3, steps: int = 3, warmup: int = 2, chunks: int = 3,
-        sgemm_n: int = 2048, seed: int = 0) -> dict:
+        sgemm_n: int = 2048, seed: int = 0, checkpoint: Callable[[dict], None] | None = None) -> dict:
     """Both modes on every workload; the result as a JSON-ready dict. rounds: alternating rounds
-    in the one process; process_rounds: pairs of fresh processes (each times `chunks` runs and
-    gives their median)."""
+    in the one process (a fresh one per workload, holding both libraries); process_rounds: pairs
+    of fresh processes (each times `chunks` runs and gives their median). `checkpoint` gets the
+    partial result after every workload (so that an interrupted run keeps what it measured)."""
     started = time.time()
     result: dict[str, Any] = {
         "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "threads_asked": threads,
         "rounds": rounds, "process_rounds": process_rounds, "steps_per_round": steps,
-        "warmup": warmup, "separate_chunks": chunks,
+        "warmup": warmup, "separate_chunks": chunks, "complete": False,
         "environment_openblas": machine.environment_overrides(),
         "load_average_before": machine.load_average(), "modes": {}}
+
+    def progress(mode: str, w: Workload, i: int) -> None:
+        result["load_average_after"] = machine.load_average()
+        result["seconds"] = time.time() - started
+        if checkpoint is not None:
+            checkpoint(result)
+        _log(f"mode {mode}: {w.key} done ({i + 1}/{len(workloads)}), {result['seconds']:.0f} s so far, "
+             f"load average {_fmt_load(result['load_average_after'])}")
+
     _log(f"honest benchmark: machine facts (fresh process, sgemm {sgemm_n}^3) ...")
     result["machine"] = _spawn(["--facts", str(sgemm_n)], "machine facts")
     with tempfile.TemporaryDirectory(prefix="striate-honest-") as tmp:
-        folder = Path(tmp)
-        write_inputs(folder, workloads, seed)
+        write_inputs(Path(tmp), workloads, seed)
         base = {"data": tmp, "threads": threads, "steps": steps, "warmup": warmup}
-        keys = [w.key for w in workloads]
         if "one" in modes:
-            _log(f"mode one: {len(keys)} workloads in one process, {rounds} alternating rounds ...")
-            out = _run_child({**base, "libs": list(LIBS), "workloads": keys, "rounds": rounds})
-            result["threads"] = out["threads"]
-            result["modes"]["one"] = [_summary(w, steps, out["rows"][w.key]) for w in workloads]
+            result["modes"]["one"] = []
+            for i, w in enumerate(workloads):
+                out = _run_child({**base, "libs": list(LIBS), "workloads": [w.key], "rounds": rounds})
+                result["threads"] = out["threads"]
+                result["modes"]["one"].append(_summary(w, steps, out["rows"][w.key]))
+                progress("one", w, i)
         if "separate" in modes:
             result["modes"]["separate"] = []
             for i, w in enumerate(workloads):
-                _log(f"mode separate: {w.key} ({i + 1}/{len(workloads)}), {process_rounds} rounds of a "
-                     f"fresh process per library, {time.time() - started:.0f} s so far ...")
                 times = {kind: {lib: [] for lib in LIBS} for kind in KINDS}
                 for r in range(process_rounds):
                     for lib in (LIBS if r % 2 == 0 else LIBS[::-1]):
@@ -234,6 +243,8 @@ def run(workloads: list[Workload], modes=MODES, threads: int | None = None, roun
                         for kind in KINDS:
                             times[kind][lib].append(statistics.median(out["rows"][w.key][kind][lib]))
                 result["modes"]["separate"].append(_summary(w, steps, times))
+                progress("separate", w, i)
+    result["complete"] = True
     result["load_average_after"] = machine.load_average()
     result["seconds"] = time.time() - started
     return result
@@ -291,14 +302,15 @@ def markdown(result: dict) -> str:
     for mode, rows in result["modes"].items():
         lines += ["", f"### {titles[mode]}", ""] + table(rows)
     lines += ["", "✗: below the ratio issue 14 asks for."]
+    if not result.get("complete", True):
+        lines += ["", "PARTIAL: the run was interrupted; the rows above are the workloads it finished."]
     return "\n".join(lines) + "\n"
 
 
-def write(result: dict, out: Path) -> Path:
+def write(result: dict, path: Path) -> Path:
+    """`path` (honest-<date>.json) and the Markdown beside it, atomically."""
     from striate.io_atomic import atomic_write_text
 
-    stamp = time.strftime("%Y%m%d-%H%M")
-    path = Path(out) / f"honest-{stamp}.json"
     atomic_write_text(path, json.dumps(result, indent=1))
     atomic_write_text(path.with_suffix(".md"), markdown(result))
     return path
@@ -340,8 +352,9 @@ def main(argv: list[str] | None = None, **overrides) -> int:
 
         workloads = [replace(w, batch=2) for w in workloads]
         kwargs.update(rounds=1, process_rounds=1, steps=1, warmup=0, chunks=1, sgemm_n=64)
-    result = run(workloads, **kwargs)
-    path = write(result, Path(args.out))
+    path = Path(args.out) / f"honest-{time.strftime('%Y%m%d-%H%M')}.json"
+    result = run(workloads, **kwargs, checkpoint=lambda partial: write(partial, path))
+    write(result, path)
     print(markdown(result))
     print(f"written: {path}, {path.with_suffix('.md')}")
     return 0

@@ -136,5 +136,6 @@ def facts(sgemm_n: int = 2048) -> dict:
     return {"cpu": cpu_model(), "cpu_vector_flags": cpu_flags(), "cores": os.cpu_count(),
             "platform": platform.platform(), "executable": sys.executable, **versions(),
             "numpy_blas": blas_info(), "torch": torch_info(),
+            "omp_wait_policy": os.environ.get("OMP_WAIT_POLICY"),  # as found: never set here
             "sgemm_gflops": {"n": sgemm_n, "numpy": sgemm_gflops(sgemm_n),
                              "torch": torch_sgemm_gflops(sgemm_n)}}
