@@ -102,33 +102,30 @@ def versions() -> dict:
             "numba": numba.__version__, "striate": getattr(striate, "__version__", "?")}
 
 
+def _best_gflops(matmul, a, b, n: int, runs: int) -> float:
+    matmul(a, b)
+    best = float("inf")
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        matmul(a, b)
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best / 1e9
+
+
 def sgemm_gflops(n: int = 2048, runs: int = 5) -> float:
     """Best-of-`runs` float32 n x n x n product through NumPy, in GFLOP/s."""
     import numpy as np
 
     a = np.random.default_rng(0).standard_normal((n, n)).astype(np.float32)
-    b = a.T.copy()
-    a @ b
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best / 1e9
+    return _best_gflops(np.matmul, a, a.T.copy(), n, runs)
 
 
 def torch_sgemm_gflops(n: int = 2048, runs: int = 5) -> float:
+    """The same product through PyTorch (MKL on x86)."""
     import torch
 
     a = torch.randn(n, n)
-    b = a.T.contiguous()
-    a @ b
-    best = float("inf")
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - t0)
-    return 2 * n**3 / best / 1e9
+    return _best_gflops(torch.matmul, a, a.T.contiguous(), n, runs)
 
 
 def facts(sgemm_n: int = 2048) -> dict:
