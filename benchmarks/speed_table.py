@@ -45,7 +45,9 @@ def _machine_line(runs: list[dict]) -> str:
             f", removed for the benchmark), PyTorch {m['torch']['version']} ({m['torch']['blas']}, sgemm "
             f"{m['sgemm_gflops']['torch']:.0f} GFLOP/s); threads {asked}: striate {threads.get('striate')} "
             f"(BLAS {threads.get('striate_blas')}), PyTorch {threads.get('torch')}. 1-minute load average "
-            f"before -> after each run (2 cores; above 2 the machine was shared): {loads}.")
+            f"before -> after each run (2 cores; above 2 the machine was shared): {loads}."
+            + ("" if all(r.get("complete", True) for r in runs) else
+               " PARTIAL: a run was interrupted; a row shows the modes and runs that reached it."))
 
 
 def table(runs: list[dict]) -> str:
@@ -59,13 +61,15 @@ def table(runs: list[dict]) -> str:
              "|---|---|---|---|---|---|---|---|---|"]
     first = runs[0]["modes"]
     mode0 = next(mode for mode in MODES if mode in first)
-    for i, row in enumerate(first[mode0]):
+    for row in first[mode0]:
+        key = (row["workload"], row["batch"])
         cells = []
         for kind in ("train", "infer"):
             k = row[kind]
             cells.append(f"{k['striate_img_s']:.0f} / {k['torch_img_s']:.0f}")
             for mode in MODES:
-                values = [r["modes"][mode][i][kind]["ratio"] for r in runs if mode in r["modes"]]
+                values = [m[kind]["ratio"] for r in runs for m in r["modes"].get(mode, [])
+                          if (m["workload"], m["batch"]) == key]
                 cells.append(_ratio_cell(values, row["target_ratio"]) if values else "-")
         lines.append(f"| {row['workload']} | {row['batch']} | {' | '.join(cells)} "
                      f"| >= {row['target_ratio']} |")
