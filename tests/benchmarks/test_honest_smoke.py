@@ -90,10 +90,11 @@ def test_speed_table_from_the_json(tiny_run, tmp_path: Path) -> None:
     result, path, _ = tiny_run
     speed_table = _load("speed_table")
     readme = tmp_path / "README.md"
-    readme.write_text(f"# x\n\n## Speed\n\n{speed_table.BEGIN}\nold\n{speed_table.END}\n\n## Layout\n")
+    block = f"{speed_table.BEGIN}\n(no run yet)\n{speed_table.END}"
+    readme.write_text(f"# x\n\n## Speed\n\n{block}\n\n## Layout\n")
     assert speed_table.main([str(path), str(path), "--readme", str(readme)]) == 0
     text = readme.read_text()
-    assert "old" not in text and text.endswith("## Layout\n")
+    assert "(no run yet)" not in text and text.endswith("## Layout\n")
     assert "| Inception-style 3x32x32 | 2 |" in text and result["date"] in text and "kernel `" in text
 
 
