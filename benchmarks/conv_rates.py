@@ -108,6 +108,7 @@ def measure(workloads: list[Workload], runs: int, threads: int | None, sgemm_n: 
                 row[name] = {**t, "fwd_gflops": flops / t["fwd_s"] / 1e9,
                              "fwd_bwd_gflops": 3 * flops / t["fwd_bwd_s"] / 1e9}
             rows.append(row)
+            print(json.dumps(row), file=sys.stderr, flush=True)  # progress; kept if interrupted
     return {"sgemm_peak_gflops": peak, "sgemm_n": sgemm_n, "threads": {
         "striate": st.config.get_num_threads(), "torch": torch.get_num_threads()},
         "numpy_blas": machine.blas_info(), "layers": rows}
@@ -155,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
             "sgemm_n": 64 if args.tiny else 2048}
     load = machine.load_average()
     out = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(spec)],
-                         capture_output=True, text=True, env=machine.clean_env())
+                         stdout=subprocess.PIPE, text=True, env=machine.clean_env())  # rows on stderr
     if out.returncode:
-        print(f"conv_rates: the measuring process failed:\n{out.stderr}", file=sys.stderr)
+        print("conv_rates: the measuring process failed (its error is above)", file=sys.stderr)
         return 1
     result = json.loads(out.stdout.strip().splitlines()[-1])
     result["load_average"] = load
