@@ -60,7 +60,7 @@ def striate_steps(name: str, threads: int, steps: int, warmup: int, tiny: bool) 
     import striate as st
     import striate.nn as snn
     import striate.nn.functional as F
-    from striate import bench
+    import workloads as bench  # the networks, shared with honest.py (this script's folder)
     from striate.distributed import DistributedDataParallel, from_environment
 
     st.config.set_num_threads(threads)
@@ -106,7 +106,7 @@ def torch_steps(name: str, threads: int, steps: int, warmup: int, tiny: bool) ->
     import torch
     import torch.distributed as dist
 
-    from striate import bench
+    import workloads as bench  # the networks, shared with honest.py (this script's folder)
 
     torch.set_num_threads(threads)
     rank, size = _rank_and_size()

@@ -3,14 +3,19 @@
 Each measurement runs in its own fresh process (peak RSS is a process-lifetime maximum, and the
 two libraries must not share an allocator):
 
-- peak RSS (resource.getrusage ru_maxrss) after a few training steps, and the same peak minus
-  the RSS just before the first step (what the step itself costs: activations, saved tensors,
-  gradients, im2col buffers), for LeNet-5 (1x28x28, batch 64) and ResNet-18 (3x32x32, batch 32);
-- for striate also tracemalloc's peak of NumPy allocations during one step;
+- peak RSS (VmHWM in /proc/self/status, the kernel's high-water mark of resident memory: it
+  counts every allocator, PyTorch's and oneDNN's included, where tracemalloc sees only NumPy's)
+  after a few training steps, and the same peak minus the RSS just before the first step (what
+  the step itself costs: activations, saved tensors, gradients, im2col buffers, workspace), for
+  LeNet-5 (1x28x28, batch 64) and ResNet-18 (3x32x32, batch 32);
+- for striate also tracemalloc's peak of NumPy allocations during one step (a lower bound);
 - growth: current RSS of a striate LeNet-5 training run at step 100 and at step 1000.
 
     python benchmarks/bench_memory.py                    # all rows, markdown table on stdout
     python benchmarks/bench_memory.py --growth-steps 200 # shorter growth check
+
+Both libraries keep their default thread counts (the same as the honest benchmark's default);
+every process starts without OPENBLAS_CORETYPE/OPENBLAS_L2_SIZE.
 """
 
 from __future__ import annotations
@@ -18,9 +23,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import resource
 import subprocess
 import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+if str(HERE) not in sys.path:
+    sys.path.insert(0, str(HERE))
+
+import machine  # noqa: E402
+import workloads  # noqa: E402
 
 WORKLOADS = {"lenet5": ("LeNet-5 1x28x28", 64), "resnet18": ("ResNet-18 3x32x32", 32)}
 
@@ -33,23 +45,23 @@ def _rss_mib() -> float:
 
 
 def _peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
+    """The process's peak resident set size so far (VmHWM, kB)."""
+    with open("/proc/self/status") as f:
+        line = next(line for line in f if line.startswith("VmHWM:"))
+    return int(line.split()[1]) / 1024
 
 
 def _build(lib: str, workload: str):
     import numpy as np
 
-    from striate import bench
-
     name, batch = WORKLOADS[workload]
-    w = next(w for w in bench.WORKLOADS if w.name == name and w.batch == batch)
+    w = workloads.find(f"{name} b{batch}")
     rng = np.random.default_rng(0)
     x = rng.standard_normal((w.batch, *w.input_shape)).astype(np.float32)
     y = rng.integers(0, 10, w.batch)
     if lib == "torch":
         import torch
 
-        torch.set_num_threads(1)
         model = w.build(torch.nn)
         opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         tx, ty = torch.from_numpy(x), torch.from_numpy(y)
@@ -63,7 +75,6 @@ def _build(lib: str, workload: str):
         import striate.nn as snn
         import striate.nn.functional as F
 
-        st.config.set_num_threads(1)
         model = w.build(snn)
         opt = st.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
         sx, sy = st.from_numpy(x), st.from_numpy(y)
@@ -75,9 +86,17 @@ def _build(lib: str, workload: str):
     return step
 
 
+def _reset_peak() -> None:
+    """Start VmHWM again from the current RSS (Linux >= 4.0), so that the peak read after the
+    steps is the steps' own, not the imports'."""
+    with open("/proc/self/clear_refs", "w") as f:
+        f.write("5")
+
+
 def worker(lib: str, workload: str, steps: int, growth: bool) -> dict:
     step = _build(lib, workload)
     before = _rss_mib()
+    _reset_peak()
     if growth:
         at = {}
         for i in range(1, steps + 1):
@@ -88,7 +107,7 @@ def worker(lib: str, workload: str, steps: int, growth: bool) -> dict:
     for _ in range(steps):
         step()
     row = {"peak_mib": _peak_mib(), "before_first_step_mib": before}
-    row["step_peak_mib"] = row["peak_mib"] - before
+    row["step_peak_mib"] = row["peak_mib"] - before  # the peak was reset to `before` above
     if lib == "striate":
         import tracemalloc
 
@@ -101,7 +120,7 @@ def worker(lib: str, workload: str, steps: int, growth: bool) -> dict:
 
 def _spawn(*args: str) -> dict:
     out = subprocess.run([sys.executable, __file__, "--worker", *args], capture_output=True, text=True,
-                         check=True)
+                         check=True, env=machine.clean_env())
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -117,7 +136,8 @@ def main() -> int:
         lib, workload, steps, growth = args.worker
         print(json.dumps(worker(lib, workload, int(steps), growth == "1")))
         return 0
-    print("| workload | library | peak RSS MiB | peak - RSS before 1st step MiB "
+    print(f"load average {machine.load_average()}; default threads for both libraries\n")
+    print("| workload | library | peak RSS during the steps MiB | peak - RSS before 1st step MiB "
           "| tracemalloc step peak MiB |")
     print("|---|---|---|---|---|")
     results = {}

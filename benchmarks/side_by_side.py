@@ -1,5 +1,6 @@
-"""Side-by-side benchmarks: striate and PyTorch in one process, same weights, same batches,
-same thread count. `striate bench` (through `striate.bench`) and `bench_networks.py` run this.
+"""Side-by-side per-op benchmark: striate and PyTorch in one process, same weights, same batches,
+same thread count. `bench_networks.py` runs this; `striate bench` runs the honest benchmark
+(honest.py: both libraries left at their defaults, one process and separate processes).
 
 For each workload both networks are built from the same definition (striate's `nn` mirrors
 `torch.nn`, so one builder takes either namespace), PyTorch's weights are copied into
@@ -15,13 +16,19 @@ import json
 import os
 import platform
 import statistics
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+if str(Path(__file__).resolve().parent) not in sys.path:  # the sibling workloads.py
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+from workloads import WORKLOADS as ALL_WORKLOADS  # noqa: E402
+from workloads import Workload  # noqa: E402
 
 
 def _torch():
@@ -34,74 +41,8 @@ def _torch():
 
 
 # ---------------------------------------------------------------------------- networks
-def lenet5(nn, in_side: int = 28):
-    side = ((in_side - 4) // 2 - 4) // 2
-    return nn.Sequential(
-        nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
-        nn.Linear(16 * side * side, 120), nn.ReLU(), nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, 10))
-
-
-def mnist_convnet(nn):
-    return nn.Sequential(
-        nn.Conv2d(1, 16, 5, padding=2), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Conv2d(16, 32, 5, padding=2), nn.BatchNorm2d(32), nn.ReLU(), nn.MaxPool2d(2),
-        nn.Flatten(), nn.Linear(7 * 7 * 32, 10))
-
-
-def cifar_net(nn):
-    return nn.Sequential(
-        nn.Conv2d(3, 32, 3, padding=1), nn.ReLU(), nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(),
-        nn.MaxPool2d(2),
-        nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(), nn.Conv2d(64, 64, 3, padding=1), nn.ReLU(),
-        nn.MaxPool2d(2), nn.Flatten(), nn.Linear(4096, 512), nn.ReLU(), nn.Linear(512, 10))
-
-
-def resnet18_cifar(nn):
-    """ResNet-18 with a 3x3 stem for 32x32 inputs, written once for both libraries."""
-
-    class BasicBlock(nn.Module):
-        def __init__(self, cin, cout, stride):
-            super().__init__()
-            self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
-            self.bn1 = nn.BatchNorm2d(cout)
-            self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
-            self.bn2 = nn.BatchNorm2d(cout)
-            self.relu = nn.ReLU()
-            self.shortcut = nn.Sequential()
-            if stride != 1 or cin != cout:
-                self.shortcut = nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False),
-                                              nn.BatchNorm2d(cout))
-
-        def forward(self, x):
-            out = self.relu(self.bn1(self.conv1(x)))
-            out = self.bn2(self.conv2(out))
-            return self.relu(out + self.shortcut(x))
-
-    layers: list[Any] = [nn.Conv2d(3, 64, 3, 1, 1, bias=False), nn.BatchNorm2d(64), nn.ReLU()]
-    cin = 64
-    for cout, stride in [(64, 1), (128, 2), (256, 2), (512, 2)]:
-        layers += [BasicBlock(cin, cout, stride), BasicBlock(cout, cout, 1)]
-        cin = cout
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(512, 10)]
-    return nn.Sequential(*layers)
-
-
-@dataclass
-class Workload:
-    name: str
-    build: Callable[[Any], Any]
-    input_shape: tuple[int, ...]
-    batch: int
-
-
-WORKLOADS = [
-    Workload("LeNet-5 1x28x28", lenet5, (1, 28, 28), 64),
-    Workload("LeNet-5 1x28x28", lenet5, (1, 28, 28), 256),
-    Workload("MNIST ConvNet (BN)", mnist_convnet, (1, 28, 28), 64),
-    Workload("CIFAR net 3x32x32", cifar_net, (3, 32, 32), 64),
-    Workload("ResNet-18 3x32x32", resnet18_cifar, (3, 32, 32), 32),
-]
+# The lecture networks of workloads.py (the honest benchmark also runs the shape families).
+WORKLOADS = [w for w in ALL_WORKLOADS if w.family == "lecture"]
 
 
 # ---------------------------------------------------------------------------- timing

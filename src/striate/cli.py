@@ -100,9 +100,12 @@ def _add_parsers() -> argparse.ArgumentParser:
     p.add_argument("images", nargs="+", help="image files")
     p.add_argument("--topk", type=int, default=3, help="how many classes to show (default 3)")
     p = sub.add_parser("bench", help="striate vs PyTorch speed on the lectures' networks",
-                       description="Run the side-by-side benchmarks (needs PyTorch installed) and "
-                                   "write JSON and Markdown results.")
-    p.add_argument("--quick", action="store_true", help="fewer repetitions and workloads")
+                       description="Run the honest benchmark (benchmarks/honest.py; needs PyTorch): "
+                                   "both libraries as their users run them, in one process and in "
+                                   "separate processes; writes JSON and Markdown results.")
+    p.add_argument("--quick", action="store_true", help="LeNet-5 b64 only, fewer rounds")
+    p.add_argument("--threads", type=int, default=None,
+                   help="threads for both libraries (default: each library's own default)")
     p.add_argument("--out", default="bench-results", help="output folder (default bench-results)")
     for module in _COMMAND_MODULES.values():
         importlib.import_module(module).add_parser(sub)
@@ -288,7 +291,8 @@ def cmd_predict(args: argparse.Namespace) -> int:
 def cmd_bench(args: argparse.Namespace) -> int:
     from striate.bench import main as bench_main
 
-    return bench_main(quick=args.quick, out=args.out)
+    argv = ["--out", args.out] + (["--quick"] if args.quick else [])
+    return bench_main(argv + ([] if args.threads is None else ["--threads", str(args.threads)]))
 
 
 COMMANDS = {"train": cmd_train, "evaluate": cmd_evaluate, "predict": cmd_predict, "bench": cmd_bench}
