@@ -29,78 +29,21 @@ import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 from collections.abc import Callable  # noqa: E402
-from typing import Any  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 # ---------------------------------------------------------------------------- networks
 # The lecture networks as `striate bench` builds them; the new shape families below.
-from side_by_side import cifar_net, lenet5, mnist_convnet  # noqa: E402
-from side_by_side import resnet18_cifar as resnet18  # noqa: E402
-
-
-def dwsep(nn):
-    """MobileNet-style: depthwise 3x3 (groups = channels) + 1x1 pointwise, each BN + ReLU."""
-
-    def block(cin, cout, stride):
-        return [nn.Conv2d(cin, cin, 3, stride, 1, groups=cin, bias=False), nn.BatchNorm2d(cin), nn.ReLU(),
-                nn.Conv2d(cin, cout, 1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
-
-    layers: list[Any] = [nn.Conv2d(3, 32, 3, 1, 1, bias=False), nn.BatchNorm2d(32), nn.ReLU()]
-    for cin, cout, stride in [(32, 64, 1), (64, 128, 2), (128, 128, 1), (128, 256, 2), (256, 256, 1)]:
-        layers += block(cin, cout, stride)
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10)]
-    return nn.Sequential(*layers)
-
-
-def inception(nn):
-    """Two GoogLeNet-style blocks: 1x1 | 1x1 -> 3x3 | 1x1 -> 5x5 | 3x3 max pool -> 1x1, concatenated."""
-
-    class Block(nn.Module):
-        def __init__(self, cin, c1, r3, c3, r5, c5, cp):
-            super().__init__()
-            self.b1 = nn.Sequential(nn.Conv2d(cin, c1, 1), nn.ReLU())
-            self.b3 = nn.Sequential(nn.Conv2d(cin, r3, 1), nn.ReLU(),
-                                    nn.Conv2d(r3, c3, 3, padding=1), nn.ReLU())
-            self.b5 = nn.Sequential(nn.Conv2d(cin, r5, 1), nn.ReLU(),
-                                    nn.Conv2d(r5, c5, 5, padding=2), nn.ReLU())
-            self.bp = nn.Sequential(nn.MaxPool2d(3, 1, 1), nn.Conv2d(cin, cp, 1), nn.ReLU())
-            self.cat = _cat_of(nn)
-
-        def forward(self, x):
-            return self.cat([self.b1(x), self.b3(x), self.b5(x), self.bp(x)], 1)
-
-    return nn.Sequential(
-        nn.Conv2d(3, 64, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
-        Block(64, 32, 48, 64, 8, 16, 16), Block(128, 64, 64, 96, 16, 48, 32), nn.MaxPool2d(2),
-        nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(240, 10))
-
-
-def _cat_of(nn):
-    import importlib
-    return importlib.import_module(nn.__name__.rsplit(".", 1)[0]).cat
-
-
-def strided(nn):
-    """Downsampling by stride-2 convolutions only (no pooling)."""
-    return nn.Sequential(
-        nn.Conv2d(3, 32, 3, 2, 1), nn.ReLU(), nn.Conv2d(32, 64, 3, 2, 1), nn.ReLU(),
-        nn.Conv2d(64, 128, 3, 2, 1), nn.ReLU(), nn.Conv2d(128, 256, 3, 2, 1), nn.ReLU(),
-        nn.Flatten(), nn.Linear(256 * 2 * 2, 10))
-
-
-def vgg64(nn):
-    """VGG-style stack at 64 x 64: pairs of 3x3 Conv-BN-ReLU, max pool after each pair."""
-    layers: list[Any] = []
-    cin = 3
-    for cout in (32, 64, 128, 256):
-        for _ in range(2):
-            layers += [nn.Conv2d(cin, cout, 3, padding=1, bias=False), nn.BatchNorm2d(cout), nn.ReLU()]
-            cin = cout
-        layers.append(nn.MaxPool2d(2))
-    layers += [nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(256, 10)]
-    return nn.Sequential(*layers)
-
+from workloads import (  # noqa: E402 - the honest benchmark's networks, one definition of each
+    cifar_net,
+    depthwise_separable,
+    inception_net,
+    lenet5,
+    mnist_convnet,
+    strided_net,
+    vgg_64,
+)
+from workloads import resnet18_cifar as resnet18  # noqa: E402
 
 NETWORKS: dict[str, tuple[Callable, tuple[int, ...], int]] = {
     "lenet5_b64": (lenet5, (1, 28, 28), 64),
@@ -108,10 +51,10 @@ NETWORKS: dict[str, tuple[Callable, tuple[int, ...], int]] = {
     "mnist_convnet": (mnist_convnet, (1, 28, 28), 64),
     "cifar_net": (cifar_net, (3, 32, 32), 64),
     "resnet18": (resnet18, (3, 32, 32), 32),
-    "dwsep": (dwsep, (3, 32, 32), 64),
-    "inception": (inception, (3, 32, 32), 32),
-    "strided": (strided, (3, 32, 32), 64),
-    "vgg64": (vgg64, (3, 64, 64), 32),
+    "dwsep": (depthwise_separable, (3, 32, 32), 64),
+    "inception": (inception_net, (3, 32, 32), 32),
+    "strided": (strided_net, (3, 32, 32), 64),
+    "vgg64": (vgg_64, (3, 64, 64), 32),
 }
 
 

@@ -205,17 +205,15 @@ def _modified_message(t: Tensor, maker: Function | None, now: int, expected: int
 
 
 def _apply_ctx_style(cls: type, *args: Any) -> Tensor:
-    from striate.autograd.custom_function import apply_ctx_style
+    from striate.autograd.custom_function import apply_ctx_style  # it imports this module
 
     return apply_ctx_style(cls, *args)
 
 
 def _not_tensor_error(cls: type, inputs: tuple) -> TypeError:
     kinds = ", ".join(type(t).__name__ for t in inputs)
-    return TypeError(
-        f"{cls.__name__}.apply takes Tensors as positional arguments (got {kinds}); wrap arrays "
-        "with st.tensor(...) and pass every other setting as a keyword option"
-    )
+    return TypeError(f"{cls.__name__}.apply takes Tensors as positional arguments (got {kinds}); wrap "
+                     "arrays with st.tensor(...) and pass every other setting as a keyword option")
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
