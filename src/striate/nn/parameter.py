@@ -89,7 +89,7 @@ class UninitializedTensorMixin:
         _TENSOR_ARRAY.__set__(self, np.empty(0, _resolve_dtype(dtype) or float32))
         self.grad = None
         self._ctx = None
-        self._version = 0
+        self._vc = None  # version 0 (a counter is made on first need)
         self._hooks = None
         self.requires_grad = bool(requires_grad)
 
