@@ -40,7 +40,7 @@ if str(HERE) not in sys.path:  # siblings (workloads, machine) when loaded by st
     sys.path.insert(0, str(HERE))
 
 import machine  # noqa: E402
-from workloads import WORKLOADS, Workload, find  # noqa: E402
+from workloads import WORKLOADS, Workload, find, step_closure  # noqa: E402
 
 LIBS = ("striate", "torch")
 KINDS = ("train", "infer")
@@ -73,24 +73,7 @@ def _stepper(lib: str, w: Workload, folder: Path, kind: str, steps: int):
 
         model = w.build(L.nn)
         model.load_state_dict(state)
-    tx, ty = L.from_numpy(x), L.from_numpy(y)
-    if kind == "infer":
-        model.eval()
-
-        def run():
-            with L.no_grad():
-                for _ in range(steps):
-                    model(tx)
-        return run
-    model.train()
-    opt = L.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-    def run():
-        for _ in range(steps):
-            opt.zero_grad()
-            F.cross_entropy(model(tx), ty).backward()
-            opt.step()
-    return run
+    return step_closure(L, model, F, L.from_numpy(x), L.from_numpy(y), kind == "train", steps)
 
 
 def _timed(fn) -> float:

@@ -40,6 +40,7 @@ from workloads import (  # noqa: E402 - the honest benchmark's networks, one def
     inception_net,
     lenet5,
     mnist_convnet,
+    step_closure,
     strided_net,
     vgg_64,
 )
@@ -78,27 +79,6 @@ def ratios(fns: dict[str, Callable[[], None]], rounds: int, warmup: int = 2) -> 
 
 def median_ratio(slow: list[float], fast: list[float]) -> float:
     return statistics.median(a / b for a, b in zip(slow, fast))
-
-
-def steps(lib, model, F, x, y, train: bool, n: int = 3) -> Callable[[], None]:
-    """A closure running n training steps (SGD momentum) or n inference passes."""
-    if train:
-        model.train()
-        opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-
-        def run():
-            for _ in range(n):
-                opt.zero_grad()
-                F.cross_entropy(model(x), y).backward()
-                opt.step()
-        return run
-    model.eval()
-
-    def infer():
-        with lib.no_grad():
-            for _ in range(n):
-                model(x)
-    return infer
 
 
 def pair(name: str):
@@ -140,8 +120,8 @@ def compare_torch(name: str, rounds: int) -> None:
     s, t = pair(name)
     out = [name]
     for train in (True, False):
-        times = ratios({"striate": steps(*s[:3], s[3], s[4], train),
-                        "torch": steps(*t[:3], t[3], t[4], train)}, rounds)
+        times = ratios({"striate": step_closure(*s[:3], s[3], s[4], train, 3),
+                        "torch": step_closure(*t[:3], t[3], t[4], train, 3)}, rounds)
         out.append(f"{'train' if train else 'infer'} {median_ratio(times['torch'], times['striate']):.2f}"
                    f" ({statistics.median(times['striate']) * 1e3:.0f} ms vs "
                    f"{statistics.median(times['torch']) * 1e3:.0f} ms)")
@@ -155,7 +135,7 @@ def compare_path(name: str, old_path: str, rounds: int) -> None:
     s, _ = pair(name)
     out = [name]
     for train in (True, False):
-        run = steps(*s[:3], s[3], s[4], train)
+        run = step_closure(*s[:3], s[3], s[4], train, 3)
 
         def old(run=run):
             with st.config.use_conv_path(old_path):
@@ -170,7 +150,7 @@ def profile(name: str, train: bool) -> None:
     import pstats
 
     s, _ = pair(name)
-    run = steps(*s[:3], s[3], s[4], train)
+    run = step_closure(*s[:3], s[3], s[4], train, 3)
     run()
     prof = cProfile.Profile()
     prof.enable()

@@ -17,6 +17,28 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 
+def step_closure(lib, model, F, x, y, train: bool, n: int) -> Callable[[], None]:
+    """A function running n training steps (forward, backward, SGD with momentum) or n
+    inference passes (eval mode, no_grad) of `model` in `lib` (torch or striate)."""
+    if train:
+        model.train()
+        opt = lib.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+
+        def run():
+            for _ in range(n):
+                opt.zero_grad()
+                F.cross_entropy(model(x), y).backward()
+                opt.step()
+        return run
+    model.eval()
+
+    def infer():
+        with lib.no_grad():
+            for _ in range(n):
+                model(x)
+    return infer
+
+
 def lib_of(nn) -> Any:
     """`torch` for `torch.nn`, `striate` for `striate.nn`."""
     return importlib.import_module(nn.__name__.rsplit(".", 1)[0])
