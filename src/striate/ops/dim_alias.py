@@ -26,6 +26,8 @@ def with_axis_alias(fn: Callable, name: str | None = None) -> Callable:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        if not kwargs:  # the common call: nothing to translate
+            return fn(*args)
         for alias, real in _ALIASES:
             if alias in kwargs and real in positions:
                 if real in kwargs or len(args) > positions[real]:
