@@ -39,6 +39,10 @@ TORCH_NAMES = {
     # losses
     "CrossEntropy": "NllLossBackward0", "NLL": "NllLossBackward0", "MSE": "MseLossBackward0",
     "BCEWithLogits": "BinaryCrossEntropyWithLogitsBackward0", "CTCLoss": "CtcLossBackward0",
+    # issue 21 (i21-nn-a): losses, normalisation, activations
+    "L1": "L1LossBackward0", "SmoothL1": "SmoothL1LossBackward0", "Huber": "HuberLossBackward0",
+    "BinaryCrossEntropy": "BinaryCrossEntropyBackward0", "KLDiv": "KlDivBackward0",
+    "SoftMargin": "SoftMarginLossBackward0",
     # in-place nodes (striate.ops.inplace)
     "Fill": "FillBackward0", "Copy": "CopyBackwards", "IndexPut": "IndexPutBackward0",
 }

@@ -26,7 +26,6 @@ from striate.ops.linalg import linear
 from striate.ops.loss import (
     binary_cross_entropy_with_logits,
     cross_entropy,
-    mse_loss,
     nll_loss,
 )
 from striate.ops.norm import batch_norm, local_response_norm
@@ -90,6 +89,27 @@ __all__ = [
     "upsample",
     "upsample_bilinear",
     "upsample_nearest",
+]
+
+
+# issue 21 (i21-nn-a): losses, normalisation, activations
+from striate.ops.loss_regression import (  # noqa: E402
+    binary_cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+)
+
+__all__ += [
+    "binary_cross_entropy",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
 ]
 
 

@@ -113,3 +113,15 @@ __all__ = [
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
 ]
+
+# issue 21 (i21-nn-a): losses, normalisation, activations
+from striate.nn.layers.loss_regression import (  # noqa: E402
+    BCELoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    SmoothL1Loss,
+    SoftMarginLoss,
+)
+
+__all__ += ["BCELoss", "HuberLoss", "KLDivLoss", "L1Loss", "SmoothL1Loss", "SoftMarginLoss"]
