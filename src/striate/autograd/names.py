@@ -42,7 +42,7 @@ TORCH_NAMES = {
     # issue 21 (i21-nn-a): losses, normalisation, activations
     "L1": "L1LossBackward0", "SmoothL1": "SmoothL1LossBackward0", "Huber": "HuberLossBackward0",
     "BinaryCrossEntropy": "BinaryCrossEntropyBackward0", "KLDiv": "KlDivBackward0",
-    "SoftMargin": "SoftMarginLossBackward0",
+    "SoftMargin": "SoftMarginLossBackward0", "GroupNorm": "NativeGroupNormBackward0",
     # in-place nodes (striate.ops.inplace)
     "Fill": "FillBackward0", "Copy": "CopyBackwards", "IndexPut": "IndexPutBackward0",
 }

@@ -102,6 +102,7 @@ from striate.ops.loss_regression import (  # noqa: E402
     smooth_l1_loss,
     soft_margin_loss,
 )
+from striate.ops.norm_group import group_norm, instance_norm  # noqa: E402
 
 __all__ += [
     "binary_cross_entropy",
@@ -110,6 +111,8 @@ __all__ += [
     "l1_loss",
     "smooth_l1_loss",
     "soft_margin_loss",
+    "group_norm",
+    "instance_norm",
 ]
 
 

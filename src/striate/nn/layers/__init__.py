@@ -123,5 +123,7 @@ from striate.nn.layers.loss_regression import (  # noqa: E402
     SmoothL1Loss,
     SoftMarginLoss,
 )
+from striate.nn.layers.normalization_group import GroupNorm, InstanceNorm1d, InstanceNorm2d  # noqa: E402
 
 __all__ += ["BCELoss", "HuberLoss", "KLDivLoss", "L1Loss", "SmoothL1Loss", "SoftMarginLoss"]
+__all__ += ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d"]
