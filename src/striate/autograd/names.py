@@ -43,6 +43,9 @@ TORCH_NAMES = {
     "L1": "L1LossBackward0", "SmoothL1": "SmoothL1LossBackward0", "Huber": "HuberLossBackward0",
     "BinaryCrossEntropy": "BinaryCrossEntropyBackward0", "KLDiv": "KlDivBackward0",
     "SoftMargin": "SoftMarginLossBackward0", "GroupNorm": "NativeGroupNormBackward0",
+    "SELU": "EluBackward0", "CELU": "CeluBackward0", "Softsign": "DivBackward0",
+    "Tanhshrink": "SubBackward0", "Threshold": "ThresholdBackward0", "AlphaDropout": "AddBackward0",
+    "Hardtanh": "HardtanhBackward0",
     # in-place nodes (striate.ops.inplace)
     "Fill": "FillBackward0", "Copy": "CopyBackwards", "IndexPut": "IndexPutBackward0",
 }

@@ -115,6 +115,8 @@ __all__ = [
 ]
 
 # issue 21 (i21-nn-a): losses, normalisation, activations
+from striate.nn.layers.activation_extra import CELU, SELU, Softsign, Tanhshrink, Threshold  # noqa: E402
+from striate.nn.layers.dropout import AlphaDropout  # noqa: E402
 from striate.nn.layers.loss_regression import (  # noqa: E402
     BCELoss,
     HuberLoss,
@@ -127,3 +129,4 @@ from striate.nn.layers.normalization_group import GroupNorm, InstanceNorm1d, Ins
 
 __all__ += ["BCELoss", "HuberLoss", "KLDivLoss", "L1Loss", "SmoothL1Loss", "SoftMarginLoss"]
 __all__ += ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d"]
+__all__ += ["CELU", "SELU", "AlphaDropout", "Softsign", "Tanhshrink", "Threshold"]
