@@ -29,7 +29,7 @@ import numpy as np
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 from striate.ops.activation import stable_sigmoid
-from striate.ops.loss import _check_reduction, _reduce, _reduced_grad
+from striate.ops.loss import _check_reduction, _reduce, _reduced_grad, check_pair
 from striate.ops.loss import mse_loss as _mse_unweighted
 from striate.ops.reduce import sum as _sum
 
@@ -105,21 +105,6 @@ class Huber(_Pointwise):
         return np.where(d < -c, -c, np.where(d > c, c, d))
 
 
-def _pair(input: Tensor, target: Any, op: str) -> Tensor:  # noqa: A002
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{op}: input must be a striate Tensor, got {type(input).__name__}")
-    if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got {input.dtype}; use .float() first")
-    if not isinstance(target, Tensor):
-        target = Tensor(target, dtype=input.dtype)
-    if input.shape != target.shape:
-        raise ValueError(
-            f"{op}: target shape {tuple(target.shape)} differs from input shape {tuple(input.shape)}; "
-            "they must be equal (striate does not broadcast a loss silently)"
-        )
-    return target
-
-
 def _weighted(loss_none: Tensor, weight: Any, reduction: str, op: str, mean_by_weight: bool) -> Tensor:
     """PyTorch's weighted path: loss * w, then the sum, or the sum divided by sum(w) (mse, l1)
     or by the number of elements (huber)."""
@@ -140,7 +125,7 @@ def pointwise_loss(fn: type[_Pointwise], input: Tensor, target: Any, reduction: 
                    param: float | None = None, weight: Any = None, mean_by_weight: bool = True) -> Tensor:
     """Check the arguments and apply one of the d = x - t losses (weighted as PyTorch does)."""
     _check_reduction(reduction)
-    target = _pair(input, target, op)
+    target = check_pair(input, target, op)
     if weight is None:
         return fn.apply(input, target, reduction=reduction, param=param)
     return _weighted(fn.apply(input, target, reduction="none", param=param), weight, reduction, op,
@@ -226,7 +211,7 @@ def binary_cross_entropy(input: Tensor, target: Any, weight: Any = None, size_av
     `torch.nn.functional.binary_cross_entropy`. On logits prefer `binary_cross_entropy_with_logits`."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    target = _pair(input, target, "binary_cross_entropy")
+    target = check_pair(input, target, "binary_cross_entropy")
     x = input.array
     if x.size and not ((x >= 0) & (x <= 1)).all():
         raise ValueError("binary_cross_entropy: all elements of input should be between 0 and 1 "
@@ -297,7 +282,7 @@ def kl_div(input: Tensor, target: Any, size_average: bool | None = None, reduce:
         warnings.warn(_KL_MEAN_WARNING, UserWarning, stacklevel=2)
     if reduction not in ("mean", "sum", "none", "batchmean"):
         raise ValueError(f"kl_div: reduction must be 'none', 'batchmean', 'sum' or 'mean', got {reduction!r}")
-    target = _pair(input, target, "kl_div")
+    target = check_pair(input, target, "kl_div")
     if reduction == "batchmean":
         denom = input.shape[0] if input.ndim else 1
     else:
@@ -328,7 +313,7 @@ def soft_margin_loss(input: Tensor, target: Any, size_average: bool | None = Non
     `torch.nn.functional.soft_margin_loss`."""
     reduction = legacy_reduction(size_average, reduce, reduction)
     _check_reduction(reduction)
-    target = _pair(input, target, "soft_margin_loss")
+    target = check_pair(input, target, "soft_margin_loss")
     if target.requires_grad:
         raise RuntimeError("soft_margin_loss: the target gets no gradient (as in PyTorch); pass "
                            "target.detach()")

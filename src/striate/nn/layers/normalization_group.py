@@ -16,12 +16,9 @@ from typing import Any
 
 import striate.nn.functional as F
 from striate.autograd.tensor import Tensor
-from striate.creation import empty
-from striate.nn import init
 from striate.nn.layers.linear import check_device, check_positive_int
-from striate.nn.layers.normalization import _BatchNorm
+from striate.nn.layers.normalization import _BatchNorm, register_affine, reset_affine
 from striate.nn.module import Module
-from striate.nn.parameter import Parameter
 
 
 class GroupNorm(Module):
@@ -36,22 +33,11 @@ class GroupNorm(Module):
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
                              f"({num_groups})")
         self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
-        if affine:
-            self.weight = Parameter(empty(num_channels, dtype=dtype))
-            if bias:
-                self.bias = Parameter(empty(num_channels, dtype=dtype))
-            else:
-                self.register_parameter("bias", None)
-        else:
-            self.register_parameter("weight", None)
-            self.register_parameter("bias", None)
+        register_affine(self, (num_channels,), affine, bias, dtype)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        if self.weight is not None:
-            init.ones_(self.weight)
-        if self.bias is not None:
-            init.zeros_(self.bias)
+        reset_affine(self)
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
         return F.group_norm(input, self.num_groups, self.weight, self.bias, self.eps)
