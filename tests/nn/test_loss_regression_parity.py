@@ -129,6 +129,28 @@ for _shape in SHAPES:
             lambda x, t, k=k: TF.soft_margin_loss(x, t, **k), grad=(0,))
 
 
+def ranked(shape):
+    return lambda rng: [rng.standard_normal(shape), rng.standard_normal(shape),
+                        rng.choice([-1.0, 1.0], shape)]
+
+
+def embedded(n, d):
+    return lambda rng: [rng.standard_normal((n, d)), rng.standard_normal((n, d)), rng.choice([-1.0, 1.0], n)]
+
+
+for _r in REDUCTIONS:
+    for _m in (0.0, 0.3):
+        k = {"reduction": _r, "margin": _m}
+        row(f"margin_ranking {_r} margin={_m}", ranked((7,)),
+            lambda a, b, y, k=k: F.margin_ranking_loss(a, b, y, **k),
+            lambda a, b, y, k=k: TF.margin_ranking_loss(a, b, y, **k), grad=(0, 1))
+        row(f"cosine_embedding {_r} margin={_m}", embedded(6, 4),
+            lambda a, b, y, k=k: F.cosine_embedding_loss(a, b, y, **k),
+            lambda a, b, y, k=k: TF.cosine_embedding_loss(a, b, y, **k), grad=(0, 1))
+row("cosine_embedding 1-D", lambda rng: [rng.standard_normal(5), rng.standard_normal(5), np.array(1.0)],
+    F.cosine_embedding_loss, TF.cosine_embedding_loss, grad=(0, 1))
+
+
 @pytest.mark.parametrize("case", ROWS, ids=str)
 @pytest.mark.filterwarnings("ignore:reduction. 'mean' divides")
 def test_parity(case: OpCase) -> None:
@@ -171,6 +193,13 @@ def test_modules_match_torch_modules() -> None:
         (nn.SoftMarginLoss(), tnn.SoftMarginLoss(), x, np.sign(t)),
         (nn.L1Loss(size_average=False), tnn.L1Loss(reduction="sum"), x, t),
     ]
+    y = np.sign(t[:, 0])
+    for ours, theirs in [(nn.MarginRankingLoss(0.2), tnn.MarginRankingLoss(0.2)),
+                         (nn.CosineEmbeddingLoss(0.1, reduction="sum"),
+                          tnn.CosineEmbeddingLoss(0.1, reduction="sum"))]:
+        a, b = (x[:, 0], t[:, 1]) if type(ours) is nn.MarginRankingLoss else (x, t)
+        expect = theirs(torch.tensor(a), torch.tensor(b), torch.tensor(y)).numpy()
+        np.testing.assert_allclose(ours(st.tensor(a), st.tensor(b), st.tensor(y)).numpy(), expect, rtol=1e-5)
     for ours, theirs, a, b in cases:
         xs, xt = st.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
         ls, lt = ours(xs, st.tensor(b)), theirs(xt, torch.tensor(b))

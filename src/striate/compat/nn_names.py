@@ -332,4 +332,10 @@ NN_NAMES.update({
     "torch.nn.functional.alpha_dropout": ("input", "p", "training", "inplace"),
     "torch.nn.functional.leaky_relu_": (),
     "torch.nn.functional.elu_": (),
+    "torch.nn.MarginRankingLoss": ("margin", "size_average", "reduce", "reduction"),
+    "torch.nn.CosineEmbeddingLoss": ("margin", "size_average", "reduce", "reduction"),
+    "torch.nn.functional.margin_ranking_loss": ("input1", "input2", "target", "margin", "size_average",
+                                                "reduce", "reduction"),
+    "torch.nn.functional.cosine_embedding_loss": ("input1", "input2", "target", "margin", "size_average",
+                                                  "reduce", "reduction"),
 })

@@ -109,6 +109,7 @@ from striate.ops.activation_extra import (  # noqa: E402  (elu, leaky_relu, hard
     threshold,
     threshold_,
 )
+from striate.ops.loss_margin import cosine_embedding_loss, margin_ranking_loss  # noqa: E402
 from striate.ops.loss_regression import (  # noqa: E402
     binary_cross_entropy,
     huber_loss,
@@ -142,6 +143,8 @@ __all__ += [
     "threshold",
     "threshold_",
     "alpha_dropout",
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
 ]
 
 

@@ -1,5 +1,5 @@
 """Loss modules for regression, probabilities and distributions: `L1Loss`, `SmoothL1Loss`,
-`HuberLoss`, `BCELoss`, `KLDivLoss`, `SoftMarginLoss`.
+`HuberLoss`, `BCELoss`, `KLDivLoss`, `SoftMarginLoss`, `MarginRankingLoss`, `CosineEmbeddingLoss`.
 
 Each wraps the function of the same name in `F` (formulas and gradients in
 `striate.ops.loss_regression`), with PyTorch's constructor arguments.
@@ -73,4 +73,22 @@ class SoftMarginLoss(_Loss):
         return F.soft_margin_loss(input, target, reduction=self.reduction)
 
 
-__all__ = ["BCELoss", "HuberLoss", "KLDivLoss", "L1Loss", "SmoothL1Loss", "SoftMarginLoss"]
+
+
+class MarginRankingLoss(_Loss):
+    """max(0, -y (x1 - x2) + margin)."""
+
+    def __init__(self, margin: float = 0.0, size_average: bool | None = None, reduce: bool | None = None,
+                 reduction: str = "mean") -> None:
+        super().__init__(size_average, reduce, reduction)
+        self.margin = margin
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return F.margin_ranking_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
+
+
+class CosineEmbeddingLoss(MarginRankingLoss):
+    """1 - cos(x1, x2) where y = 1, max(0, cos(x1, x2) - margin) where y = -1."""
+
+    def forward(self, input1: Tensor, input2: Tensor, target: Tensor) -> Tensor:
+        return F.cosine_embedding_loss(input1, input2, target, margin=self.margin, reduction=self.reduction)
