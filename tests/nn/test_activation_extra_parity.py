@@ -91,6 +91,17 @@ def test_inplace_really_writes_the_input_and_bumps_its_version() -> None:
             assert call(z) is z
 
 
+@pytest.mark.parametrize("ours, theirs", [
+    (F.elu_, TF.elu_), (F.leaky_relu_, TF.leaky_relu_), (F.selu_, torch.selu_), (F.celu_, TF.celu_),
+    (lambda y: F.threshold_(y, 0.1, 2.0), lambda y: TF.threshold_(y, 0.1, 2.0)), (F.hardtanh_, TF.hardtanh_),
+    (F.selu, TF.selu), (F.celu, TF.celu), (F.softsign, TF.softsign), (F.tanhshrink, TF.tanhshrink),
+    (lambda y: F.threshold(y, 0.1, 2.0), lambda y: TF.threshold(y, 0.1, 2.0)),
+])
+def test_node_names_match_torch(ours, theirs) -> None:
+    assert ours(st.randn(3, requires_grad=True) * 1).grad_fn.name() == \
+        theirs(torch.randn(3, requires_grad=True) * 1).grad_fn.name()
+
+
 def test_inplace_on_a_saved_tensor_raises_like_torch() -> None:
     for lib, act in ((st, F.leaky_relu_), (torch, TF.leaky_relu_)):
         x = lib.randn(3, requires_grad=True) if lib is torch else st.randn(3, requires_grad=True)

@@ -45,7 +45,8 @@ TORCH_NAMES = {
     "SoftMargin": "SoftMarginLossBackward0", "GroupNorm": "NativeGroupNormBackward0",
     "SELU": "EluBackward0", "CELU": "CeluBackward0", "Softsign": "DivBackward0",
     "Tanhshrink": "SubBackward0", "Threshold": "ThresholdBackward0", "AlphaDropout": "AddBackward0",
-    "Hardtanh": "HardtanhBackward0",
+    "Hardtanh": "HardtanhBackward0", "ELU_": "EluBackward1", "LeakyReLU_": "LeakyReluBackward1",
+    "SELU_": "EluBackward1", "CELU_": "CeluBackward1", "Threshold_": "ThresholdBackward1",
     # in-place nodes (striate.ops.inplace)
     "Fill": "FillBackward0", "Copy": "CopyBackwards", "IndexPut": "IndexPutBackward0",
 }

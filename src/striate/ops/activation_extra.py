@@ -86,12 +86,19 @@ class Threshold(Function):
         return (np.where(self.keep, g, np.zeros((), g.dtype)),)
 
 
+# The in-place nodes PyTorch names apart (`elu_` gives EluBackward1): the same Function under a
+# name of its own (`autograd/names.py` maps "ELU_" to "EluBackward1").
+_INPLACE_NODES = {fn: type(f"{fn.__name__}_", (fn,), {"__doc__": fn.__doc__})
+                  for fn in (ELU, LeakyReLU, SELU, CELU, Threshold)}
+
+
 def _maybe_inplace(x: Tensor, inplace: bool, fn: type[Function], copy_old: bool = True,
                    **options: Any) -> Tensor:
     """fn applied out of place, or written into x and recorded there (`inplace=True`)."""
     if not (inplace and inplace_allowed()):
         return fn.apply(x, **options)
-    return apply_inplace(x, (), lambda a: fn().forward(a, **options), lambda old: fn.apply(old, **options),
+    node = _INPLACE_NODES.get(fn, fn)
+    return apply_inplace(x, (), lambda a: fn().forward(a, **options), lambda old: node.apply(old, **options),
                          copy_old=copy_old)
 
 
