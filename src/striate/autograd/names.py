@@ -39,6 +39,14 @@ TORCH_NAMES = {
     # losses
     "CrossEntropy": "NllLossBackward0", "NLL": "NllLossBackward0", "MSE": "MseLossBackward0",
     "BCEWithLogits": "BinaryCrossEntropyWithLogitsBackward0", "CTCLoss": "CtcLossBackward0",
+    # issue 21 (i21-nn-a): losses, normalisation, activations
+    "L1": "L1LossBackward0", "SmoothL1": "SmoothL1LossBackward0", "Huber": "HuberLossBackward0",
+    "BinaryCrossEntropy": "BinaryCrossEntropyBackward0", "KLDiv": "KlDivBackward0",
+    "SoftMargin": "SoftMarginLossBackward0", "GroupNorm": "NativeGroupNormBackward0",
+    "SELU": "EluBackward0", "CELU": "CeluBackward0", "Softsign": "DivBackward0",
+    "Tanhshrink": "SubBackward0", "Threshold": "ThresholdBackward0", "AlphaDropout": "AddBackward0",
+    "Hardtanh": "HardtanhBackward0", "ELU_": "EluBackward1", "LeakyReLU_": "LeakyReluBackward1",
+    "SELU_": "EluBackward1", "CELU_": "CeluBackward1", "Threshold_": "ThresholdBackward1",
     # in-place nodes (striate.ops.inplace)
     "Fill": "FillBackward0", "Copy": "CopyBackwards", "IndexPut": "IndexPutBackward0",
 }

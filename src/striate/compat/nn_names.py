@@ -311,3 +311,31 @@ TORCHVISION_NAMES: dict[str, tuple[str, ...] | str | None] = {
     "torchvision.models.densenet121": ("*", "weights", "progress"),
     "torchvision.models.squeezenet1_0": ("*", "weights", "progress"),
 }
+
+# issue 21 (i21-nn-a): the rest of the normalisation layers, losses and activations it added
+NN_NAMES.update({
+    "torch.nn.InstanceNorm1d": ("num_features", "eps", "momentum", "affine", "track_running_stats", "device",
+                                "dtype", "*", "bias"),
+    "torch.nn.CELU": ("alpha", "inplace"),
+    "torch.nn.Softsign": (),
+    "torch.nn.Tanhshrink": (),
+    "torch.nn.Threshold": ("threshold", "value", "inplace"),
+    "torch.nn.SoftMarginLoss": ("size_average", "reduce", "reduction"),
+    "torch.nn.functional.instance_norm": ("input", "running_mean", "running_var", "weight", "bias",
+                                          "use_input_stats", "momentum", "eps"),
+    "torch.nn.functional.huber_loss": ("input", "target", "reduction", "delta", "weight"),
+    "torch.nn.functional.soft_margin_loss": ("input", "target", "size_average", "reduce", "reduction"),
+    "torch.nn.functional.celu": ("input", "alpha", "inplace"),
+    "torch.nn.functional.softsign": ("input",),
+    "torch.nn.functional.tanhshrink": ("input",),
+    "torch.nn.functional.threshold": ("input", "threshold", "value", "inplace"),
+    "torch.nn.functional.alpha_dropout": ("input", "p", "training", "inplace"),
+    "torch.nn.functional.leaky_relu_": (),
+    "torch.nn.functional.elu_": (),
+    "torch.nn.MarginRankingLoss": ("margin", "size_average", "reduce", "reduction"),
+    "torch.nn.CosineEmbeddingLoss": ("margin", "size_average", "reduce", "reduction"),
+    "torch.nn.functional.margin_ranking_loss": ("input1", "input2", "target", "margin", "size_average",
+                                                "reduce", "reduction"),
+    "torch.nn.functional.cosine_embedding_loss": ("input1", "input2", "target", "margin", "size_average",
+                                                  "reduce", "reduction"),
+})

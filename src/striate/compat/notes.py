@@ -37,6 +37,8 @@ NOTES: dict[str, Note] = {
     "torch.accelerator.current_accelerator": Note("None"),
     "torch.backends.cudnn": Note("accepted settings without effect (no cuDNN)"),
     "torch.nn.functional.dropout": Note("masks equal PyTorch's after the same seed"),
+    "torch.nn.functional.alpha_dropout": Note("masks and values equal PyTorch's after the same seed"),
+    "torch.nn.AlphaDropout": Note("masks and values equal PyTorch's after the same seed"),
     "torchvision.datasets.MNIST": Note("items are float32 CxHxW tensors in [0, 1] where torchvision gives "
                                        "PIL images (ToTensor passes them through); reads torchvision's "
                                        "root/MNIST/raw, .gz or not"),

@@ -3,22 +3,20 @@
 Each name is re-exported from the module in `striate.ops` where its forward and backward live.
 """
 
-from striate.ops.activation import elu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from striate.ops.activation import log_softmax, relu, sigmoid, softmax, tanh
 from striate.ops.activation_smooth import (
     gelu,
     hardsigmoid,
     hardswish,
-    hardtanh,
     mish,
     normalize,
     prelu,
-    relu6,
     silu,
     softplus,
 )
 from striate.ops.conv import conv1d, conv2d, conv_transpose2d
 from striate.ops.ctc import ctc_loss
-from striate.ops.dropout import dropout, dropout2d
+from striate.ops.dropout import alpha_dropout, dropout, dropout2d
 from striate.ops.embedding import embedding, one_hot
 from striate.ops.interpolate import interpolate
 from striate.ops.layer_norm import layer_norm
@@ -26,7 +24,6 @@ from striate.ops.linalg import linear
 from striate.ops.loss import (
     binary_cross_entropy_with_logits,
     cross_entropy,
-    mse_loss,
     nll_loss,
 )
 from striate.ops.norm import batch_norm, local_response_norm
@@ -90,6 +87,64 @@ __all__ = [
     "upsample",
     "upsample_bilinear",
     "upsample_nearest",
+]
+
+
+# issue 21 (i21-nn-a): losses, normalisation, activations
+from striate.ops.activation_extra import (  # noqa: E402  (elu, leaky_relu, hardtanh, relu6: with inplace=)
+    celu,
+    celu_,
+    elu,
+    elu_,
+    hardtanh,
+    hardtanh_,
+    leaky_relu,
+    leaky_relu_,
+    relu6,
+    relu_,
+    selu,
+    selu_,
+    softsign,
+    tanhshrink,
+    threshold,
+    threshold_,
+)
+from striate.ops.loss_margin import cosine_embedding_loss, margin_ranking_loss  # noqa: E402
+from striate.ops.loss_regression import (  # noqa: E402
+    binary_cross_entropy,
+    huber_loss,
+    kl_div,
+    l1_loss,
+    mse_loss,
+    smooth_l1_loss,
+    soft_margin_loss,
+)
+from striate.ops.norm_group import group_norm, instance_norm  # noqa: E402
+
+__all__ += [
+    "binary_cross_entropy",
+    "huber_loss",
+    "kl_div",
+    "l1_loss",
+    "smooth_l1_loss",
+    "soft_margin_loss",
+    "group_norm",
+    "instance_norm",
+    "celu",
+    "celu_",
+    "elu_",
+    "hardtanh_",
+    "leaky_relu_",
+    "relu_",
+    "selu",
+    "selu_",
+    "softsign",
+    "tanhshrink",
+    "threshold",
+    "threshold_",
+    "alpha_dropout",
+    "cosine_embedding_loss",
+    "margin_ranking_loss",
 ]
 
 

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from striate.onnx.graph import ExportError, GraphBuilder
+from striate.ops.activation_extra import SELU_ALPHA, SELU_SCALE
 
 Converter = Callable[[GraphBuilder, Any, list, tuple, Any, str], None]
 FUNCTIONS: dict[str, Converter] = {}
@@ -60,6 +61,19 @@ def _leaky_relu(g, fn, ins, parents, out_t, out):
 @converts("ELU")
 def _elu(g, fn, ins, parents, out_t, out):
     g.node("Elu", ins, out, alpha=float(fn.alpha))
+
+
+@converts("SELU", "CELU")
+def _scaled_elu(g, fn, ins, parents, out_t, out):  # issue 21 (i21-nn-a)
+    if type(fn).__name__ == "SELU":
+        g.node("Selu", ins, out, alpha=SELU_ALPHA, gamma=SELU_SCALE)
+    else:
+        g.node("Celu", ins, out, alpha=float(1 / fn.inp))
+
+
+@converts("Softsign")
+def _softsign(g, fn, ins, parents, out_t, out):
+    g.node("Softsign", ins, out)
 
 
 @converts("Softmax", "LogSoftmax")

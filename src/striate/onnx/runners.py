@@ -15,6 +15,7 @@ import numpy as np
 
 import striate.nn.functional as F
 from striate.ops.activation import log_softmax, softmax
+from striate.ops.activation_extra import SELU_ALPHA, SELU_SCALE
 from striate.ops.elementwise import abs as st_abs
 from striate.ops.elementwise import exp, log, maximum, minimum, neg, sqrt
 from striate.ops.linalg import matmul
@@ -236,6 +237,18 @@ def _leaky(m, node, args):
 @runs("Elu")
 def _elu(m, node, args):
     return F.elu(args[0], float(node.get("alpha", 1.0)))
+
+
+@runs("Selu", "Celu", "Softsign")
+def _selu_celu_softsign(m, node, args):  # issue 21 (i21-nn-a); ONNX's defaults are SELU's constants
+    if node.op == "Softsign":
+        return F.softsign(args[0])
+    if node.op == "Celu":
+        return F.celu(args[0], float(node.get("alpha", 1.0)))
+    alpha, gamma = float(node.get("alpha", SELU_ALPHA)), float(node.get("gamma", SELU_SCALE))
+    if np.allclose((alpha, gamma), (SELU_ALPHA, SELU_SCALE), rtol=1e-7, atol=0):  # float32 attributes
+        return F.selu(args[0])
+    return F.elu(args[0], alpha) * gamma
 
 
 @runs("Softmax", "LogSoftmax")

@@ -178,19 +178,16 @@ def inplace_as_copies() -> Iterator[None]:
         _INPLACE_ALLOWED[0] = prev
 
 
+def inplace_allowed() -> bool:
+    """False inside `inplace_as_copies()`: `inplace=True` activations then compute out of place."""
+    return _INPLACE_ALLOWED[0]
+
+
 def relu(x: Tensor, inplace: bool = False) -> Tensor:
     """max(0, x); `inplace=True` overwrites x and returns it (recorded: see `ops.inplace`)."""
     if inplace and _INPLACE_ALLOWED[0]:
         return x.relu_()
     return ReLU.apply(x)
-
-
-def leaky_relu(x: Tensor, negative_slope: float = 0.01, inplace: bool = False) -> Tensor:
-    return LeakyReLU.apply(x, slope=negative_slope)
-
-
-def elu(x: Tensor, alpha: float = 1.0, inplace: bool = False) -> Tensor:
-    return ELU.apply(x, alpha=alpha)
 
 
 def sigmoid(x: Tensor) -> Tensor:

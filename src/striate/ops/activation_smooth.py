@@ -209,18 +209,6 @@ def hardsigmoid(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
     return Hardsigmoid.apply(input)
 
 
-def hardtanh(input: Tensor, min_val: float = -1.0, max_val: float = 1.0,  # noqa: A002
-             inplace: bool = False) -> Tensor:
-    _float(input, "hardtanh")
-    if min_val > max_val:
-        raise ValueError(f"hardtanh(): min_val ({min_val}) must not exceed max_val ({max_val})")
-    return Hardtanh.apply(input, lo=float(min_val), hi=float(max_val))
-
-
-def relu6(input: Tensor, inplace: bool = False) -> Tensor:  # noqa: A002
-    return hardtanh(input, 0.0, 6.0)
-
-
 def normalize(input: Tensor, p: float = 2.0, dim: int = 1, eps: float = 1e-12) -> Tensor:  # noqa: A002
     """input / max(||input||_p over dim, eps), as `F.normalize` (rows to unit length)."""
     return input / clamp(vector_norm(input, p, dim, keepdim=True), min=eps)

@@ -268,17 +268,26 @@ class MSE(Function):
         return (gd if nx else None, -gd if nt else None)
 
 
-def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
-    """Mean squared error, `torch.nn.functional.mse_loss`."""
-    _check_reduction(reduction)
+def check_pair(input: Tensor, target: Any, op: str) -> Tensor:  # noqa: A002
+    """The target as a tensor of the input's shape (an element-wise loss's two operands)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a striate Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"{op}: input must be floating point, got {input.dtype}; use .float() first")
     if not isinstance(target, Tensor):
         target = Tensor(target, dtype=input.dtype)
     if input.shape != target.shape:
         raise ValueError(
-            f"mse_loss: input shape {input.shape} and target shape {target.shape} differ; "
+            f"{op}: input shape {tuple(input.shape)} and target shape {tuple(target.shape)} differ; "
             "they must be equal (striate does not broadcast a loss silently)"
         )
-    return MSE.apply(input, target, reduction=reduction)
+    return target
+
+
+def mse_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor:  # noqa: A002
+    """Mean squared error, `torch.nn.functional.mse_loss`."""
+    _check_reduction(reduction)
+    return MSE.apply(input, check_pair(input, target, "mse_loss"), reduction=reduction)
 
 
 class BCEWithLogits(Function):

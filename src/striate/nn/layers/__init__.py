@@ -113,3 +113,22 @@ __all__ = [
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
 ]
+
+# issue 21 (i21-nn-a): losses, normalisation, activations
+from striate.nn.layers.activation_extra import CELU, SELU, Softsign, Tanhshrink, Threshold  # noqa: E402
+from striate.nn.layers.dropout import AlphaDropout  # noqa: E402
+from striate.nn.layers.loss_regression import (  # noqa: E402
+    BCELoss,
+    CosineEmbeddingLoss,
+    HuberLoss,
+    KLDivLoss,
+    L1Loss,
+    MarginRankingLoss,
+    SmoothL1Loss,
+    SoftMarginLoss,
+)
+from striate.nn.layers.normalization_group import GroupNorm, InstanceNorm1d, InstanceNorm2d  # noqa: E402
+
+__all__ += ["BCELoss", "HuberLoss", "KLDivLoss", "L1Loss", "SmoothL1Loss", "SoftMarginLoss"]
+__all__ += ["GroupNorm", "InstanceNorm1d", "InstanceNorm2d", "CosineEmbeddingLoss", "MarginRankingLoss"]
+__all__ += ["CELU", "SELU", "AlphaDropout", "Softsign", "Tanhshrink", "Threshold"]

@@ -1,8 +1,8 @@
 """Activation layers: `ReLU`, `LeakyReLU`, `ELU`, `Sigmoid`, `Tanh`, `Softmax`, `LogSoftmax`.
 
 Each wraps the function of the same name in `F`; the formulas and derivatives live there.
-`ReLU(inplace=True)` overwrites its input as PyTorch's does (recorded in the graph, see
-`striate.ops.inplace`); LeakyReLU's and ELU's `inplace=True` are accepted and computed out of place.
+`ReLU(inplace=True)`, `LeakyReLU(inplace=True)` and `ELU(inplace=True)` overwrite their input as
+PyTorch's do (recorded in the graph, see `striate.ops.inplace`).
 """
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ class LeakyReLU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.leaky_relu(input, self.negative_slope)
+        return F.leaky_relu(input, self.negative_slope, self.inplace)
 
     def extra_repr(self) -> str:
         return f"negative_slope={self.negative_slope}" + (", inplace=True" if self.inplace else "")
@@ -50,7 +50,7 @@ class ELU(Module):
         self.inplace = inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.elu(input, self.alpha)
+        return F.elu(input, self.alpha, self.inplace)
 
     def extra_repr(self) -> str:
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")

@@ -2,11 +2,13 @@
 `Hardtanh`, `ReLU6` and `PReLU` (whose negative slope is a learned parameter).
 
 Each wraps the function of the same name in `F` (formulas and derivatives in
-`striate.ops.activation_smooth`). `inplace=True` is accepted and computed out of place, as the
-other activation layers do.
+`striate.ops.activation_smooth`). `inplace=True` is accepted and computed out of place, except
+by Hardtanh and ReLU6, which overwrite their input as PyTorch's do.
 """
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 
@@ -70,17 +72,29 @@ class Hardsigmoid(_Inplace):
 
 
 class Hardtanh(Module):
-    """hardtanh(x) = min(max(x, min_val), max_val)."""
+    """hardtanh(x) = min(max(x, min_val), max_val) (`min_value`/`max_value`: PyTorch's deprecated
+    spellings, which win when given, with PyTorch's warning)."""
 
-    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False) -> None:
+    def __init__(self, min_val: float = -1.0, max_val: float = 1.0, inplace: bool = False,
+                 min_value: float | None = None, max_value: float | None = None) -> None:
         super().__init__()
+        if min_value is not None:
+            warnings.warn("keyword argument `min_value` is deprecated and renamed to `min_val`",
+                          FutureWarning, stacklevel=2)
+            min_val = min_value
+        if max_value is not None:
+            warnings.warn("keyword argument `max_value` is deprecated and renamed to `max_val`",
+                          FutureWarning, stacklevel=2)
+            max_val = max_value
+        if min_val > max_val:
+            raise ValueError(f"Hardtanh: min_val ({min_val}) must not exceed max_val ({max_val})")
         self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, input: Tensor) -> Tensor:  # noqa: A002
-        return F.hardtanh(input, self.min_val, self.max_val)
+        return F.hardtanh(input, self.min_val, self.max_val, self.inplace)
 
     def extra_repr(self) -> str:
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
 
 
 class ReLU6(Hardtanh):
@@ -88,6 +102,9 @@ class ReLU6(Hardtanh):
 
     def __init__(self, inplace: bool = False) -> None:
         super().__init__(0.0, 6.0, inplace)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
 
 
 class Softplus(Module):

@@ -25,11 +25,19 @@ class Dropout(_DropoutNd):
     """y = x * m / (1 - p) with m_i ~ Bernoulli(1 - p) per element, in training mode."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(input, self.p, self.training, self.inplace)
 
 
 class Dropout2d(_DropoutNd):
     """Drops whole channels: m ~ Bernoulli(1 - p) per (sample, channel) of an (N, C, H, W) input."""
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout2d(input, self.p, self.training)
+        return F.dropout2d(input, self.p, self.training, self.inplace)
+
+
+class AlphaDropout(_DropoutNd):
+    """Alpha dropout for SELU networks: dropped units take SELU's negative saturation and an affine
+    map keeps zero mean and unit variance (`F.alpha_dropout`), in training mode."""
+
+    def forward(self, input: Tensor) -> Tensor:  # noqa: A002
+        return F.alpha_dropout(input, self.p, self.training, self.inplace)
