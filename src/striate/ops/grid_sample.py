@@ -117,8 +117,10 @@ class GridSample(Function):
             east, south = ix - x0, iy - y0  # distances from the west / north neighbours
             west, north = 1 - east, 1 - south
             self.frac = (east, south, west, north)
-            self.corners = [_corner(x0, y0, north * west, h, w), _corner(x0 + 1, y0, north * east, h, w),
-                            _corner(x0, y0 + 1, south * west, h, w), _corner(x0 + 1, y0 + 1, south * east, h, w)]
+            self.corners = [_corner(x0, y0, north * west, h, w),  # nw, ne, sw, se
+                            _corner(x0 + 1, y0, north * east, h, w),
+                            _corner(x0, y0 + 1, south * west, h, w),
+                            _corner(x0 + 1, y0 + 1, south * east, h, w)]
         out = None
         for index, weight, _ in self.corners:
             term = _gather(x, index) * weight.reshape(n, 1, -1)

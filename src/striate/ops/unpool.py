@@ -68,7 +68,8 @@ def _max_unpool(input: Tensor, indices: Tensor, kernel_size: Any, stride: Any, p
                          f"got shape {tuple(input.shape)}")
     if tuple(indices.shape) != tuple(input.shape):
         raise ValueError(f"{op}: indices {tuple(indices.shape)} must have the shape of the input "
-                         f"{tuple(input.shape)} (pass the indices max_pool returned with return_indices=True)")
+                         f"{tuple(input.shape)} (pass the indices max_pool returned with "
+                         "return_indices=True)")
     if indices.dtype.kind not in "iu":
         raise TypeError(f"{op}: indices must be an integer tensor (int64), got {indices.dtype}")
     kernel = positive(int_tuple(kernel_size, dims, "kernel_size", op), "kernel_size", op)

@@ -51,7 +51,8 @@ class _PadNd(Module):
     def _check_rank(self, input: Tensor) -> None:
         ranks = (self.dims + 1, self.dims + 2)
         if not isinstance(input, Tensor):
-            raise TypeError(f"{type(self).__name__}: input must be a striate Tensor, got {type(input).__name__}")
+            raise TypeError(f"{type(self).__name__}: input must be a striate Tensor, "
+                            f"got {type(input).__name__}")
         if input.ndim not in ranks:
             raise ValueError(f"{type(self).__name__}: expected a {ranks[0]}-D or {ranks[1]}-D input "
                              f"(unbatched or batched), got shape {tuple(input.shape)}")
@@ -73,7 +74,8 @@ class _ConstantPadNd(_PadNd):
 
     def forward(self, input: Tensor) -> Tensor:
         if not isinstance(input, Tensor):
-            raise TypeError(f"{type(self).__name__}: input must be a striate Tensor, got {type(input).__name__}")
+            raise TypeError(f"{type(self).__name__}: input must be a striate Tensor, "
+                            f"got {type(input).__name__}")
         return F.pad(input, self.padding, "constant", self.value)
 
     def extra_repr(self) -> str:
@@ -181,9 +183,3 @@ class CircularPad3d(_PadNd):
 
     mode, dims = "circular", 3
 
-
-PADDING_LAYERS = [
-    "CircularPad1d", "CircularPad2d", "CircularPad3d", "ConstantPad1d", "ConstantPad2d", "ConstantPad3d",
-    "ReflectionPad1d", "ReflectionPad2d", "ReflectionPad3d", "ReplicationPad1d", "ReplicationPad2d",
-    "ReplicationPad3d", "ZeroPad1d", "ZeroPad2d", "ZeroPad3d",
-]
