@@ -39,6 +39,12 @@ TORCH_NAMES = {
     # losses
     "CrossEntropy": "NllLossBackward0", "NLL": "NllLossBackward0", "MSE": "MseLossBackward0",
     "BCEWithLogits": "BinaryCrossEntropyWithLogitsBackward0", "CTCLoss": "CtcLossBackward0",
+    # spatial ops, distances, module hooks (issue 21, i21-nn-b)
+    "PixelShuffle": "PixelShuffleBackward0", "PixelUnshuffle": "PixelUnshuffleBackward0",
+    "Unfold": "Im2ColBackward0", "Fold": "Col2ImBackward0", "AffineGrid": "AffineGridGeneratorBackward0",
+    "GridSample": "GridSampler2DBackward0", "MaxUnpool": "MaxUnpool2DBackward0",
+    "Bilinear": "TrilinearBackward0", "FlooredNorm": "CloneBackward0",
+    "BackwardHookFunction": "BackwardHookFunctionBackward",
     # in-place nodes (striate.ops.inplace)
     "Fill": "FillBackward0", "Copy": "CopyBackwards", "IndexPut": "IndexPutBackward0",
 }
