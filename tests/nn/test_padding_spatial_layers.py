@@ -12,18 +12,27 @@ import striate.nn as nn
 from harness import assert_close
 
 PADDING_CASES = [
-    ("ZeroPad1d", (2,), (3, 5)), ("ZeroPad1d", ((1, 0),), (2, 3, 4)),
-    ("ZeroPad2d", (1,), (2, 3, 4, 5)), ("ZeroPad2d", ((1, 2, 0, 3),), (3, 4, 5)),
+    ("ZeroPad1d", (2,), (3, 5)),
+    ("ZeroPad1d", ((1, 0),), (2, 3, 4)),
+    ("ZeroPad2d", (1,), (2, 3, 4, 5)),
+    ("ZeroPad2d", ((1, 2, 0, 3),), (3, 4, 5)),
     ("ZeroPad2d", ((-1, 1, 2, -2),), (1, 2, 4, 5)),  # negative amounts crop
     ("ZeroPad3d", (1,), (1, 2, 3, 3, 3)),
-    ("ConstantPad1d", (2, 3.5), (2, 3, 4)), ("ConstantPad2d", ((1, 0, 2, 1), -1.0), (2, 3, 4, 5)),
-    ("ConstantPad2d", (1, 2.0), (4, 5)), ("ConstantPad3d", ((1, 0, 0, 1, 1, 1), 0.5), (2, 2, 3, 3)),
-    ("ReflectionPad1d", ((3, 1),), (2, 3, 5)), ("ReflectionPad2d", (2,), (2, 3, 4, 5)),
-    ("ReflectionPad2d", ((1, 0, 3, 2),), (3, 4, 5)), ("ReflectionPad3d", (1,), (1, 2, 3, 3, 3)),
-    ("ReplicationPad1d", ((0, 4),), (2, 3, 5)), ("ReplicationPad2d", ((2, 1, 0, 3),), (2, 3, 4, 5)),
+    ("ConstantPad1d", (2, 3.5), (2, 3, 4)),
+    ("ConstantPad2d", ((1, 0, 2, 1), -1.0), (2, 3, 4, 5)),
+    ("ConstantPad2d", (1, 2.0), (4, 5)),
+    ("ConstantPad3d", ((1, 0, 0, 1, 1, 1), 0.5), (2, 2, 3, 3)),
+    ("ReflectionPad1d", ((3, 1),), (2, 3, 5)),
+    ("ReflectionPad2d", (2,), (2, 3, 4, 5)),
+    ("ReflectionPad2d", ((1, 0, 3, 2),), (3, 4, 5)),
+    ("ReflectionPad3d", (1,), (1, 2, 3, 3, 3)),
+    ("ReplicationPad1d", ((0, 4),), (2, 3, 5)),
+    ("ReplicationPad2d", ((2, 1, 0, 3),), (2, 3, 4, 5)),
     ("ReplicationPad3d", (2,), (2, 2, 3, 3)),
-    ("CircularPad1d", ((2, 3),), (2, 3, 5)), ("CircularPad2d", (1,), (2, 3, 4, 5)),
-    ("CircularPad2d", ((4, 0, 1, 3),), (1, 4, 4)), ("CircularPad3d", ((1, 1, 0, 2, 1, 0),), (1, 2, 3, 3, 3)),
+    ("CircularPad1d", ((2, 3),), (2, 3, 5)),
+    ("CircularPad2d", (1,), (2, 3, 4, 5)),
+    ("CircularPad2d", ((4, 0, 1, 3),), (1, 4, 4)),
+    ("CircularPad3d", ((1, 1, 0, 2, 1, 0),), (1, 2, 3, 3, 3)),
 ]
 
 

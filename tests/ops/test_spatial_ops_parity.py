@@ -17,26 +17,43 @@ def _normal(*shape):
     return lambda rng: [rng.standard_normal(shape)]
 
 
-SHUFFLE_ROWS = [
-    OpCase(f"pixel_shuffle_{shape}_r{r}", _normal(*shape), lambda x, r=r: F.pixel_shuffle(x, r),
-           lambda x, r=r: TF.pixel_shuffle(x, r))
-    for shape, r in [((2, 8, 3, 4), 2), ((9, 2, 3), 3), ((2, 1, 4, 1, 1), 2), ((1, 3, 2, 2), 1)]
-] + [
-    # empty batch: forward only (PyTorch's own backward rejects it: "invalid gradient ... [0, 1, 4, 4]")
-    OpCase("pixel_shuffle_empty_batch", _normal(0, 4, 2, 2), lambda x: F.pixel_shuffle(x, 2),
-           lambda x: TF.pixel_shuffle(x, 2), backward=False),
-] + [
-    OpCase(f"pixel_unshuffle_{shape}_r{r}", _normal(*shape), lambda x, r=r: F.pixel_unshuffle(x, r),
-           lambda x, r=r: TF.pixel_unshuffle(x, r))
-    for shape, r in [((2, 2, 4, 6), 2), ((1, 6, 9), 3), ((3, 1, 2, 2, 2), 2)]
-]
+SHUFFLE_ROWS = (
+    [
+        OpCase(
+            f"pixel_shuffle_{shape}_r{r}",
+            _normal(*shape),
+            lambda x, r=r: F.pixel_shuffle(x, r),
+            lambda x, r=r: TF.pixel_shuffle(x, r),
+        )
+        for shape, r in [((2, 8, 3, 4), 2), ((9, 2, 3), 3), ((2, 1, 4, 1, 1), 2), ((1, 3, 2, 2), 1)]
+    ]
+    + [
+        # empty batch: forward only (PyTorch's own backward rejects it: "invalid gradient ... [0, 1, 4, 4]")
+        OpCase(
+            "pixel_shuffle_empty_batch",
+            _normal(0, 4, 2, 2),
+            lambda x: F.pixel_shuffle(x, 2),
+            lambda x: TF.pixel_shuffle(x, 2),
+            backward=False,
+        ),
+    ]
+    + [
+        OpCase(
+            f"pixel_unshuffle_{shape}_r{r}",
+            _normal(*shape),
+            lambda x, r=r: F.pixel_unshuffle(x, r),
+            lambda x, r=r: TF.pixel_unshuffle(x, r),
+        )
+        for shape, r in [((2, 2, 4, 6), 2), ((1, 6, 9), 3), ((3, 1, 2, 2, 2), 2)]
+    ]
+)
 
 FOLD_SETTINGS = [
-    dict(kernel_size=2),
-    dict(kernel_size=3, padding=1),
-    dict(kernel_size=(2, 3), dilation=(2, 1), padding=(1, 2), stride=(2, 1)),
-    dict(kernel_size=1, stride=2),
-    dict(kernel_size=(3, 2), stride=3),  # blocks leave pixels uncovered
+    {"kernel_size": 2},
+    {"kernel_size": 3, "padding": 1},
+    {"kernel_size": (2, 3), "dilation": (2, 1), "padding": (1, 2), "stride": (2, 1)},
+    {"kernel_size": 1, "stride": 2},
+    {"kernel_size": (3, 2), "stride": 3},  # blocks leave pixels uncovered
 ]
 
 
@@ -44,16 +61,28 @@ def _fold_rows():
     rows = []
     for shape in [(2, 3, 7, 6), (3, 5, 4)]:
         for i, kw in enumerate(FOLD_SETTINGS):
-            rows.append(OpCase(f"unfold_{shape}_{i}", _normal(*shape), lambda x, kw=kw: F.unfold(x, **kw),
-                               lambda x, kw=kw: TF.unfold(x, **kw),
-                               small_inputs=_normal(1, 2, *shape[-2:])))
+            rows.append(
+                OpCase(
+                    f"unfold_{shape}_{i}",
+                    _normal(*shape),
+                    lambda x, kw=kw: F.unfold(x, **kw),
+                    lambda x, kw=kw: TF.unfold(x, **kw),
+                    small_inputs=_normal(1, 2, *shape[-2:]),
+                )
+            )
             blocks = TF.unfold(torch.zeros(1, 1, *shape[-2:]), **kw).shape[-1]
             k = int(np.prod(np.broadcast_to(kw["kernel_size"], 2)))
             cols = (shape[0], shape[1] * k, blocks) if len(shape) == 4 else (shape[0] * k, blocks)
             size = shape[-2:]
-            rows.append(OpCase(f"fold_{cols}_{i}", _normal(*cols), lambda c, kw=kw, s=size: F.fold(c, s, **kw),
-                               lambda c, kw=kw, s=size: TF.fold(c, s, **kw),
-                               small_inputs=_normal(1, k, blocks)))
+            rows.append(
+                OpCase(
+                    f"fold_{cols}_{i}",
+                    _normal(*cols),
+                    lambda c, kw=kw, s=size: F.fold(c, s, **kw),
+                    lambda c, kw=kw, s=size: TF.fold(c, s, **kw),
+                    small_inputs=_normal(1, k, blocks),
+                )
+            )
     return rows
 
 
@@ -62,35 +91,65 @@ def _grid_rows():
     for mode in ("bilinear", "nearest"):
         for padding_mode in ("zeros", "border", "reflection"):
             for align in (False, True):
+
                 def ours(x, g, m=mode, p=padding_mode, a=align):
                     return F.grid_sample(x, g, m, p, a)
 
                 def theirs(x, g, m=mode, p=padding_mode, a=align):
                     return TF.grid_sample(x, g, m, p, a)
 
-                rows.append(OpCase(
-                    f"grid_sample_{mode}_{padding_mode}_{align}",
-                    lambda rng: [rng.standard_normal((2, 3, 5, 4)), 1.4 * rng.standard_normal((2, 6, 7, 2))],
-                    ours, theirs,
-                    small_inputs=lambda rng: [rng.standard_normal((1, 2, 4, 3)), 1.4 * rng.standard_normal((1, 3, 4, 2))],
-                ))
+                rows.append(
+                    OpCase(
+                        f"grid_sample_{mode}_{padding_mode}_{align}",
+                        lambda rng: [
+                            rng.standard_normal((2, 3, 5, 4)),
+                            1.4 * rng.standard_normal((2, 6, 7, 2)),
+                        ],
+                        ours,
+                        theirs,
+                        small_inputs=lambda rng: [
+                            rng.standard_normal((1, 2, 4, 3)),
+                            1.4 * rng.standard_normal((1, 3, 4, 2)),
+                        ],
+                    )
+                )
     # a one-pixel-wide input and a grid at exactly the corners / outside
-    rows.append(OpCase("grid_sample_1px", lambda rng: [rng.standard_normal((1, 2, 1, 3)),
-                                                      rng.uniform(-1.2, 1.2, (1, 2, 5, 2))],
-                       lambda x, g: F.grid_sample(x, g, padding_mode="reflection", align_corners=True),
-                       lambda x, g: TF.grid_sample(x, g, padding_mode="reflection", align_corners=True)))
+    rows.append(
+        OpCase(
+            "grid_sample_1px",
+            lambda rng: [rng.standard_normal((1, 2, 1, 3)), rng.uniform(-1.2, 1.2, (1, 2, 5, 2))],
+            lambda x, g: F.grid_sample(x, g, padding_mode="reflection", align_corners=True),
+            lambda x, g: TF.grid_sample(x, g, padding_mode="reflection", align_corners=True),
+        )
+    )
     for align in (False, True):
-        rows.append(OpCase(f"affine_grid_{align}", lambda rng: [rng.standard_normal((2, 2, 3))],
-                           lambda t, a=align: F.affine_grid(t, (2, 3, 4, 5), a),
-                           lambda t, a=align: TF.affine_grid(t, (2, 3, 4, 5), a)))
-    rows.append(OpCase("affine_grid_1x1", lambda rng: [rng.standard_normal((1, 2, 3))],
-                       lambda t: F.affine_grid(t, (1, 1, 1, 3), False),
-                       lambda t: TF.affine_grid(t, (1, 1, 1, 3), False)))
-    rows.append(OpCase("affine_grid_then_sample",
-                       lambda rng: [rng.standard_normal((2, 3, 6, 5)), np.array([[[0.9, 0.2, 0.1], [-0.3, 1.1, 0.05]]] * 2)
-                                    + 0.1 * rng.standard_normal((2, 2, 3))],
-                       lambda x, t: F.grid_sample(x, F.affine_grid(t, (2, 3, 4, 4), False), align_corners=False),
-                       lambda x, t: TF.grid_sample(x, TF.affine_grid(t, (2, 3, 4, 4), False), align_corners=False)))
+        rows.append(
+            OpCase(
+                f"affine_grid_{align}",
+                lambda rng: [rng.standard_normal((2, 2, 3))],
+                lambda t, a=align: F.affine_grid(t, (2, 3, 4, 5), a),
+                lambda t, a=align: TF.affine_grid(t, (2, 3, 4, 5), a),
+            )
+        )
+    rows.append(
+        OpCase(
+            "affine_grid_1x1",
+            lambda rng: [rng.standard_normal((1, 2, 3))],
+            lambda t: F.affine_grid(t, (1, 1, 1, 3), False),
+            lambda t: TF.affine_grid(t, (1, 1, 1, 3), False),
+        )
+    )
+    rows.append(
+        OpCase(
+            "affine_grid_then_sample",
+            lambda rng: [
+                rng.standard_normal((2, 3, 6, 5)),
+                np.array([[[0.9, 0.2, 0.1], [-0.3, 1.1, 0.05]]] * 2) + 0.1 * rng.standard_normal((2, 2, 3)),
+            ],
+            lambda x, t: F.grid_sample(x, F.affine_grid(t, (2, 3, 4, 4), False), align_corners=False),
+            lambda x, t: TF.grid_sample(x, TF.affine_grid(t, (2, 3, 4, 4), False), align_corners=False),
+        )
+    )
     return rows
 
 
@@ -106,18 +165,38 @@ def _pooled(shape, kernel, stride=None, padding=0, dims=2):
 
 
 UNPOOL_ROWS = [
-    OpCase("max_unpool2d_k2", _pooled((2, 3, 6, 4), 2), lambda y, i: F.max_unpool2d(y, i, 2),
-           lambda y, i: TF.max_unpool2d(y, i, 2), grad=(0,)),
-    OpCase("max_unpool2d_k3s2p1_size", _pooled((2, 2, 7, 7), 3, 2, 1),
-           lambda y, i: F.max_unpool2d(y, i, 3, 2, 1, output_size=(7, 7)),
-           lambda y, i: TF.max_unpool2d(y, i, 3, 2, 1, output_size=(7, 7)), grad=(0,),
-           gradcheck=False),  # overlapping windows can pick one pixel twice: both copies get its
-                              # gradient in PyTorch too, which finite differences do not see
-    OpCase("max_unpool2d_unbatched_overlap", _pooled((3, 5, 5), 3, 1),
-           lambda y, i: F.max_unpool2d(y, i, 3, 1), lambda y, i: TF.max_unpool2d(y, i, 3, 1), grad=(0,),
-           gradcheck=False, backward=False),  # overlapping windows write one pixel twice
-    OpCase("max_unpool1d_k2", _pooled((2, 3, 9), 2, dims=1), lambda y, i: F.max_unpool1d(y, i, 2, output_size=[9]),
-           lambda y, i: TF.max_unpool1d(y, i, 2, output_size=[9]), grad=(0,)),
+    OpCase(
+        "max_unpool2d_k2",
+        _pooled((2, 3, 6, 4), 2),
+        lambda y, i: F.max_unpool2d(y, i, 2),
+        lambda y, i: TF.max_unpool2d(y, i, 2),
+        grad=(0,),
+    ),
+    OpCase(
+        "max_unpool2d_k3s2p1_size",
+        _pooled((2, 2, 7, 7), 3, 2, 1),
+        lambda y, i: F.max_unpool2d(y, i, 3, 2, 1, output_size=(7, 7)),
+        lambda y, i: TF.max_unpool2d(y, i, 3, 2, 1, output_size=(7, 7)),
+        grad=(0,),
+        gradcheck=False,
+    ),  # overlapping windows can pick one pixel twice: both copies get its
+    # gradient in PyTorch too, which finite differences do not see
+    OpCase(
+        "max_unpool2d_unbatched_overlap",
+        _pooled((3, 5, 5), 3, 1),
+        lambda y, i: F.max_unpool2d(y, i, 3, 1),
+        lambda y, i: TF.max_unpool2d(y, i, 3, 1),
+        grad=(0,),
+        gradcheck=False,
+        backward=False,
+    ),  # overlapping windows write one pixel twice
+    OpCase(
+        "max_unpool1d_k2",
+        _pooled((2, 3, 9), 2, dims=1),
+        lambda y, i: F.max_unpool1d(y, i, 2, output_size=[9]),
+        lambda y, i: TF.max_unpool1d(y, i, 2, output_size=[9]),
+        grad=(0,),
+    ),
 ]
 
 
@@ -151,28 +230,43 @@ def test_grad_fn_names_are_torchs():
     assert F.grid_sample(x, grid, align_corners=False).grad_fn.name() == "GridSampler2DBackward0"
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda: F.pixel_shuffle(st.randn(1, 3, 4, 4), 2), "divisible by the square of upscale_factor"),
-    (lambda: F.pixel_shuffle(st.randn(4, 4), 2), "at least 3 dimensions"),
-    (lambda: F.pixel_shuffle(st.randn(1, 4, 4, 4), 0), "positive upscale_factor"),
-    (lambda: F.pixel_unshuffle(st.randn(1, 3, 4, 5), 2), "width to be divisible"),
-    (lambda: F.unfold(st.randn(1, 2, 3, 3), 4), "does not fit"),
-    (lambda: F.unfold(st.randn(2, 3), 2), "expected a 3-D or 4-D input"),
-    (lambda: F.fold(st.randn(1, 8, 5), (4, 4), 2), "expected the last dimension of the input to be 9"),
-    (lambda: F.fold(st.randn(1, 7, 9), (4, 4), 2), "divisible by the product of kernel_size"),
-    (lambda: F.grid_sample(st.randn(1, 1, 3, 3), st.randn(2, 2, 2, 2)), "same batch size"),
-    (lambda: F.grid_sample(st.randn(1, 1, 3, 3), st.randn(1, 2, 2, 2), mode="bicubic"), "bicubic"),
-    (lambda: F.grid_sample(st.randn(1, 1, 3, 3), st.randn(1, 2, 2, 2), padding_mode="wrap"), "padding_mode"),
-    (lambda: F.grid_sample(st.randn(1, 1, 3, 3, 3), st.randn(1, 2, 2, 2, 3)), "volumetric"),
-    (lambda: F.grid_sample(st.randn(1, 1, 3, 3), st.randn(1, 2, 2, 2).double()), "same floating dtype"),
-    (lambda: F.affine_grid(st.randn(1, 3, 3), (1, 1, 4, 4)), "(N, 2, 3)"),
-    (lambda: F.affine_grid(st.randn(1, 3, 4), (1, 1, 2, 4, 4)), "volumetric"),
-    (lambda: F.max_unpool2d(st.randn(1, 1, 2, 2), st.zeros(1, 1, 2, 2, dtype=st.int64) + 20, 2),
-     "invalid max index: 20"),
-    (lambda: F.max_unpool2d(st.randn(1, 1, 2, 2), st.zeros(1, 1, 2, 2, dtype=st.int64), 2, output_size=(9, 9)),
-     "invalid output_size"),
-    (lambda: F.max_unpool2d(st.randn(1, 1, 2, 2), st.zeros(1, 1, 2, 1, dtype=st.int64), 2), "must have the shape"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (lambda: F.pixel_shuffle(st.randn(1, 3, 4, 4), 2), "divisible by the square of upscale_factor"),
+        (lambda: F.pixel_shuffle(st.randn(4, 4), 2), "at least 3 dimensions"),
+        (lambda: F.pixel_shuffle(st.randn(1, 4, 4, 4), 0), "positive upscale_factor"),
+        (lambda: F.pixel_unshuffle(st.randn(1, 3, 4, 5), 2), "width to be divisible"),
+        (lambda: F.unfold(st.randn(1, 2, 3, 3), 4), "does not fit"),
+        (lambda: F.unfold(st.randn(2, 3), 2), "expected a 3-D or 4-D input"),
+        (lambda: F.fold(st.randn(1, 8, 5), (4, 4), 2), "expected the last dimension of the input to be 9"),
+        (lambda: F.fold(st.randn(1, 7, 9), (4, 4), 2), "divisible by the product of kernel_size"),
+        (lambda: F.grid_sample(st.randn(1, 1, 3, 3), st.randn(2, 2, 2, 2)), "same batch size"),
+        (lambda: F.grid_sample(st.randn(1, 1, 3, 3), st.randn(1, 2, 2, 2), mode="bicubic"), "bicubic"),
+        (
+            lambda: F.grid_sample(st.randn(1, 1, 3, 3), st.randn(1, 2, 2, 2), padding_mode="wrap"),
+            "padding_mode",
+        ),
+        (lambda: F.grid_sample(st.randn(1, 1, 3, 3, 3), st.randn(1, 2, 2, 2, 3)), "volumetric"),
+        (lambda: F.grid_sample(st.randn(1, 1, 3, 3), st.randn(1, 2, 2, 2).double()), "same floating dtype"),
+        (lambda: F.affine_grid(st.randn(1, 3, 3), (1, 1, 4, 4)), "(N, 2, 3)"),
+        (lambda: F.affine_grid(st.randn(1, 3, 4), (1, 1, 2, 4, 4)), "volumetric"),
+        (
+            lambda: F.max_unpool2d(st.randn(1, 1, 2, 2), st.zeros(1, 1, 2, 2, dtype=st.int64) + 20, 2),
+            "invalid max index: 20",
+        ),
+        (
+            lambda: F.max_unpool2d(
+                st.randn(1, 1, 2, 2), st.zeros(1, 1, 2, 2, dtype=st.int64), 2, output_size=(9, 9)
+            ),
+            "invalid output_size",
+        ),
+        (
+            lambda: F.max_unpool2d(st.randn(1, 1, 2, 2), st.zeros(1, 1, 2, 1, dtype=st.int64), 2),
+            "must have the shape",
+        ),
+    ],
+)
 def test_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError, NotImplementedError)) as err:
         call()

@@ -221,7 +221,7 @@ class Module:
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._discard(name)
+            self._discard(name, keep="_parameters")  # a replaced parameter keeps its place
             self.register_parameter(name, value)
             return
         if params is not None and name in params:
@@ -236,7 +236,7 @@ class Module:
         if isinstance(value, Module):
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._discard(name)
+            self._discard(name, keep="_modules")
             modules[name] = value
             return
         if modules is not None and name in modules:
@@ -257,10 +257,13 @@ class Module:
             return
         object.__setattr__(self, name, value)
 
-    def _discard(self, name: str) -> None:
+    def _discard(self, name: str, keep: str = "") -> None:
+        """Forget `name` everywhere but in the registry `keep` (where a replacement keeps its
+        place in the order, as in PyTorch)."""
         self.__dict__.pop(name, None)
         for registry in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[registry].pop(name, None)
+            if registry != keep:
+                self.__dict__[registry].pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name: str) -> Any:

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from striate.autograd.function import _LEGACY_TYPE
 from striate.autograd.tensor import Tensor
 from striate.nn.module import Module
 from striate.nn.parameter import Parameter
@@ -25,12 +26,15 @@ def _as_parameter(value: Any) -> Any:
     return value
 
 
-def _describe(key: Any, value: Any) -> str:
-    """One line of the repr, as PyTorch prints it: `(0): Parameter containing: [... of size 3x4]`."""
+def _describe(key: Any, value: Any, legacy_type: bool = False) -> str:
+    """One line of the repr, as PyTorch prints it: `(0): Parameter containing: [... of size 3x4]`
+    (the dtype in a ParameterList, the legacy type name, striate.FloatTensor, in a ParameterDict)."""
     if isinstance(value, Tensor):
         kind = "Parameter" if isinstance(value, Parameter) else "Tensor"
         size = "x".join(str(s) for s in value.shape)
-        return f"  ({key}): {kind} containing: [striate.{np.dtype(value.dtype).name} of size {size}]"
+        name = np.dtype(value.dtype).name
+        what = f"striate.{_LEGACY_TYPE.get(name, name)}Tensor" if legacy_type else f"striate.{name}"
+        return f"  ({key}): {kind} containing: [{what} of size {size}]"
     return f"  ({key}): Object of type: {type(value).__name__}"
 
 
@@ -190,7 +194,7 @@ class ParameterDict(Module):
         return self
 
     def extra_repr(self) -> str:
-        return "\n".join(_describe(k, p) for k, p in self.items())
+        return "\n".join(_describe(k, p, legacy_type=True) for k, p in self.items())
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         raise RuntimeError("ParameterDict should not be called: it holds parameters; index it instead")
