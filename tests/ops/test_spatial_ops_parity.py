@@ -271,3 +271,39 @@ def test_clear_errors(call, message):
     with pytest.raises((ValueError, TypeError, NotImplementedError)) as err:
         call()
     assert message in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "mode, pad, shape",
+    [
+        ("constant", (1, 1), (2, 3, 3)),
+        ("reflect", (1, 1), (2, 3, 3)),
+        ("replicate", (1, 1, 1, 1), (1, 2, 3, 3)),
+        ("reflect", (1, 1, 1, 1, 1, 1), (1, 2, 3, 3, 3)),
+        ("circular", (1, 1, 1, 1), (1, 2, 3, 3)),
+    ],
+)
+def test_pad_node_names_are_torchs(mode, pad, shape):
+    x = np.random.default_rng(0).standard_normal(shape)
+    ours = F.pad(st.tensor(x, requires_grad=True), pad, mode=mode)
+    theirs = TF.pad(torch.tensor(x, requires_grad=True), pad, mode=mode)
+    assert ours.grad_fn.name() == theirs.grad_fn.name()
+
+
+def test_saved_inputs_modified_in_place_raise_as_in_torch():
+    for lib, f in ((torch, TF), (st, F)):
+        x = lib.randn(1, 2, 4, 4, requires_grad=True) * 1
+        y = f.grid_sample(x, lib.randn(1, 3, 3, 2), align_corners=False)
+        x.add_(1)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+        a, b = lib.randn(3, 4, requires_grad=True) * 1, lib.randn(3, 5, requires_grad=True)
+        y = f.bilinear(a, b, lib.randn(2, 4, 5, requires_grad=True))
+        a.mul_(2)
+        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+            y.sum().backward()
+        # pixel_shuffle and unfold read nothing back: an in-place change afterwards is allowed
+        x = lib.randn(1, 4, 2, 2, requires_grad=True) * 1
+        y = f.pixel_shuffle(x, 2).sum() + f.unfold(x, 2).sum()
+        x.add_(1)
+        y.backward()

@@ -102,8 +102,7 @@ def _source_index(x: np.ndarray, size: int, padding_mode: str,
 class GridSample(Function):
     """y[n, c, p] = interpolation of x[n, c] at grid[n, p]; dL/dx and dL/dgrid as in the module."""
 
-    saves_inputs = (0, 1)
-    saved_for = {0: (1,), 1: (0, 1)}
+    saves_inputs = (0, 1)  # both always, as PyTorch's GridSampler2DBackward0 saves them
 
     def forward(self, x, grid, *, mode, padding_mode, align_corners):
         n, c, h, w = x.shape
