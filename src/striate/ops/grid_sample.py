@@ -100,7 +100,11 @@ def _source_index(x: np.ndarray, size: int, padding_mode: str,
 
 
 class GridSample(Function):
-    """y[n, c, p] = interpolation of x[n, c] at grid[n, p]; dL/dx and dL/dgrid as in the module."""
+    """y[n, c, p] = interpolation of x[n, c] at grid[n, p]; dL/dx and dL/dgrid as in the module.
+
+    The work is done on pixel-major rows (N*H*W, C): every neighbour is one row gather of all
+    channels at once (`np.take`), and dL/dx is one `np.bincount` over all four neighbours.
+    """
 
     saves_inputs = (0, 1)  # both always, as PyTorch's GridSampler2DBackward0 saves them
 
@@ -108,66 +112,62 @@ class GridSample(Function):
         n, c, h, w = x.shape
         ix, sx = _source_index(grid[..., 0], w, padding_mode, align_corners)
         iy, sy = _source_index(grid[..., 1], h, padding_mode, align_corners)
-        self.x, self.shape, self.mode, self.slopes = x, x.shape, mode, (sx, sy)
+        first_row = (np.arange(n) * (h * w)).reshape(n, 1, 1)  # image n's pixels start there
         if mode == "nearest":
-            self.corners = [_corner(np.rint(ix), np.rint(iy), np.ones_like(ix), h, w)]
+            corners = [_corner(np.rint(ix), np.rint(iy), np.ones_like(ix), h, w, first_row)]
         else:
             x0, y0 = np.floor(ix), np.floor(iy)
             east, south = ix - x0, iy - y0  # distances from the west / north neighbours
             west, north = 1 - east, 1 - south
-            self.frac = (east, south, west, north)
-            self.corners = [_corner(x0, y0, north * west, h, w),  # nw, ne, sw, se
-                            _corner(x0 + 1, y0, north * east, h, w),
-                            _corner(x0, y0 + 1, south * west, h, w),
-                            _corner(x0 + 1, y0 + 1, south * east, h, w)]
-        out = None
-        for index, weight, _ in self.corners:
-            term = _gather(x, index) * weight.reshape(n, 1, -1)
-            out = term if out is None else out + term
-        return out.reshape(n, c, *grid.shape[1:3])
+            self.frac = tuple(f.reshape(-1, 1) for f in (east, south, west, north))
+            corners = [_corner(x0, y0, north * west, h, w, first_row),  # nw, ne, sw, se
+                       _corner(x0 + 1, y0, north * east, h, w, first_row),
+                       _corner(x0, y0 + 1, south * west, h, w, first_row),
+                       _corner(x0 + 1, y0 + 1, south * east, h, w, first_row)]
+        rows = np.ascontiguousarray(x.reshape(n, c, h * w).transpose(0, 2, 1)).reshape(n * h * w, c)
+        values = [np.take(rows, index, axis=0) for index, _, _ in corners]  # (N*P, C) each
+        out = values[0] * corners[0][1]
+        for v, (_, weight, _) in zip(values[1:], corners[1:]):
+            out += v * weight
+        self.shape, self.mode, self.slopes, self.corners = x.shape, mode, (sx, sy), corners
+        if self.needs_input_grad is not None and self.needs_input_grad[1] and mode == "bilinear":
+            self.values = [v * inside for v, (_, _, inside) in zip(values, corners)]
+        p = grid.shape[1] * grid.shape[2]
+        return np.ascontiguousarray(out.reshape(n, p, c).transpose(0, 2, 1)).reshape(n, c, *grid.shape[1:3])
 
     def backward(self, g):
         n, c, h, w = self.shape
-        gflat = g.reshape(n, c, -1)
+        g_rows = g.reshape(n, c, -1).transpose(0, 2, 1).reshape(-1, c)  # (N*P, C)
         gx = ggrid = None
         if self.needs_input_grad[0]:
-            # scatter-add into a (C, N*H*W) plane: one np.add.at per neighbour
-            plane = np.zeros((c, n * h * w), g.dtype)
-            offset = (np.arange(n) * (h * w))[:, None]
-            gc = gflat.transpose(1, 0, 2)
-            for index, weight, _ in self.corners:
-                np.add.at(plane, (slice(None), (index.reshape(n, -1) + offset).ravel()),
-                          (gc * weight.reshape(1, n, -1)).reshape(c, -1))
-            gx = plane.reshape(c, n, h, w).transpose(1, 0, 2, 3)
+            channel = np.arange(c)
+            keys = np.concatenate([(index[:, None] * c + channel).ravel() for index, _, _ in self.corners])
+            amounts = np.concatenate([(g_rows * weight).ravel() for _, weight, _ in self.corners])
+            total = np.bincount(keys, amounts, minlength=n * h * w * c)  # sums every neighbour's share
+            gx = total.reshape(n, h * w, c).transpose(0, 2, 1).reshape(self.shape).astype(g.dtype)
         if self.needs_input_grad[1]:
             if self.mode == "bilinear":
-                ggrid = self._grid_grad(gflat, n)
+                ggrid = self._grid_grad(g_rows)
             else:  # nearest: the output is piecewise constant in the grid
                 ggrid = np.zeros(self.slopes[0].shape + (2,), g.dtype)
         return gx, ggrid
 
-    def _grid_grad(self, gflat: np.ndarray, n: int) -> np.ndarray:
-        east, south, west, north = (f.reshape(n, 1, -1) for f in self.frac)
-        nw, ne, sw, se = (_gather(self.x, index) * inside.reshape(n, 1, -1)
-                          for index, _, inside in self.corners)
-        dix = (((ne - nw) * north + (se - sw) * south) * gflat).sum(axis=1)
-        diy = (((sw - nw) * west + (se - ne) * east) * gflat).sum(axis=1)
+    def _grid_grad(self, g_rows: np.ndarray) -> np.ndarray:
+        east, south, west, north = self.frac
+        nw, ne, sw, se = self.values
+        dix = (((ne - nw) * north + (se - sw) * south) * g_rows).sum(axis=1)
+        diy = (((sw - nw) * west + (se - ne) * east) * g_rows).sum(axis=1)
         sx, sy = self.slopes
         return np.stack([dix.reshape(sx.shape) * sx, diy.reshape(sy.shape) * sy], axis=-1)
 
 
-def _corner(cx: np.ndarray, cy: np.ndarray, weight: np.ndarray, h: int, w: int):
-    """Flat index of pixel (cy, cx) (0 where outside), its weight and inside flag (both 0 outside)."""
+def _corner(cx: np.ndarray, cy: np.ndarray, weight: np.ndarray, h: int, w: int, first_row: np.ndarray):
+    """Row of pixel (cy, cx) in the (N*H*W, C) layout (row 0 where outside), its weight and its
+    inside flag (both 0 outside), as (N*P,) and (N*P, 1) arrays."""
     inside = (cx >= 0) & (cx < w) & (cy >= 0) & (cy < h)
-    index = np.where(inside, cy * w + cx, 0).astype(np.int64)
+    index = np.where(inside, first_row + cy * w + cx, 0).astype(np.int64).ravel()
     zero = weight.dtype.type(0)
-    return index, np.where(inside, weight, zero), inside.astype(weight.dtype)
-
-
-def _gather(x: np.ndarray, index: np.ndarray) -> np.ndarray:
-    """x[n, c, index[n, p]] for every channel: (N, C, P)."""
-    n, c = x.shape[:2]
-    return np.take_along_axis(x.reshape(n, c, -1), index.reshape(n, 1, -1), axis=2)
+    return index, np.where(inside, weight, zero).reshape(-1, 1), inside.astype(weight.dtype).reshape(-1, 1)
 
 
 def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None = None) -> Tensor:
