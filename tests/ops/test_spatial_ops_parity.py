@@ -251,6 +251,7 @@ def test_grad_fn_names_are_torchs():
         (lambda: F.grid_sample(st.randn(1, 1, 3, 3), st.randn(1, 2, 2, 2).double()), "same floating dtype"),
         (lambda: F.affine_grid(st.randn(1, 3, 3), (1, 1, 4, 4)), "(N, 2, 3)"),
         (lambda: F.affine_grid(st.randn(1, 3, 4), (1, 1, 2, 4, 4)), "volumetric"),
+        (lambda: F.affine_grid(st.randn(0, 2, 3), (0, 1, 3, 3)), "non-zero, positive output size"),
         (
             lambda: F.max_unpool2d(st.randn(1, 1, 2, 2), st.zeros(1, 1, 2, 2, dtype=st.int64) + 20, 2),
             "invalid max index: 20",
@@ -307,3 +308,17 @@ def test_saved_inputs_modified_in_place_raise_as_in_torch():
         y = f.pixel_shuffle(x, 2).sum() + f.unfold(x, 2).sum()
         x.add_(1)
         y.backward()
+
+
+@pytest.mark.parametrize(
+    "x_shape, grid_shape",
+    [((0, 2, 4, 4), (0, 3, 3, 2)), ((1, 0, 4, 4), (1, 2, 3, 2)), ((1, 2, 4, 4), (1, 0, 3, 2))],
+)
+def test_grid_sample_empty_shapes(x_shape, grid_shape):
+    outs = []
+    for lib, f in ((torch, TF), (st, F)):
+        x, grid = lib.zeros(x_shape, requires_grad=True), lib.zeros(grid_shape, requires_grad=True)
+        y = f.grid_sample(x, grid, align_corners=False)
+        y.sum().backward()
+        outs.append((tuple(y.shape), tuple(x.grad.shape), tuple(grid.grad.shape)))
+    assert outs[0] == outs[1]

@@ -137,7 +137,8 @@ class GridSample(Function):
 
     def backward(self, g):
         n, c, h, w = self.shape
-        g_rows = g.reshape(n, c, -1).transpose(0, 2, 1).reshape(-1, c)  # (N*P, C)
+        p = g.shape[2] * g.shape[3]
+        g_rows = g.reshape(n, c, p).transpose(0, 2, 1).reshape(n * p, c)
         gx = ggrid = None
         if self.needs_input_grad[0]:
             channel = np.arange(c)
@@ -190,7 +191,7 @@ def affine_grid(theta: Tensor, size: Sequence[int], align_corners: bool | None =
     if tuple(theta.shape) != (size[0], 2, 3):
         raise ValueError(f"affine_grid: expected a batch of 2-D affine matrices of shape (N, 2, 3) = "
                          f"{(size[0], 2, 3)} for size {size}, got {tuple(theta.shape)}")
-    if min(size[2:]) <= 0:
+    if min(size) <= 0:
         raise ValueError(f"affine_grid: expected non-zero, positive output size, got {size}")
     return AffineGrid.apply(theta, size=size, align_corners=bool(align_corners))
 
