@@ -322,3 +322,31 @@ def test_grid_sample_empty_shapes(x_shape, grid_shape):
         y.sum().backward()
         outs.append((tuple(y.shape), tuple(x.grad.shape), tuple(grid.grad.shape)))
     assert outs[0] == outs[1]
+
+
+def test_scatter_rows_twins_agree():
+    from striate.kernels import grid_compiled, reference
+
+    rng = np.random.default_rng(3)
+    for dtype in (np.float32, np.float64):
+        index = rng.integers(0, 50, (4, 300))
+        weight = rng.random((4, 300)).astype(dtype) * (rng.random((4, 300)) > 0.2)
+        g_rows = rng.standard_normal((300, 7)).astype(dtype)
+        a = reference.scatter_rows(index, weight, g_rows, 60)
+        b = grid_compiled.scatter_rows(index, weight, g_rows, 60)
+        assert a.dtype == b.dtype == dtype and a.shape == (60, 7)
+        np.testing.assert_allclose(a, b, rtol=1e-5 if dtype == np.float32 else 1e-12, atol=1e-5)
+
+
+@pytest.mark.parametrize("mode", ["bilinear", "nearest"])
+def test_grid_sample_numpy_kernels_parity(mode):
+    with st.config.use_kernels("numpy"):
+        check_case(
+            OpCase(
+                f"grid_sample_numpy_twin_{mode}",
+                lambda rng: [rng.standard_normal((2, 3, 5, 4)), 1.4 * rng.standard_normal((2, 6, 7, 2))],
+                lambda x, g: F.grid_sample(x, g, mode, "border", align_corners=True),
+                lambda x, g: TF.grid_sample(x, g, mode, "border", align_corners=True),
+                gradcheck=False,
+            )
+        )

@@ -28,6 +28,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from striate import kernels
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
 
@@ -103,7 +104,8 @@ class GridSample(Function):
     """y[n, c, p] = interpolation of x[n, c] at grid[n, p]; dL/dx and dL/dgrid as in the module.
 
     The work is done on pixel-major rows (N*H*W, C): every neighbour is one row gather of all
-    channels at once (`np.take`), and dL/dx is one `np.bincount` over all four neighbours.
+    channels at once (`np.take`), and dL/dx is one row scatter (`kernels.scatter_rows`: a Numba
+    loop, or its NumPy twin, one float64 bincount).
     """
 
     saves_inputs = (0, 1)  # both always, as PyTorch's GridSampler2DBackward0 saves them
@@ -140,12 +142,11 @@ class GridSample(Function):
         p = g.shape[2] * g.shape[3]
         g_rows = g.reshape(n, c, p).transpose(0, 2, 1).reshape(n * p, c)
         gx = ggrid = None
-        if self.needs_input_grad[0]:
-            channel = np.arange(c)
-            keys = np.concatenate([(index[:, None] * c + channel).ravel() for index, _, _ in self.corners])
-            amounts = np.concatenate([(g_rows * weight).ravel() for _, weight, _ in self.corners])
-            total = np.bincount(keys, amounts, minlength=n * h * w * c)  # sums every neighbour's share
-            gx = total.reshape(n, h * w, c).transpose(0, 2, 1).reshape(self.shape).astype(g.dtype)
+        if self.needs_input_grad[0]:  # every neighbour's share of dL/dy, added onto its pixel row
+            index = np.stack([i for i, _, _ in self.corners])
+            weight = np.stack([w[:, 0] for _, w, _ in self.corners])
+            rows = kernels.scatter_rows(index, weight, g_rows, n * h * w)
+            gx = rows.reshape(n, h * w, c).transpose(0, 2, 1).reshape(self.shape)
         if self.needs_input_grad[1]:
             if self.mode == "bilinear":
                 ggrid = self._grid_grad(g_rows)
