@@ -122,6 +122,8 @@ def test_hook_fires_with_none_when_no_input_requires_grad_and_handles_remove():
 
     ours, theirs = _both(build)
     assert ours == theirs == [((None,), (4, 2))]
+    with pytest.warns(UserWarning, match="Full backward hook is firing"):
+        build(st, nn)
 
 
 def test_grad_fn_of_hooked_output_and_refusals():

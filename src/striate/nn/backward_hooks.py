@@ -20,6 +20,7 @@ gradients the hooks see every grad_input but may not replace them.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -118,7 +119,10 @@ class BackwardHook:
             if result is not None:
                 grad_outputs = _as_tensors(_as_arrays(result, grad_outputs, "Backward pre hook"))
         self.grad_outputs = grad_outputs
-        if not self.grad_index:  # no input needs a gradient: the hooks fire now, with None inputs
+        if not self.grad_index:  # no input needs a gradient: the hooks fire now (torch warns)
+            warnings.warn("Full backward hook is firing when gradients are computed with respect to module "
+                          "outputs since no inputs require gradients. See the documentation of "
+                          "Module.register_full_backward_hook for more details.", stacklevel=2)
             grad_inputs = (None,) * self.n_inputs
             for hook in self.hooks:
                 result = hook(self.module, grad_inputs, grad_outputs)
