@@ -47,6 +47,12 @@ TORCH_NAMES = {
     "Tanhshrink": "SubBackward0", "Threshold": "ThresholdBackward0", "AlphaDropout": "AddBackward0",
     "Hardtanh": "HardtanhBackward0", "ELU_": "EluBackward1", "LeakyReLU_": "LeakyReluBackward1",
     "SELU_": "EluBackward1", "CELU_": "CeluBackward1", "Threshold_": "ThresholdBackward1",
+    # spatial ops, distances, module hooks (issue 21, i21-nn-b)
+    "PixelShuffle": "PixelShuffleBackward0", "PixelUnshuffle": "PixelUnshuffleBackward0",
+    "Unfold": "Im2ColBackward0", "Fold": "Col2ImBackward0", "AffineGrid": "AffineGridGeneratorBackward0",
+    "GridSample": "GridSampler2DBackward0", "MaxUnpool": "MaxUnpool2DBackward0",
+    "Bilinear": "TrilinearBackward0", "FlooredNorm": "CloneBackward0",
+    "BackwardHookFunction": "BackwardHookFunctionBackward",
     # in-place nodes (striate.ops.inplace)
     "Fill": "FillBackward0", "Copy": "CopyBackwards", "IndexPut": "IndexPutBackward0",
 }

@@ -48,4 +48,12 @@ NOTES: dict[str, Note] = {
     "torchvision.models.resnet18": Note(_NO_DOWNLOAD_WEIGHTS, partial=True),
     "torchvision.models.resnet34": Note(_NO_DOWNLOAD_WEIGHTS, partial=True),
     "torchvision.models.resnet50": Note(_NO_DOWNLOAD_WEIGHTS, partial=True),
+    # issue 21, i21-nn-b
+    "torch.nn.Module.register_full_backward_hook": Note(
+        "modules with one output tensor (several outputs: a clear error); with several tensor inputs "
+        "that need gradients the hook sees them all but may not replace them", partial=True),
+    "torch.nn.functional.grid_sample": Note("4-D inputs, bilinear and nearest; 5-D and bicubic are refused",
+                                            partial=True),
+    "torch.nn.functional.cosine_similarity": Note("PyTorch's eps rule: each norm floored at eps, the floor "
+                                                  "invisible to the gradient"),
 }

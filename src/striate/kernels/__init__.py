@@ -21,6 +21,8 @@ under both settings: NumPy vectorizes it (strided-slice copies), and that beat a
     channel_affine_grad(g, x, mean, k, slope, shift, out)
     depthwise_forward(xp, w, bias, sh, sw, dh, dw, out)   a layer with groups = in_channels, direct
     depthwise_backward(g, xp, w, sh, sw, dh, dw, gxp)      (no im2col): out, and dW (+ dXp)
+    scatter_rows(index, weight, g_rows, n_rows)    out[index[k, r]] += weight[k, r] * g_rows[r]
+                                                  (grid_sample's input gradient)
 """
 
 from __future__ import annotations
@@ -215,7 +217,16 @@ def depthwise_backward(g: np.ndarray, xp: np.ndarray, w: np.ndarray, sh: int, sw
     return _depthwise_impl().depthwise_backward(np.ascontiguousarray(g), xp, w, sh, sw, dh, dw, gxp)
 
 
+def scatter_rows(index: np.ndarray, weight: np.ndarray, g_rows: np.ndarray, n_rows: int) -> np.ndarray:
+    """out (n_rows, C) = zeros, then out[index[k, r]] += weight[k, r] * g_rows[r] (grid_sample's dL/dx)."""
+    if _impl() is reference:
+        return reference.scatter_rows(index, weight, g_rows, n_rows)
+    from striate.kernels import grid_compiled
+    return grid_compiled.scatter_rows(np.ascontiguousarray(index), np.ascontiguousarray(weight),
+                                      np.ascontiguousarray(g_rows), n_rows)
+
+
 __all__ = ["channel_affine", "channel_affine_grad", "channel_grad_sums", "channel_moments", "col2im",
-           "depthwise_backward", "depthwise_forward", "im2col", "relu_grad", "window_max",
+           "depthwise_backward", "depthwise_forward", "im2col", "relu_grad", "scatter_rows", "window_max",
            "window_max_backward", "winograd_grad_tiles", "winograd_grad_untile", "winograd_tiles",
            "winograd_untile"]

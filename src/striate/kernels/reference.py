@@ -250,3 +250,13 @@ def depthwise_backward(g: np.ndarray, xp: np.ndarray, w: np.ndarray, sh: int, sw
             if gxp is not None:
                 gxp[:, :, rows, cols] += (w[:, :, i, j].reshape(1, C, m, 1, 1) * g5).sum(axis=2)
     return gw
+
+
+def scatter_rows(index: np.ndarray, weight: np.ndarray, g_rows: np.ndarray, n_rows: int) -> np.ndarray:
+    """out[index[k, r]] += weight[k, r] * g_rows[r] for every neighbour k and row r, into zeros
+    (n_rows, C): one float64 `bincount` over (row, channel) keys, cast back."""
+    channels = g_rows.shape[1]
+    keys = (index[:, :, None] * channels + np.arange(channels)).ravel()
+    amounts = (weight[:, :, None] * g_rows[None]).ravel()
+    total = np.bincount(keys, amounts, minlength=n_rows * channels)
+    return total.reshape(n_rows, channels).astype(g_rows.dtype)

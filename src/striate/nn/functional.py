@@ -14,10 +14,14 @@ from striate.ops.activation_smooth import (
     silu,
     softplus,
 )
+from striate.ops.bilinear import bilinear
 from striate.ops.conv import conv1d, conv2d, conv_transpose2d
 from striate.ops.ctc import ctc_loss
+from striate.ops.distance import cosine_similarity, pairwise_distance
 from striate.ops.dropout import alpha_dropout, dropout, dropout2d
 from striate.ops.embedding import embedding, one_hot
+from striate.ops.fold import fold, unfold
+from striate.ops.grid_sample import affine_grid, grid_sample
 from striate.ops.interpolate import interpolate
 from striate.ops.layer_norm import layer_norm
 from striate.ops.linalg import linear
@@ -28,6 +32,7 @@ from striate.ops.loss import (
 )
 from striate.ops.norm import batch_norm, local_response_norm
 from striate.ops.pad import pad
+from striate.ops.pixel_shuffle import pixel_shuffle, pixel_unshuffle
 from striate.ops.pool import (
     adaptive_avg_pool2d,
     adaptive_max_pool2d,
@@ -37,6 +42,7 @@ from striate.ops.pool import (
     max_pool1d,
     max_pool2d,
 )
+from striate.ops.unpool import max_unpool1d, max_unpool2d
 
 __all__ = [
     "binary_cross_entropy_with_logits",
@@ -87,6 +93,18 @@ __all__ = [
     "upsample",
     "upsample_bilinear",
     "upsample_nearest",
+    # spatial ops and distances (issue 21, i21-nn-b)
+    "affine_grid",
+    "bilinear",
+    "cosine_similarity",
+    "fold",
+    "grid_sample",
+    "max_unpool1d",
+    "max_unpool2d",
+    "pairwise_distance",
+    "pixel_shuffle",
+    "pixel_unshuffle",
+    "unfold",
 ]
 
 

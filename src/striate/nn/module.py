@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from striate.autograd.tensor import Tensor, _resolve_dtype, wrap
+from striate.nn.backward_hooks import BackwardHook
 from striate.nn.parameter import Parameter, is_lazy
 
 _hook_ids = itertools.count()
@@ -104,6 +105,20 @@ def _add_hook(hooks: dict, takes_kwargs: set, hook: Callable, prepend: bool,
     return handle
 
 
+def _assign(owner: Module, name: str, value: Any, arr: np.ndarray) -> None:
+    """load_state_dict(assign=True) for one entry: the value itself replaces the module's tensor."""
+    if name in owner._parameters:
+        old = owner._parameters[name]
+        if isinstance(value, Parameter):
+            value.requires_grad_(old.requires_grad)
+            owner._parameters[name] = value
+        else:
+            owner._parameters[name] = Parameter(value if isinstance(value, Tensor) else arr,
+                                                requires_grad=old.requires_grad)
+    else:
+        owner._buffers[name] = value if isinstance(value, Tensor) else wrap(arr, False)
+
+
 class Module:
     """Base class for all neural-network modules: subclass it and define `forward`.
 
@@ -136,6 +151,8 @@ class Module:
         setattr_(self, "_forward_hooks_with_kwargs", set())
         setattr_(self, "_forward_pre_hooks", OrderedDict())
         setattr_(self, "_forward_pre_hooks_with_kwargs", set())
+        setattr_(self, "_backward_hooks", OrderedDict())      # full backward hooks (nn.backward_hooks)
+        setattr_(self, "_backward_pre_hooks", OrderedDict())
 
     # ------------------------------------------------------------------ forward
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -145,7 +162,8 @@ class Module:
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if not self._forward_hooks and not self._forward_pre_hooks:
+        if not (self._forward_hooks or self._forward_pre_hooks or self._backward_hooks
+                or self._backward_pre_hooks):
             return self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_pre_hooks.items()):
             if hook_id in self._forward_pre_hooks_with_kwargs:
@@ -161,6 +179,10 @@ class Module:
                 result = hook(self, args)
                 if result is not None:
                     args = result if isinstance(result, tuple) else (result,)
+        backward_hook = None
+        if self._backward_hooks or self._backward_pre_hooks:
+            backward_hook = BackwardHook(self, self._backward_hooks, self._backward_pre_hooks)
+            args = backward_hook.setup_input_hook(args)
         output = self.forward(*args, **kwargs)
         for hook_id, hook in list(self._forward_hooks.items()):
             if hook_id in self._forward_hooks_with_kwargs:
@@ -169,6 +191,8 @@ class Module:
                 result = hook(self, args, output)
             if result is not None:
                 output = result
+        if backward_hook is not None:
+            output = backward_hook.setup_output_hook(output)
         return output
 
     def register_forward_pre_hook(self, hook: Callable, *, prepend: bool = False,
@@ -182,13 +206,22 @@ class Module:
         """`hook(module, args, output)` runs after `forward`; returning a value replaces the output."""
         return _add_hook(self._forward_hooks, self._forward_hooks_with_kwargs, hook, prepend, with_kwargs)
 
+    def register_full_backward_pre_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """`hook(module, grad_output)` runs when dL/d(output) is known; returning a tuple replaces it."""
+        return _add_hook(self._backward_pre_hooks, set(), hook, prepend, False)
+
+    def register_full_backward_hook(self, hook: Callable, prepend: bool = False) -> RemovableHandle:
+        """`hook(module, grad_input, grad_output)` runs when dL/d(inputs) are known; returning a
+        tuple replaces grad_input (see `striate.nn.backward_hooks` for the one-output limit)."""
+        return _add_hook(self._backward_hooks, set(), hook, prepend, False)
+
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name: str, value: Any) -> None:
         params = self.__dict__.get("_parameters")
         if isinstance(value, Parameter):
             if params is None:
                 raise AttributeError("cannot assign parameters before Module.__init__() call")
-            self._discard(name)
+            self._discard(name, keep="_parameters")  # a replaced parameter keeps its place
             self.register_parameter(name, value)
             return
         if params is not None and name in params:
@@ -203,7 +236,7 @@ class Module:
         if isinstance(value, Module):
             if modules is None:
                 raise AttributeError("cannot assign module before Module.__init__() call")
-            self._discard(name)
+            self._discard(name, keep="_modules")
             modules[name] = value
             return
         if modules is not None and name in modules:
@@ -224,10 +257,13 @@ class Module:
             return
         object.__setattr__(self, name, value)
 
-    def _discard(self, name: str) -> None:
+    def _discard(self, name: str, keep: str = "") -> None:
+        """Forget `name` everywhere but in the registry `keep` (where a replacement keeps its
+        place in the order, as in PyTorch)."""
         self.__dict__.pop(name, None)
         for registry in ("_parameters", "_buffers", "_modules"):
-            self.__dict__[registry].pop(name, None)
+            if registry != keep:
+                self.__dict__[registry].pop(name, None)
         self._non_persistent_buffers_set.discard(name)
 
     def __getattr__(self, name: str) -> Any:
@@ -341,8 +377,8 @@ class Module:
             sub_prefix = prefix + ("." if prefix else "") + name
             yield from module.named_modules(memo, sub_prefix, remove_duplicate)
 
-    def modules(self) -> Iterator[Module]:
-        for _, module in self.named_modules():
+    def modules(self, remove_duplicate: bool = True) -> Iterator[Module]:
+        for _, module in self.named_modules(remove_duplicate=remove_duplicate):
             yield module
 
     def named_children(self) -> Iterator[tuple[str, Module]]:
@@ -496,7 +532,8 @@ class Module:
             destination[key] = tensor if keep_vars or is_lazy(tensor) else wrap(tensor.array, False)
         return destination
 
-    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True) -> _IncompatibleKeys:
+    def load_state_dict(self, state_dict: Mapping[str, Any], strict: bool = True,
+                        assign: bool = False) -> _IncompatibleKeys:
         """Copy values into this module's parameters and buffers, by key.
 
         Every key and every shape is checked before anything is copied: with `strict=True`
@@ -504,9 +541,13 @@ class Module:
         both cases the module is left exactly as it was (PyTorch may have copied some tensors by
         then). Values may be striate Tensors or NumPy arrays; they are cast to the dtype of the
         tensor they replace. Returns `(missing_keys, unexpected_keys)`.
+
+        `assign=True` puts the state dict's tensors themselves into the module instead of copying
+        (their dtype and memory kept; a Parameter keeps the module's `requires_grad`), as PyTorch.
         """
         if not isinstance(state_dict, Mapping):
             raise TypeError(f"state_dict must be a mapping (e.g. a dict), got {type(state_dict).__name__}")
+        owners = {key: (owner, name) for key, _, owner, name in self._state_items("", False)}
         expected = OrderedDict((key, tensor) for key, tensor, _, _ in self._state_items("", False))
         missing = [k for k in expected if k not in state_dict]
         unexpected = [k for k in state_dict if k not in expected]
@@ -539,6 +580,10 @@ class Module:
                 f"Error(s) in loading state_dict for {type(self).__name__} (nothing was changed):\n\t"
                 + "\n\t".join(errors)
             )
+        if assign:
+            for key, arr in arrays.items():
+                _assign(*owners[key], state_dict[key], arr)
+            return _IncompatibleKeys(missing, unexpected)
         for key, arr in arrays.items():
             tensor = expected[key]
             if is_lazy(tensor):

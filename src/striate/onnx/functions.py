@@ -293,6 +293,14 @@ def _pad(g, fn, ins, parents, out_t, out):
     g.node("Pad", inputs, out, mode=mode)
 
 
+@converts("PixelShuffle")
+def _pixel_shuffle(g, fn, ins, parents, out_t, out):
+    """PixelShuffle's channel order c*r*r + i*r + j is ONNX DepthToSpace's CRD mode."""
+    if parents[0].ndim != 4:
+        raise ExportError(f"PixelShuffle exports for 4-D (N, C, H, W) inputs only, got {parents[0].ndim}-D")
+    g.node("DepthToSpace", ins, out, blocksize=int(fn.r), mode="CRD")
+
+
 @converts("BatchNorm")
 def _batch_norm(g, fn, ins, parents, out_t, out):
     """F.batch_norm called in forward() (modules use BatchNormalization): (x - mean) * scale + shift."""

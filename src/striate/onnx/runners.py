@@ -304,6 +304,17 @@ def _cast(m, node, args):
     return cast(args[0], np.dtype(onnx.helper.tensor_dtype_to_np_dtype(int(node.attrs["to"]))))
 
 
+@runs("DepthToSpace")
+def _depth_to_space(m, node, args):
+    """CRD is PixelShuffle; DCR (TensorFlow's order) splits the channels (r, r, C) instead."""
+    r, x = int(node.attrs["blocksize"]), args[0]
+    if node.get("mode", "DCR") == "CRD":
+        return F.pixel_shuffle(x, r)
+    n, c, h, w = x.shape
+    y = permute(reshape(x, (n, r, r, c // (r * r), h, w)), (0, 3, 4, 1, 5, 2))
+    return reshape(y, (n, c // (r * r), h * r, w * r))
+
+
 @runs("Pad")
 def _pad(m, node, args):
     pads = [int(p) for p in _const(m, node, 1, "pads")]

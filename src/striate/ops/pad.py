@@ -29,8 +29,8 @@ _NUMPY_MODE = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 class Pad(Function):
     """y = x surrounded by a border; dL/dx sums dL/dy over every copy of each x pixel."""
 
-    def forward(self, x, widths, mode, value):
-        self.widths, self.mode, self.shape = widths, mode, x.shape
+    def forward(self, x, widths, mode, value, dims=0):
+        self.widths, self.mode, self.shape, self.dims = widths, mode, x.shape, dims
         if mode == "constant":
             crop = tuple(slice(max(-b, 0), n - max(-a, 0)) for (b, a), n in zip(widths, x.shape))
             grow = [(max(b, 0), max(a, 0)) for b, a in widths]
@@ -46,6 +46,16 @@ class Pad(Function):
             if before or after:
                 g = self._fold(g, axis, before, after, n)
         return (g,)
+
+    def name(self) -> str:
+        """PyTorch's node name, which depends on the mode and on how many dimensions are padded."""
+        mode = self.__dict__.get("mode", "constant")  # (the attributes are gone after backward)
+        if mode == "constant":
+            return "ConstantPadNdBackward0"
+        if mode == "circular":
+            return "torch::autograd::CopySlices"  # PyTorch builds it from slice copies
+        kind = "ReflectionPad" if mode == "reflect" else "ReplicationPad"
+        return f"{kind}{self.__dict__.get('dims', 2)}DBackward0"
 
     def _fold(self, g: np.ndarray, axis: int, before: int, after: int, n: int) -> np.ndarray:
         """Add the gradient of the border copies along `axis` back onto the pixels they copy."""
@@ -123,4 +133,4 @@ def pad(input: Tensor, pad: Sequence[int], mode: str = "constant", value: float 
             )
         if mode == "replicate" and n == 0 and (b or a):
             raise ValueError(f"pad: cannot replicate-pad the empty dimension {axis} of shape {input.shape}")
-    return Pad.apply(input, widths=widths, mode=mode, value=0.0)
+    return Pad.apply(input, widths=widths, mode=mode, value=0.0, dims=k)

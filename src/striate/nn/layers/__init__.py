@@ -14,6 +14,7 @@ from striate.nn.layers.activation_modern import (
 )
 from striate.nn.layers.container import ModuleDict, ModuleList, Sequential
 from striate.nn.layers.conv import Conv1d, Conv2d, ConvTranspose2d
+from striate.nn.layers.distance import Bilinear, CosineSimilarity, PairwiseDistance
 from striate.nn.layers.dropout import Dropout, Dropout2d
 from striate.nn.layers.flatten import Flatten, Unflatten
 
@@ -31,6 +32,24 @@ from striate.nn.layers.linear import Identity, Linear
 from striate.nn.layers.loss import BCEWithLogitsLoss, CrossEntropyLoss, CTCLoss, MSELoss, NLLLoss
 from striate.nn.layers.maxout import Maxout
 from striate.nn.layers.normalization import BatchNorm1d, BatchNorm2d, LayerNorm, LocalResponseNorm
+from striate.nn.layers.padding import (
+    CircularPad1d,
+    CircularPad2d,
+    CircularPad3d,
+    ConstantPad1d,
+    ConstantPad2d,
+    ConstantPad3d,
+    ReflectionPad1d,
+    ReflectionPad2d,
+    ReflectionPad3d,
+    ReplicationPad1d,
+    ReplicationPad2d,
+    ReplicationPad3d,
+    ZeroPad1d,
+    ZeroPad2d,
+    ZeroPad3d,
+)
+from striate.nn.layers.parameter_containers import ParameterDict, ParameterList
 from striate.nn.layers.pooling import (
     AdaptiveAvgPool2d,
     AdaptiveMaxPool2d,
@@ -43,6 +62,14 @@ from striate.nn.layers.pooling import (
 from striate.nn.layers.recurrent import GRU, LSTM, RNN, RNNBase
 from striate.nn.layers.rnn_cell import GRUCell, LSTMCell, RNNCell
 from striate.nn.layers.sparse import Embedding
+from striate.nn.layers.spatial import (
+    Fold,
+    MaxUnpool1d,
+    MaxUnpool2d,
+    PixelShuffle,
+    PixelUnshuffle,
+    Unfold,
+)
 from striate.nn.layers.upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d
 
 __all__ = [
@@ -112,6 +139,33 @@ __all__ = [
     "Upsample",
     "UpsamplingBilinear2d",
     "UpsamplingNearest2d",
+    # spatial ops, padding, distances and parameter containers (issue 21, i21-nn-b)
+    "Bilinear",
+    "CircularPad1d",
+    "CircularPad2d",
+    "CircularPad3d",
+    "ConstantPad1d",
+    "ConstantPad2d",
+    "ConstantPad3d",
+    "CosineSimilarity",
+    "Fold",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "PairwiseDistance",
+    "ParameterDict",
+    "ParameterList",
+    "PixelShuffle",
+    "PixelUnshuffle",
+    "ReflectionPad1d",
+    "ReflectionPad2d",
+    "ReflectionPad3d",
+    "ReplicationPad1d",
+    "ReplicationPad2d",
+    "ReplicationPad3d",
+    "Unfold",
+    "ZeroPad1d",
+    "ZeroPad2d",
+    "ZeroPad3d",
 ]
 
 # issue 21 (i21-nn-a): losses, normalisation, activations
