@@ -134,6 +134,8 @@ long = int64
 ALL: tuple[dtype, ...] = (float16, float32, float64, bfloat16, int8, int16, int32, int64,
                           uint8, uint16, uint32, uint64, bool_)
 
+BY_NAME: dict[str, dtype] = {str(d).removeprefix("striate."): d for d in ALL}  # canonical names
+
 # the NumPy storage type -> its dtype object, keyed by NumPy's one-letter code (a cached str:
 # cheaper to hash than an np.dtype); 'l' and 'q' are both int64 on 64-bit Linux
 _BY_CHAR: dict[str, dtype] = {}

@@ -80,8 +80,8 @@ def set_default_dtype(dtype: Any) -> None:
     weights, ...): `st.float32` (the default) or `st.float64`, like `torch.set_default_dtype`."""
     d = _resolve_dtype(dtype)
     if d not in (_NP_FLOAT32, _NP_FLOAT64):
-        raise TypeError(f"set_default_dtype takes striate.float32 or striate.float64, got {dtype!r}: "
-                        "only these two floating point types can be striate's default")
+        raise TypeError(f"set_default_dtype takes st.float32 or st.float64, got {dtype!r}: only "
+                        "these two floating point types can be striate's default")
     _DEFAULT_FLOAT[0] = d
 
 

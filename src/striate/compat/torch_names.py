@@ -152,6 +152,13 @@ TORCH_NAMES: dict[str, tuple[str, ...] | str | None] = {
     "torch.long": VALUE,
     "torch.float": VALUE,
     "torch.double": VALUE,
+    # i21-dtype: the other dtype names (st.dtype objects)
+    "torch.half": VALUE,
+    "torch.bfloat16": VALUE,
+    "torch.int8": VALUE,
+    "torch.int16": VALUE,
+    "torch.short": VALUE,
+    "torch.int": VALUE,
     "torch.device": ("type", "index"),
     "torch.Size": None,
     "torch.Tensor": None,
