@@ -136,22 +136,30 @@ ALL: tuple[dtype, ...] = (float16, float32, float64, bfloat16, int8, int16, int3
 
 BY_NAME: dict[str, dtype] = {str(d).removeprefix("striate."): d for d in ALL}  # canonical names
 
-# the NumPy storage type -> its dtype object, keyed by NumPy's one-letter code (a cached str:
-# cheaper to hash than an np.dtype); 'l' and 'q' are both int64 on 64-bit Linux
+# NumPy's storage dtype -> its dtype object. `t.dtype` looks the array's np.dtype up here (native
+# dtypes are singletons, so the lookup is one hash and an identity check); anything else (another
+# byte order, 'q' where 'l' is int64) goes through NumPy's one-letter code.
+BY_NUMPY: dict[np.dtype, dtype] = {d.numpy: d for d in ALL if d.numpy is not None}
 _BY_CHAR: dict[str, dtype] = {}
 for _d in ALL:
     if _d.numpy is not None:
-        _BY_CHAR[_d.numpy.char] = _d
-        for _alias in np.typecodes["AllInteger"]:
-            if np.dtype(_alias) == _d.numpy:
-                _BY_CHAR.setdefault(_alias, _d)
+        for _code in _d.numpy.char + np.typecodes["AllInteger"]:
+            if np.dtype(_code) == _d.numpy:
+                _BY_CHAR.setdefault(_code, _d)
+
+
+def of_numpy(d: np.dtype) -> dtype | np.dtype:
+    """The dtype object of a NumPy dtype; a NumPy type striate has no name for (complex,
+    strings, objects) is returned as NumPy's own dtype."""
+    found = BY_NUMPY.get(d)
+    if found is None:
+        found = _BY_CHAR.get(d.char)
+    return d if found is None else found
 
 
 def of_array(array: np.ndarray) -> dtype | np.dtype:
-    """The dtype object of a NumPy array (`t.dtype`); a NumPy type striate has no name for
-    (complex, strings, objects) is returned as NumPy's own dtype."""
-    found = _BY_CHAR.get(array.dtype.char)
-    return array.dtype if found is None else found
+    """`t.dtype` of a tensor holding `array`."""
+    return BY_NUMPY.get(array.dtype) or of_numpy(array.dtype)
 
 
 def to_numpy(value: Any) -> np.dtype:
@@ -167,6 +175,4 @@ def from_any(value: Any) -> dtype | np.dtype:
     """The dtype object of anything NumPy takes as a dtype."""
     if type(value) is dtype:
         return value
-    d = to_numpy(value)
-    found = _BY_CHAR.get(d.char)
-    return d if found is None else found
+    return of_numpy(to_numpy(value))

@@ -35,6 +35,7 @@ from striate.autograd.grad_mode import _GRAD_ENABLED, _INFERENCE
 from striate.autograd.size import Size
 from striate.autograd.version import bump, counter, share_version
 from striate.dtypes import (  # noqa: F401 - re-exported: the old home of these names
+    BY_NUMPY,
     bool_,
     double,
     float16,
@@ -47,7 +48,7 @@ from striate.dtypes import (  # noqa: F401 - re-exported: the old home of these 
     int32,
     int64,
     long,
-    of_array,
+    of_numpy,
     to_numpy,
     uint8,
 )
@@ -196,7 +197,8 @@ class Tensor:
     @property
     def dtype(self) -> _dtype_class:
         """`striate.float32`, ... (a `st.dtype`, which NumPy also takes as its own dtype)."""
-        return of_array(self.array)
+        d = self.array.dtype
+        return BY_NUMPY.get(d) or of_numpy(d)
 
     @property
     def ndim(self) -> int:
