@@ -230,3 +230,11 @@ def test_save_and_load_keep_dtype_objects(tmp_path) -> None:
     back = st.load(path)
     assert back["dtype"] is st.float64 and back["np"] == np.dtype("int32")
     assert back["t"].dtype is st.int16
+
+
+def test_legacy_tensor_types_carry_dtype_objects() -> None:
+    for name in ("FloatTensor", "DoubleTensor", "LongTensor", "IntTensor", "BoolTensor", "ByteTensor"):
+        cls = getattr(st, name)
+        assert str(cls.dtype) == _st_name(getattr(torch, name).dtype)
+        t = cls([1, 0])
+        assert t.dtype is cls.dtype and isinstance(t, cls)
