@@ -31,7 +31,11 @@ class dtype:  # noqa: N801 - torch.dtype
     Attributes as PyTorch's: `is_floating_point`, `is_complex`, `is_signed`, `itemsize` (bytes).
     `numpy` is the NumPy dtype the values are stored in (None for `bfloat16`)."""
 
-    __slots__ = ("_name", "numpy", "is_floating_point", "is_complex", "is_signed", "itemsize", "_hash")
+    # `__numpy_dtype__` (NumPy >= 2.4's protocol) and `dtype` (older NumPy) are NumPy's way in:
+    # plain slots, so that NumPy reads them without a Python call; left unset for bfloat16, whose
+    # reads `__getattr__` answers with the error.
+    __slots__ = ("_name", "numpy", "is_floating_point", "is_complex", "is_signed", "itemsize", "_hash",
+                 "__numpy_dtype__", "dtype")
 
     def __init__(self, name: str, numpy_dtype: np.dtype | None, itemsize: int) -> None:
         self._name = name
@@ -41,22 +45,13 @@ class dtype:  # noqa: N801 - torch.dtype
         self.is_signed = not (name.startswith("uint") or name == "bool")
         self.itemsize = itemsize
         self._hash = hash(numpy_dtype) if numpy_dtype is not None else hash(name)
+        if numpy_dtype is not None:
+            self.__numpy_dtype__ = self.dtype = numpy_dtype
 
     def __repr__(self) -> str:
         return f"striate.{self._name}"
 
     __str__ = __repr__
-
-    # ------------------------------------------------------------------ NumPy's view of it
-    @property
-    def __numpy_dtype__(self) -> np.dtype:
-        """NumPy >= 2.4 converts any object through this (np.dtype(st.float32), dtype=...)."""
-        return self._storage()
-
-    @property
-    def dtype(self) -> np.dtype:
-        """The NumPy dtype, for NumPy < 2.4 (which converts objects through `.dtype`)."""
-        return self._storage()
 
     def _storage(self) -> np.dtype:
         if self.numpy is None:
@@ -69,6 +64,8 @@ class dtype:  # noqa: N801 - torch.dtype
     def __getattr__(self, name: str) -> Any:
         # NumPy's dtype attributes (kind, name, type, char, str, ...) for code that mixes NumPy;
         # private and special names are not forwarded (copy/pickle must see this class's own).
+        if name in ("__numpy_dtype__", "dtype"):
+            self._storage()  # bfloat16: NumPy has none, a clear error
         if name.startswith("_"):
             raise AttributeError(name)
         return getattr(self._storage(), name)

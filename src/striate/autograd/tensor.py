@@ -198,7 +198,10 @@ class Tensor:
     def dtype(self) -> _dtype_class:
         """`striate.float32`, ... (a `st.dtype`, which NumPy also takes as its own dtype)."""
         d = self.array.dtype
-        return BY_NUMPY.get(d) or of_numpy(d)
+        try:
+            return BY_NUMPY[d]
+        except KeyError:  # another byte order, or a type striate has no name for
+            return of_numpy(d)
 
     @property
     def ndim(self) -> int:
