@@ -222,6 +222,8 @@ def test_error_messages_name_the_dtype_as_torch() -> None:
         st.tensor([1, 2]).requires_grad_()
     with pytest.raises(TypeError, match=r"got striate\.int64"):
         st.mean(st.tensor([1, 2]))
+    with pytest.raises(TypeError, match=r"floating point dtypes, got striate\.int64"):
+        nn.Linear(2, 2).to(st.int64)
 
 
 def test_save_and_load_keep_dtype_objects(tmp_path) -> None:
