@@ -240,3 +240,10 @@ def test_legacy_tensor_types_carry_dtype_objects() -> None:
         assert str(cls.dtype) == _st_name(getattr(torch, name).dtype)
         t = cls([1, 0])
         assert t.dtype is cls.dtype and isinstance(t, cls)
+
+
+@pytest.mark.parametrize("make", FACTORIES)
+def test_is_floating_point_and_is_complex_match_torch(make) -> None:
+    ours, theirs = make(st), make(torch)
+    assert ours.is_floating_point() == theirs.is_floating_point() == st.is_floating_point(ours)
+    assert ours.is_complex() == theirs.is_complex() == st.is_complex(ours) is False

@@ -203,6 +203,13 @@ class Tensor:
         except KeyError:  # another byte order, or a type striate has no name for
             return of_numpy(d)
 
+    def is_floating_point(self) -> bool:
+        """True for float16/32/64 tensors (`t.dtype.is_floating_point`), as in torch."""
+        return self.array.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self.array.dtype.kind == "c"
+
     @property
     def ndim(self) -> int:
         return self.array.ndim
