@@ -71,6 +71,37 @@ def measure(n_ops: int = 10_000, n_small: int = 100_000, repeats: int = 5) -> di
     return result
 
 
+def dtype_calls_on_hot_path(n_ops: int = 1000) -> dict[str, int]:
+    """Python calls into striate's dtype code (striate/dtypes.py, `Tensor.dtype`,
+    `_resolve_dtype`) while bench_overhead's chains run forward and backward: a count, not a
+    time, so the load on a shared machine cannot blur it. Empty: the op path does not touch it."""
+    import collections
+
+    import striate as st
+
+    sys.path.insert(0, str(HERE))
+    from bench_overhead import CHAINS
+
+    calls: collections.Counter = collections.Counter()
+
+    def count(frame, event, arg):  # noqa: ANN001, ANN202 - sys.setprofile's signature
+        code = frame.f_code
+        if event == "call" and (code.co_filename.endswith(("striate/dtypes.py", "autograd/tensor.py"))
+                                and code.co_name in ("dtype", "_resolve_dtype", "to_numpy", "of_numpy",
+                                                     "of_array", "from_any", "__eq__", "__hash__")):
+            calls[code.co_name] += 1
+
+    x = st.ones(4, 4, requires_grad=True)
+    sys.setprofile(count)
+    try:
+        for chain in CHAINS.values():
+            out, _ = chain(x, n_ops, st.relu)
+            out.backward()
+    finally:
+        sys.setprofile(None)
+    return dict(calls)
+
+
 def _child(src: Path, args: argparse.Namespace) -> dict[str, float]:
     sys.path.insert(0, str(HERE))
     from machine import clean_env
@@ -117,6 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         for name, ns in measure(args.n_ops, repeats=args.repeats).items():
             print(f"{name:<26}{ns:>12.0f} ns/op")
+        print(f"calls into dtype code during the op chains: {dtype_calls_on_hot_path() or 'none'}")
     print(f"load average after: {load_average()}; pid {os.getpid()}")
 
 

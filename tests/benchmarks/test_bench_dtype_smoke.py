@@ -18,3 +18,4 @@ def test_measure_reports_each_workload() -> None:
     assert set(result) == {"ops (fwd+bwd)", "t.dtype", "t.float()", "zeros(dtype=)",
                            "np.zeros(dtype=t.dtype)", "t.to(float64)"}
     assert all(ns >= 0 for ns in result.values())
+    assert bench.dtype_calls_on_hot_path(60) == {}  # the op path never touches the dtype objects
