@@ -92,6 +92,11 @@ def get_default_dtype() -> _dtype_class:
     return from_any(_DEFAULT_FLOAT[0])
 
 
+def default_float_numpy() -> np.dtype:
+    """The default floating point dtype as NumPy's, for factories that hand it to NumPy."""
+    return _DEFAULT_FLOAT[0]
+
+
 def _default_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
     """PyTorch's inference rules: a NumPy array or a tensor keeps its dtype; Python floats take
     the default dtype (float32), Python ints int64, bools stay bool."""
