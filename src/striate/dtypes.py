@@ -143,6 +143,7 @@ for _d in ALL:
         for _code in _d.numpy.char + np.typecodes["AllInteger"]:
             if np.dtype(_code) == _d.numpy:
                 _BY_CHAR.setdefault(_code, _d)
+del _d, _code
 
 
 def of_numpy(d: np.dtype) -> dtype | np.dtype:
@@ -152,11 +153,6 @@ def of_numpy(d: np.dtype) -> dtype | np.dtype:
     if found is None:
         found = _BY_CHAR.get(d.char)
     return d if found is None else found
-
-
-def of_array(array: np.ndarray) -> dtype | np.dtype:
-    """`t.dtype` of a tensor holding `array`."""
-    return BY_NUMPY.get(array.dtype) or of_numpy(array.dtype)
 
 
 def to_numpy(value: Any) -> np.dtype:
