@@ -205,6 +205,23 @@ def get_num_threads() -> int:
 # --- end issue 21
 
 
+# --- issue 21 (i21-dtype): PyTorch's dtype objects (`print(t.dtype)` -> striate.float32)
+from striate.dtypes import bfloat16, dtype, short, uint16, uint32, uint64  # noqa: E402
+from striate.dtypes import int as int  # noqa: E402, A004, PLC0414 - torch.int is int32
+
+
+def is_floating_point(input: Tensor) -> bool:  # noqa: A002 - torch's parameter name
+    """True for a floating point tensor (`torch.is_floating_point`)."""
+    return input.is_floating_point()
+
+
+def is_complex(input: Tensor) -> bool:  # noqa: A002 - torch's parameter name
+    """True for a complex tensor (`torch.is_complex`); striate has no complex dtypes."""
+    return input.is_complex()
+
+# --- end i21-dtype
+
+
 def numel(t: Tensor) -> int:
     return t.numel()
 

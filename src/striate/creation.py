@@ -8,7 +8,14 @@ import numpy as np
 
 from striate import sampling
 from striate.autograd.grad_mode import _INFERENCE
-from striate.autograd.tensor import Tensor, _resolve_dtype, _shape_args, get_default_dtype, wrap
+from striate.autograd.tensor import (
+    Tensor,
+    _resolve_dtype,
+    _shape_args,
+    default_float_numpy,
+    get_default_dtype,
+    wrap,
+)
 from striate.device import check_device
 
 
@@ -56,7 +63,7 @@ def _size(size: tuple[Any, ...], op: str) -> tuple[int, ...]:
 
 
 def _dt(dtype: Any) -> np.dtype:
-    return _resolve_dtype(dtype) or get_default_dtype()
+    return _resolve_dtype(dtype) or default_float_numpy()
 
 
 def zeros(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:

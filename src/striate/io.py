@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from striate import dtypes
 from striate.autograd.tensor import Tensor, wrap
 
 __all__ = ["StriateFileError", "load", "save"]
@@ -88,6 +89,8 @@ class _Encoder:
             return {"__scalar__": obj.item(), "dtype": obj.dtype.name}
         if isinstance(obj, np.dtype):
             return {"__dtype__": obj.name}
+        if isinstance(obj, dtypes.dtype):  # st.float32, ...: read back as the same object
+            return {"__dtype__": str(obj).removeprefix("striate."), "striate": True}
         if isinstance(obj, dict):
             items = []
             for key, value in obj.items():
@@ -262,6 +265,8 @@ def _decode(node: Any, arrays: dict[str, np.ndarray]) -> Any:
     if "__scalar__" in node:
         return np.dtype(node["dtype"]).type(node["__scalar__"])
     if "__dtype__" in node:
+        if node.get("striate") and node["__dtype__"] in dtypes.BY_NAME:
+            return dtypes.BY_NAME[node["__dtype__"]]
         return np.dtype(node["__dtype__"])
     raise ValueError(f"unknown node {sorted(node)}")
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
+from striate import dtypes
 from striate.autograd.tensor import Tensor, legacy_array
 
 
 class _TypedTensorMeta(type):
-    dtype: np.dtype
+    dtype: dtypes.dtype  # striate.float32, ... as torch.FloatTensor.dtype is torch.float32
 
     def __instancecheck__(cls, obj: Any) -> bool:
         return isinstance(obj, Tensor) and obj.dtype == cls.dtype
@@ -27,30 +26,30 @@ class _TypedTensorMeta(type):
         from striate.device import check_device
 
         check_device(device, cls.__name__)
-        return from_numpy(legacy_array(args, cls.dtype, cls.__name__))
+        return from_numpy(legacy_array(args, cls.dtype.numpy, cls.__name__))
 
 
 class FloatTensor(metaclass=_TypedTensorMeta):
     """float32 tensors: FloatTensor(2, 3) (uninitialised), FloatTensor([1, 2]) (data)."""
 
-    dtype = np.dtype(np.float32)
+    dtype = dtypes.float32
 
 
 class DoubleTensor(metaclass=_TypedTensorMeta):
-    dtype = np.dtype(np.float64)
+    dtype = dtypes.float64
 
 
 class LongTensor(metaclass=_TypedTensorMeta):
-    dtype = np.dtype(np.int64)
+    dtype = dtypes.int64
 
 
 class IntTensor(metaclass=_TypedTensorMeta):
-    dtype = np.dtype(np.int32)
+    dtype = dtypes.int32
 
 
 class BoolTensor(metaclass=_TypedTensorMeta):
-    dtype = np.dtype(np.bool_)
+    dtype = dtypes.bool_
 
 
 class ByteTensor(metaclass=_TypedTensorMeta):
-    dtype = np.dtype(np.uint8)
+    dtype = dtypes.uint8

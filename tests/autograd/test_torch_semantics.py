@@ -181,7 +181,7 @@ def test_default_dtype() -> None:
 ])
 @pytest.mark.filterwarnings("ignore:To copy construct from a tensor")  # torch's advice on tensor(t)
 def test_tensor_dtype_rule_matches_torch(make) -> None:
-    assert str(make(st).dtype) == str(make(torch).dtype).replace("torch.", "").replace("bool", "bool")
+    assert str(make(st).dtype) == str(make(torch).dtype).replace("torch.", "striate.")
 
 
 def test_as_tensor_shares_a_numpy_array() -> None:

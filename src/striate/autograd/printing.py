@@ -179,7 +179,7 @@ def tensor_repr(t: Any, default_dtype: np.dtype) -> str:
     a = t.array
     prefix = "tensor("
     suffixes = []
-    dtype_suffix = f"dtype=striate.{'bool' if a.dtype == np.bool_ else a.dtype.name}"
+    dtype_suffix = f"dtype={t.dtype}"  # striate.float64, as torch.float64
     if a.size == 0:
         if a.ndim != 1:
             suffixes.append(f"size={tuple(a.shape)}")

@@ -34,49 +34,66 @@ import numpy as np
 from striate.autograd.grad_mode import _GRAD_ENABLED, _INFERENCE
 from striate.autograd.size import Size
 from striate.autograd.version import bump, counter, share_version
-
-# dtypes are NumPy dtypes; `t.dtype == st.float32` reads as in PyTorch.
-float32 = np.dtype(np.float32)
-float64 = np.dtype(np.float64)
-float16 = np.dtype(np.float16)
-int64 = np.dtype(np.int64)
-int32 = np.dtype(np.int32)
-int16 = np.dtype(np.int16)
-int8 = np.dtype(np.int8)
-uint8 = np.dtype(np.uint8)
-bool_ = np.dtype(np.bool_)
-float = float32  # noqa: A001 - torch.float is float32
-double = float64
-long = int64
-half = float16
+from striate.dtypes import (  # noqa: F401 - re-exported: the old home of these names
+    BY_NUMPY,
+    bool_,
+    double,
+    float16,
+    float32,
+    float64,
+    from_any,
+    half,
+    int8,
+    int16,
+    int32,
+    int64,
+    long,
+    of_numpy,
+    to_numpy,
+    uint8,
+)
+from striate.dtypes import dtype as _dtype_class
+from striate.dtypes import float as float  # noqa: A004, PLC0414 - torch.float is float32
 
 _FLOAT_KINDS = "f"
+_NP_FLOAT32 = np.dtype(np.float32)
+_NP_FLOAT64 = np.dtype(np.float64)
+_NP_INT64 = np.dtype(np.int64)
 
 
 def _resolve_dtype(dtype: Any) -> np.dtype | None:
+    """The NumPy dtype arrays are stored in for a dtype argument (st.float32, np.float32,
+    "float32", float, bool, ...); None stays None."""
     if dtype is None:
         return None
-    if dtype is bool:
-        return bool_
-    return np.dtype(dtype)
+    if type(dtype) is _dtype_class:
+        return dtype._storage()
+    return to_numpy(dtype)
 
 
-# The dtype Python floats become (`st.set_default_dtype`): float32 unless the user says.
-_DEFAULT_FLOAT = [float32]
+# The dtype Python floats become (`st.set_default_dtype`): float32 unless the user says. Kept as
+# the NumPy dtype: every factory passes it to NumPy.
+_DEFAULT_FLOAT = [_NP_FLOAT32]
 
 
 def set_default_dtype(dtype: Any) -> None:
     """The dtype of tensors made from Python floats and of float factories (`st.zeros`, layer
     weights, ...): `st.float32` (the default) or `st.float64`, like `torch.set_default_dtype`."""
     d = _resolve_dtype(dtype)
-    if d not in (float32, float64):
+    if d not in (_NP_FLOAT32, _NP_FLOAT64):
         raise TypeError(f"set_default_dtype takes st.float32 or st.float64, got {dtype!r}: only "
                         "these two floating point types can be striate's default")
     _DEFAULT_FLOAT[0] = d
 
 
-def get_default_dtype() -> np.dtype:
-    """The current default floating point dtype (float32 unless `set_default_dtype` changed it)."""
+def get_default_dtype() -> _dtype_class:
+    """The current default floating point dtype (`striate.float32` unless `set_default_dtype`
+    changed it)."""
+    return from_any(_DEFAULT_FLOAT[0])
+
+
+def default_float_numpy() -> np.dtype:
+    """The default floating point dtype as NumPy's, for factories that hand it to NumPy."""
     return _DEFAULT_FLOAT[0]
 
 
@@ -103,7 +120,7 @@ def _default_array(data: Any, dtype: np.dtype | None) -> np.ndarray:
     if kind == "f":
         return np.array(arr, dtype=_DEFAULT_FLOAT[0], copy=True)
     if kind in "iu":
-        return np.array(arr, dtype=int64)
+        return np.array(arr, dtype=_NP_INT64)
     if kind == "b":
         return np.array(arr, copy=True)
     if arr.dtype == object and arr.size == 0:
@@ -152,7 +169,7 @@ class Tensor:
 
     def __init__(self, *args: Any, dtype: Any = _LEGACY, requires_grad: bool = False) -> None:
         if dtype is _LEGACY and not requires_grad:  # torch.Tensor(2, 3) / torch.Tensor([1, 2])
-            self.array = legacy_array(args, float32, "Tensor", keep_tensor_dtype=True)
+            self.array = legacy_array(args, _NP_FLOAT32, "Tensor", keep_tensor_dtype=True)
         else:  # Tensor(data, dtype=..., requires_grad=...): st.tensor's inference rules
             if len(args) != 1:
                 raise TypeError(f"Tensor(data, dtype=..., requires_grad=...) takes one data argument, "
@@ -183,8 +200,20 @@ class Tensor:
         return Size(self.array.shape)
 
     @property
-    def dtype(self) -> np.dtype:
-        return self.array.dtype
+    def dtype(self) -> _dtype_class:
+        """`striate.float32`, ... (a `st.dtype`, which NumPy also takes as its own dtype)."""
+        d = self.array.dtype
+        try:
+            return BY_NUMPY[d]
+        except KeyError:  # another byte order, or a type striate has no name for
+            return of_numpy(d)
+
+    def is_floating_point(self) -> bool:
+        """True for float16/32/64 tensors (`t.dtype.is_floating_point`), as in torch."""
+        return self.array.dtype.kind == "f"
+
+    def is_complex(self) -> bool:
+        return self.array.dtype.kind == "c"
 
     @property
     def ndim(self) -> int:
@@ -296,7 +325,7 @@ class Tensor:
         if requires_grad and self.array.dtype.kind not in _FLOAT_KINDS:
             raise RuntimeError(
                 f"only floating point tensors can require gradients; this one is "
-                f"{self.array.dtype}. Convert it first, e.g. t.float()."
+                f"{self.dtype}. Convert it first, e.g. t.float()."
             )
         if not requires_grad and self._ctx is not None:
             raise RuntimeError("requires_grad can only be switched off on a leaf; use detach()")

@@ -22,6 +22,10 @@ NOTES: dict[str, Note] = {
                        "too); `torch.load` cannot read it, any safetensors reader can"),
     "torch.load": Note("reads `st.save` files; `torch.save` files: `st.load_torch(path)` (no unpickling)"),
     "torch.float16": Note("a dtype name only: striate computes in float32 and float64", partial=True),
+    "torch.bfloat16": Note("a dtype name only: NumPy has no bfloat16, so a tensor of it is a clear error",
+                           partial=True),
+    "torch.dtype": Note("one object per type, printed `striate.float32`; NumPy takes it as its own dtype "
+                        "and it equals NumPy's (`t.dtype == np.float32`)"),
     "torch.Tensor.cuda": Note(_CPU_ONLY, partial=True),
     "torch.nn.Module.cuda": Note(_CPU_ONLY, partial=True),
     "torch.Tensor.to": Note("'cpu' and dtypes; 'cuda' / 'mps' raise an error naming the CPU-only design"),

@@ -89,7 +89,7 @@ def _calculate_correct_fan(tensor: Tensor, mode: str) -> int:
 
 def _draw_dtype(tensor: Tensor) -> np.dtype:
     if tensor.array.dtype.kind != "f":
-        raise TypeError(f"initialisation needs a floating point tensor, got {tensor.array.dtype}")
+        raise TypeError(f"initialisation needs a floating point tensor, got {tensor.dtype}")
     return tensor.array.dtype if tensor.array.dtype == np.float64 else np.dtype(np.float32)
 
 

@@ -25,6 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from striate.autograd.tensor import Tensor, _resolve_dtype, wrap
+from striate.dtypes import of_numpy
 from striate.nn.backward_hooks import BackwardHook
 from striate.nn.parameter import Parameter, is_lazy
 
@@ -484,7 +485,7 @@ class Module:
             return self
         dt = _resolve_dtype(dtype)
         if dt.kind != "f":
-            raise TypeError(f"nn.Module.to only accepts floating point dtypes, got {dt}")
+            raise TypeError(f"nn.Module.to only accepts floating point dtypes, got {of_numpy(dt)}")
         return self._apply_to_floats(dt)
 
     def float(self) -> Module:
