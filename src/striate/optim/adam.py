@@ -10,8 +10,8 @@ import numpy as np
 
 from striate.optim.optimizer import (
     Optimizer,
-    check_non_negative,
-    check_unit_interval,
+    check_adam_arguments,
+    kernel_options,
     lerp_,
     step_counter,
     zeros_state,
@@ -35,17 +35,15 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
-        check_non_negative(lr, "learning rate")
-        check_non_negative(eps, "epsilon value")
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
-        check_unit_interval(betas[0], "beta parameter at index 0")
-        check_unit_interval(betas[1], "beta parameter at index 1")
-        check_non_negative(weight_decay, "weight_decay value")
-        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
+        betas = check_adam_arguments(lr, betas, eps, weight_decay)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize,
-                    "decoupled_weight_decay": decoupled_weight_decay}
+                    "decoupled_weight_decay": decoupled_weight_decay,
+                    **kernel_options(type(self).__name__, foreach=foreach, capturable=capturable,
+                                     differentiable=differentiable, fused=fused)}
         super().__init__(params, defaults)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
@@ -87,6 +85,8 @@ class AdamW(Adam):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, foreach=foreach,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)
