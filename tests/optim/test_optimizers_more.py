@@ -1,8 +1,8 @@
-"""Adamax, NAdam, RAdam, ASGD and LBFGS against torch.optim (issue 21): the same twin network,
-weights and batches, 60 steps, every parameter equal at every step (float64 within 1e-10,
-float32 within 1e-5 of the largest value); state keys, order and values; state_dict round trips
-through st.save/st.load; PyTorch's implementation switches (foreach, fused, capturable) on every
-optimizer; LBFGS with and without the strong-Wolfe line search."""
+"""Adamax, NAdam, RAdam, ASGD and LBFGS against torch.optim (issue 21; their 50-step trajectories
+are rows of test_optimizers.py's table): param_group keys, state_dict round trips through
+st.save/st.load, PyTorch's constructor signatures and implementation switches (foreach, fused,
+capturable, differentiable) on every optimizer, LBFGS with and without the strong-Wolfe line
+search on a least-squares problem and a small network (float64, within 1e-10)."""
 
 import inspect
 
@@ -14,47 +14,17 @@ from optimhelpers import RTOL, assert_same_params, loss_striate, loss_torch, tra
 import striate as st
 from harness import assert_close
 
-CONFIGS = [
-    ("Adamax", {}),
-    ("Adamax", {"lr": 0.01, "betas": (0.3, 0.9), "weight_decay": 0.1, "maximize": True}),
-    ("NAdam", {}),
-    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "momentum_decay": 0.01}),
-    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
-    ("RAdam", {}),
-    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "maximize": True}),
-    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "betas": (0.8, 0.9)}),
-    ("ASGD", {}),
-    ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 10, "weight_decay": 0.01}),
-]
-SCALAR_STATE = ("step", "mu_product", "eta", "mu")
 
-
-def _config_id(config):
-    name, kwargs = config
-    return name + "-" + "-".join(f"{k}={v}" for k, v in kwargs.items()) if kwargs else name
-
-
-@pytest.mark.parametrize("dtype", [np.float32, np.float64], ids=["f32", "f64"])
-@pytest.mark.parametrize("config", CONFIGS, ids=_config_id)
-def test_trajectory_matches_torch(config, dtype):
-    name, kwargs = config
-    s_model, t_model = twin_models(dtype)
-    s_opt = getattr(st.optim, name)(s_model.parameters(), **kwargs)
-    t_opt = getattr(torch.optim, name)(t_model.parameters(), **kwargs)
-    for step in range(60):
-        s_loss = train_step(s_model, s_opt, step)
-        t_loss = train_step(t_model, t_opt, step)
-        assert s_loss == pytest.approx(t_loss, rel=10 * RTOL[dtype])
-        assert_same_params(s_model, t_model, RTOL[dtype], f"{name} step {step}")
-    s_state, t_state = s_opt.state_dict(), t_opt.state_dict()
-    for (i, s_entry), t_entry in zip(s_state["state"].items(), t_state["state"].values()):
-        assert list(s_entry) == list(t_entry), f"state[{i}] keys"
-        for key, value in s_entry.items():
-            assert value.dtype == (np.float32 if key in SCALAR_STATE else dtype), f"state[{i}][{key}] dtype"
-            assert_close(value.numpy(), t_entry[key].numpy(), RTOL[dtype], f"state[{i}][{key}]")
-    for s_group, t_group in zip(s_state["param_groups"], t_state["param_groups"]):
-        assert set(s_group) == set(t_group) - {"initial_lr"}
-        assert all(s_group[k] == t_group[k] for k in s_group), name
+@pytest.mark.parametrize("name", ["Adamax", "NAdam", "RAdam", "ASGD"])
+def test_param_groups_have_torchs_keys_and_values(name):
+    s_model, t_model = twin_models(np.float64)
+    s_opt = getattr(st.optim, name)(s_model.parameters())
+    t_opt = getattr(torch.optim, name)(t_model.parameters())
+    for step in range(3):
+        train_step(s_model, s_opt, step)
+        train_step(t_model, t_opt, step)
+    for s_group, t_group in zip(s_opt.state_dict()["param_groups"], t_opt.state_dict()["param_groups"]):
+        assert s_group == {k: tuple(v) if k == "betas" else v for k, v in t_group.items()}
 
 
 @pytest.mark.parametrize("name,kwargs", [("NAdam", {"lr": 0.01}), ("ASGD", {"t0": 3}), ("RAdam", {}),

@@ -10,10 +10,11 @@ import numpy as np
 
 from striate.optim.optimizer import (
     Optimizer,
+    apply_weight_decay,
     check_adam_arguments,
     kernel_options,
-    lerp_,
     step_counter,
+    update_moments_,
     zeros_state,
 )
 
@@ -47,7 +48,7 @@ class Adam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        lr, (beta1, beta2) = group["lr"], group["betas"]
         if not state:
             state["step"] = step_counter()
             state["exp_avg"] = zeros_state(p)
@@ -58,15 +59,9 @@ class Adam(Optimizer):
         t = float(state["step"].array)
         if group["maximize"]:
             g = -g
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * p
+        g = apply_weight_decay(p, g, group)
         v, a = state["exp_avg"].array, state["exp_avg_sq"].array
-        lerp_(v, g, 1 - beta1)
-        a *= beta2
-        a += (1 - beta2) * g * g
+        update_moments_(v, a, g, beta1, beta2)
         step_size = lr / (1 - beta1**t)
         bias_correction2_sqrt = math.sqrt(1 - beta2**t)
         if group["amsgrad"]:

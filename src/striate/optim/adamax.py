@@ -9,6 +9,7 @@ import numpy as np
 
 from striate.optim.optimizer import (
     Optimizer,
+    apply_weight_decay,
     check_adam_arguments,
     kernel_options,
     lerp_,
@@ -40,7 +41,7 @@ class Adamax(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        (beta1, beta2), weight_decay = group["betas"], group["weight_decay"]
+        beta1, beta2 = group["betas"]
         if not state:
             state["step"] = step_counter()
             state["exp_avg"] = zeros_state(p)
@@ -49,8 +50,7 @@ class Adamax(Optimizer):
             g = -g
         state["step"].array += 1
         t = float(state["step"].array)
-        if weight_decay != 0:
-            g = g + weight_decay * p
+        g = apply_weight_decay(p, g, group)
         m, u = state["exp_avg"].array, state["exp_inf"].array
         lerp_(m, g, 1 - beta1)
         u *= beta2

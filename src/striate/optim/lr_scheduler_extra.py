@@ -31,11 +31,16 @@ def _lambdas(optimizer: Optimizer, lr_lambda: Any) -> list[Callable[[int], float
     return functions
 
 
-class _LambdaState:
-    """state_dict without the functions (a plain function cannot be stored; a callable object's
+class _LambdaSchedule(LRScheduler):
+    """What LambdaLR and MultiplicativeLR share: one function per parameter group, and a
+    state_dict without the functions (a plain function cannot be stored; a callable object's
     attributes are, as PyTorch does)."""
 
-    lr_lambdas: list[Callable[[int], float]]
+    def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
+        check_optimizer(optimizer)
+        self.optimizer = optimizer
+        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
+        super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict[str, Any]:
         state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
@@ -52,27 +57,15 @@ class _LambdaState:
                 fn.__dict__.update(attrs)
 
 
-class LambdaLR(_LambdaState, LRScheduler):
+class LambdaLR(_LambdaSchedule):
     """lr = initial_lr * lr_lambda(epoch) (one function, or one per parameter group)."""
-
-    def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
-        check_optimizer(optimizer)
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
 
-class MultiplicativeLR(_LambdaState, LRScheduler):
+class MultiplicativeLR(_LambdaSchedule):
     """lr <- lr * lr_lambda(epoch) at every step after the first."""
-
-    def __init__(self, optimizer: Optimizer, lr_lambda: Any, last_epoch: int = -1) -> None:
-        check_optimizer(optimizer)
-        self.optimizer = optimizer
-        self.lr_lambdas = _lambdas(optimizer, lr_lambda)
-        super().__init__(optimizer, last_epoch)
 
     def get_lr(self) -> list[float]:
         if self._is_initial:

@@ -9,12 +9,13 @@ import numpy as np
 
 from striate.optim.optimizer import (
     Optimizer,
+    apply_weight_decay,
     check_adam_arguments,
     check_non_negative,
     kernel_options,
-    lerp_,
     scalar_state,
     step_counter,
+    update_moments_,
     zeros_state,
 )
 
@@ -48,7 +49,7 @@ class NAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        lr, (beta1, beta2) = group["lr"], group["betas"]
         if not state:
             state["step"] = step_counter()
             state["mu_product"] = scalar_state(1.0)
@@ -59,11 +60,7 @@ class NAdam(Optimizer):
         state["step"].array += 1
         t = float(state["step"].array)
         bias_correction2 = 1 - beta2**t
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * p
+        g = apply_weight_decay(p, g, group)
         psi = group["momentum_decay"]
         mu = beta1 * (1.0 - 0.5 * (0.96 ** (t * psi)))
         mu_next = beta1 * (1.0 - 0.5 * (0.96 ** ((t + 1) * psi)))
@@ -71,9 +68,7 @@ class NAdam(Optimizer):
         product *= np.float32(mu)
         mu_product = float(product)
         m, v = state["exp_avg"].array, state["exp_avg_sq"].array
-        lerp_(m, g, 1 - beta1)
-        v *= beta2
-        v += (1 - beta2) * g * g
+        update_moments_(m, v, g, beta1, beta2)
         denom = np.sqrt(v / p.dtype.type(bias_correction2))
         denom += p.dtype.type(group["eps"])
         p += p.dtype.type(-lr * (1.0 - mu) / (1.0 - mu_product)) * (g / denom)

@@ -97,6 +97,26 @@ def lerp_(a: np.ndarray, b: np.ndarray, weight: float) -> None:
         np.subtract(b, (b - a) * (1.0 - weight), out=a)
 
 
+def apply_weight_decay(p: np.ndarray, g: np.ndarray, group: dict[str, Any]) -> np.ndarray:
+    """Weight decay of the Adam family: decoupled, p <- p (1 - lr wd) in place (AdamW's form,
+    `decoupled_weight_decay=True`), or L2, g + wd p (returned). Returns the gradient to use."""
+    weight_decay = group["weight_decay"]
+    if weight_decay == 0:
+        return g
+    if group.get("decoupled_weight_decay", False):
+        p *= 1 - group["lr"] * weight_decay
+        return g
+    return g + weight_decay * p
+
+
+def update_moments_(m: np.ndarray, v: np.ndarray, g: np.ndarray, beta1: float, beta2: float) -> None:
+    """Adam's running moments in place: m <- beta1 m + (1 - beta1) g (PyTorch's lerp), and
+    v <- beta2 v + (1 - beta2) g^2."""
+    lerp_(m, g, 1 - beta1)
+    v *= beta2
+    v += (1 - beta2) * g * g
+
+
 class Optimizer:
     """Base class: `Optimizer(params, defaults)`.
 

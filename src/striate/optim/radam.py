@@ -10,10 +10,11 @@ import numpy as np
 
 from striate.optim.optimizer import (
     Optimizer,
+    apply_weight_decay,
     check_adam_arguments,
     kernel_options,
-    lerp_,
     step_counter,
+    update_moments_,
     zeros_state,
 )
 
@@ -44,7 +45,7 @@ class RAdam(Optimizer):
         super().__init__(params, defaults)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        lr, (beta1, beta2) = group["lr"], group["betas"]
         if not state:
             state["step"] = step_counter()
             state["exp_avg"] = zeros_state(p)
@@ -53,15 +54,9 @@ class RAdam(Optimizer):
             g = -g
         state["step"].array += 1
         t = float(state["step"].array)
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * p
+        g = apply_weight_decay(p, g, group)
         m, v = state["exp_avg"].array, state["exp_avg_sq"].array
-        lerp_(m, g, 1 - beta1)
-        v *= beta2
-        v += (1 - beta2) * g * g
+        update_moments_(m, v, g, beta1, beta2)
         bias_correction1 = 1 - beta1**t
         bias_correction2 = 1 - beta2**t
         corrected = m / p.dtype.type(bias_correction1)
