@@ -10,6 +10,7 @@ import numpy as np
 from striate.optim.optimizer import (
     Optimizer,
     apply_weight_decay,
+    begin_step,
     check_adam_arguments,
     kernel_options,
     lerp_,
@@ -46,10 +47,7 @@ class Adamax(Optimizer):
             state["step"] = step_counter()
             state["exp_avg"] = zeros_state(p)
             state["exp_inf"] = zeros_state(p)
-        if group["maximize"]:
-            g = -g
-        state["step"].array += 1
-        t = float(state["step"].array)
+        g, t = begin_step(state, g, group)
         g = apply_weight_decay(p, g, group)
         m, u = state["exp_avg"].array, state["exp_inf"].array
         lerp_(m, g, 1 - beta1)

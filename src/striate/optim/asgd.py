@@ -9,6 +9,8 @@ import numpy as np
 
 from striate.optim.optimizer import (
     Optimizer,
+    apply_weight_decay,
+    begin_step,
     check_non_negative,
     kernel_options,
     scalar_state,
@@ -48,12 +50,8 @@ class ASGD(Optimizer):
             state["eta"] = scalar_state(lr)
             state["mu"] = scalar_state(1.0)
             state["ax"] = zeros_state(p)
-        if group["maximize"]:
-            g = -g
-        state["step"].array += 1
-        t = float(state["step"].array)
-        if group["weight_decay"] != 0:
-            g = g + group["weight_decay"] * p
+        g, t = begin_step(state, g, group)
+        g = apply_weight_decay(p, g, group)
         eta = float(state["eta"].array)
         p *= 1 - lambd * eta
         p -= p.dtype.type(eta) * g

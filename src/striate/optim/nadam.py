@@ -10,6 +10,7 @@ import numpy as np
 from striate.optim.optimizer import (
     Optimizer,
     apply_weight_decay,
+    begin_step,
     check_adam_arguments,
     check_non_negative,
     kernel_options,
@@ -55,10 +56,7 @@ class NAdam(Optimizer):
             state["mu_product"] = scalar_state(1.0)
             state["exp_avg"] = zeros_state(p)
             state["exp_avg_sq"] = zeros_state(p)
-        if group["maximize"]:
-            g = -g
-        state["step"].array += 1
-        t = float(state["step"].array)
+        g, t = begin_step(state, g, group)
         bias_correction2 = 1 - beta2**t
         g = apply_weight_decay(p, g, group)
         psi = group["momentum_decay"]

@@ -97,6 +97,13 @@ def lerp_(a: np.ndarray, b: np.ndarray, weight: float) -> None:
         np.subtract(b, (b - a) * (1.0 - weight), out=a)
 
 
+def begin_step(state: dict[str, Any], g: np.ndarray, group: dict[str, Any]) -> tuple[np.ndarray, float]:
+    """The start of an update: count the step (state["step"], a 0-d float32 tensor) and negate
+    the gradient for `maximize`. Returns (gradient, step number t)."""
+    state["step"].array += 1
+    return (-g if group["maximize"] else g), float(state["step"].array)
+
+
 def apply_weight_decay(p: np.ndarray, g: np.ndarray, group: dict[str, Any]) -> np.ndarray:
     """Weight decay of the Adam family: decoupled, p <- p (1 - lr wd) in place (AdamW's form,
     `decoupled_weight_decay=True`), or L2, g + wd p (returned). Returns the gradient to use."""

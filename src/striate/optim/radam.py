@@ -11,6 +11,7 @@ import numpy as np
 from striate.optim.optimizer import (
     Optimizer,
     apply_weight_decay,
+    begin_step,
     check_adam_arguments,
     kernel_options,
     step_counter,
@@ -50,10 +51,7 @@ class RAdam(Optimizer):
             state["step"] = step_counter()
             state["exp_avg"] = zeros_state(p)
             state["exp_avg_sq"] = zeros_state(p)
-        if group["maximize"]:
-            g = -g
-        state["step"].array += 1
-        t = float(state["step"].array)
+        g, t = begin_step(state, g, group)
         g = apply_weight_decay(p, g, group)
         m, v = state["exp_avg"].array, state["exp_avg_sq"].array
         update_moments_(m, v, g, beta1, beta2)
