@@ -139,3 +139,17 @@ def test_factory_keywords():
                  lambda: st.randperm(4, requires_grad=True)):
         with pytest.raises(RuntimeError, match=message):
             make()
+
+
+def test_retain_grad_follows_an_inplace_change_like_torch():
+    xs, xt = st.tensor([1.0, 2.0], requires_grad=True), torch.tensor([1.0, 2.0], requires_grad=True)
+    hs, ht = xs * 2, xt * 2
+    hs.retain_grad()
+    ht.retain_grad()
+    hs.mul_(3)
+    ht.mul_(3)
+    assert hs.retains_grad and ht.retains_grad
+    (hs * hs).sum().backward()
+    (ht * ht).sum().backward()
+    np.testing.assert_array_equal(hs.grad.numpy(), ht.grad.numpy())  # the newest value's gradient
+    np.testing.assert_array_equal(xs.grad.numpy(), xt.grad.numpy())
