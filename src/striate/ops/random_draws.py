@@ -24,6 +24,8 @@ import numpy as np
 from striate import sampling
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor, wrap
+from striate.ops.arithmetic import write_out
+from striate.ops.inplace import apply_inplace
 from striate.random import Generator, resolve
 
 _MASK24 = np.uint64((1 << 24) - 1)
@@ -77,8 +79,6 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | N
               out: Tensor | None = None) -> Tensor:
     """`torch.bernoulli(input)`: 1 with probability input[i] (a tensor of probabilities, float);
     `torch.bernoulli(input, p)`: a tensor shaped like input, 1 with probability p."""
-    from striate.ops.arithmetic import write_out
-
     if not isinstance(input, Tensor):
         raise TypeError(f"bernoulli(): argument 'input' must be a Tensor, not {type(input).__name__}")
     if p is not None:
@@ -96,8 +96,6 @@ def bernoulli(input: Tensor, p: float | None = None, *, generator: Generator | N
 def bernoulli_(t: Tensor, p: Any = 0.5, *, generator: Generator | None = None) -> Tensor:
     """`t.bernoulli_(p)`: fill t with 0/1 draws, p a number or a tensor of probabilities
     (broadcast to t's shape). A leaf that requires grad is refused as by every in-place op."""
-    from striate.ops.inplace import apply_inplace
-
     prob: Any = p.array if isinstance(p, Tensor) else p
     if not isinstance(prob, np.ndarray) and not 0 <= prob <= 1:
         raise ValueError(f"bernoulli_ expects p to be in [0, 1], but got p={prob}")
@@ -124,8 +122,6 @@ def multinomial(input: Tensor, num_samples: int, replacement: bool = False, *,  
                 generator: Generator | None = None, out: Tensor | None = None) -> Tensor:
     """`torch.multinomial`: indices drawn from each row of non-negative weights (1-D or 2-D),
     without replacement by default."""
-    from striate.ops.arithmetic import write_out
-
     if not isinstance(input, Tensor):
         raise TypeError(f"multinomial(): argument 'input' must be a Tensor, not {type(input).__name__}")
     if input.ndim not in (1, 2):
