@@ -228,3 +228,24 @@ def numel(t: Tensor) -> int:
 
 def is_tensor(obj: Any) -> bool:
     return isinstance(obj, Tensor)
+
+
+# --- issue 21 (i21-misc): torch.add/sub/mul/div with alpha=/rounding_mode=/out=, torch.t, unique,
+# bernoulli, multinomial (sum/mean/softmax/log_softmax take dtype= in their own modules)
+from striate.ops import shape as _shape_ops  # noqa: E402
+from striate.ops.arithmetic import (  # noqa: E402
+    add,
+    div,
+    divide,
+    floor_divide,
+    mul,
+    multiply,
+    sub,
+    subtract,
+    true_divide,
+)
+from striate.ops.random_draws import bernoulli, multinomial  # noqa: E402
+from striate.ops.unique import unique  # noqa: E402
+
+t = _shape_ops.t  # torch.t
+# --- end issue 21 (i21-misc)

@@ -19,10 +19,12 @@ from striate.autograd.tensor import (
 from striate.device import check_device
 
 
-def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def tensor(data: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of `data`. Its dtype, unless `dtype` says: a NumPy array's or
     tensor's own (float64 stays float64, as in PyTorch); the default dtype (float32) for Python
-    floats; int64 for Python ints."""
+    floats; int64 for Python ints. `pin_memory` is accepted and changes nothing (page-locked
+    memory only speeds up copies to a GPU, and striate runs on the CPU)."""
     check_device(device, "st.tensor")
     return Tensor(data, dtype=dtype, requires_grad=requires_grad)
 
@@ -76,7 +78,8 @@ def ones(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool 
     return _new(np.ones(_size(size, "ones"), _dt(dtype)), requires_grad)
 
 
-def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def empty(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
+          pin_memory: bool = False) -> Tensor:
     check_device(device, "st.empty")
     return _new(np.empty(_size(size, "empty"), _dt(dtype)), requires_grad)
 
@@ -136,7 +139,7 @@ def eye(n: int, m: int | None = None, dtype: Any = None, device: Any = None,
 
 
 def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-          generator: Any = None) -> Tensor:
+          generator: Any = None, pin_memory: bool = False) -> Tensor:
     """Standard normal samples; after `st.manual_seed(n)` the same values as `torch.randn`."""
     check_device(device, "st.randn")
     values = sampling.normal(_size(size, "randn"), 0.0, 1.0, _dt(dtype), generator)
@@ -144,7 +147,7 @@ def randn(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool
 
 
 def rand(*size: Any, dtype: Any = None, device: Any = None, requires_grad: bool = False,
-         generator: Any = None) -> Tensor:
+         generator: Any = None, pin_memory: bool = False) -> Tensor:
     """Uniform samples in [0, 1); after `st.manual_seed(n)` the same values as `torch.rand`."""
     check_device(device, "st.rand")
     values = sampling.uniform(_size(size, "rand"), 0.0, 1.0, _dt(dtype), generator)
@@ -159,27 +162,43 @@ def normal(mean: float, std: float, size: Any, dtype: Any = None, device: Any = 
     return _new(values, requires_grad)
 
 
-def randint(low: int, high: int | None = None, size: Any = (), dtype: Any = None, device: Any = None,
-            generator: Any = None) -> Tensor:
-    """Integers in [low, high) (`randint(high, size)` starts at 0), as `torch.randint`."""
+def _integer_grad_check(dtype: np.dtype, requires_grad: bool) -> None:
+    if requires_grad and np.dtype(dtype).kind != "f":
+        raise RuntimeError("Only Tensors of floating point and complex dtype can require gradients "
+                           f"(got requires_grad=True with dtype {np.dtype(dtype)}); pass a float dtype")
+
+
+def randint(low: int, high: int | None = None, size: Any = (), generator: Any = None, dtype: Any = None,
+            device: Any = None, requires_grad: bool = False) -> Tensor:
+    """Integers in [low, high) (`randint(high, size)` starts at 0), as `torch.randint`
+    (requires_grad only with a float dtype, as there)."""
     check_device(device, "st.randint")
     if high is None:
         low, high = 0, low
+    want = _resolve_dtype(dtype) or np.int64
+    _integer_grad_check(want, requires_grad)
     values = sampling.randint(low, high, _size((size,), "randint"), np.int64, generator)
-    return _new(values.astype(_resolve_dtype(dtype) or np.int64), False)
+    return _new(values.astype(want), requires_grad)
 
 
-def randperm(n: int, dtype: Any = None, device: Any = None, generator: Any = None) -> Tensor:
-    """A random permutation of 0..n-1, as `torch.randperm`."""
+def randperm(n: int, *, generator: Any = None, dtype: Any = None, device: Any = None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    """A random permutation of 0..n-1, as `torch.randperm` (requires_grad with a float dtype)."""
     check_device(device, "st.randperm")
-    return _new(sampling.randperm(n, _resolve_dtype(dtype) or np.int64, generator), False)
+    want = _resolve_dtype(dtype) or np.int64
+    _integer_grad_check(want, requires_grad)
+    return _new(sampling.randperm(n, want, generator), requires_grad)
 
 
-def randn_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def randn_like(t: Tensor, generator: Any = None, dtype: Any = None, device: Any = None,
+               requires_grad: bool = False) -> Tensor:
     check_device(device, "st.randn_like")
-    return randn(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
+    return randn(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad,
+                 generator=generator)
 
 
-def rand_like(t: Tensor, dtype: Any = None, device: Any = None, requires_grad: bool = False) -> Tensor:
+def rand_like(t: Tensor, generator: Any = None, dtype: Any = None, device: Any = None,
+              requires_grad: bool = False) -> Tensor:
     check_device(device, "st.rand_like")
-    return rand(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad)
+    return rand(*t.shape, dtype=dtype or t.dtype, device=device, requires_grad=requires_grad,
+                generator=generator)

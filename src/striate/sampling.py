@@ -218,48 +218,65 @@ def random_int64(generator: Generator | None = None) -> int:
 
 
 # ---------------------------------------------------------------------------- multinomial
-# (issue 21, for WeightedRandomSampler) ATen's `multinomial` for a 1-D float64 weight vector.
+# (issue 21: WeightedRandomSampler, st.multinomial) ATen's `multinomial`.
 _log1p = np.frompyfunc(math.log1p, 1, 1)  # libm's log1p, as ATen's exponential transformation
 
 
 def multinomial(weights: np.ndarray, num_samples: int, replacement: bool = False,
                 generator: Generator | None = None) -> np.ndarray:
-    """`torch.multinomial(weights, num_samples, replacement, generator=...)` for 1-D float64
-    weights, bit for bit.
+    """`torch.multinomial(weights, num_samples, replacement, generator=...)` for float32 or
+    float64 weights of one row (1-D) or one row per distribution (2-D), bit for bit.
 
     Without replacement, or for a single sample, PyTorch takes the Gumbel-max shortcut:
-    q ~ Exp(1) per category (-log1p(-u), u a 53-bit uniform), then the top `num_samples` of
-    weights / q. With replacement, each sample is one 53-bit uniform located by binary search
-    in the cumulative weights divided by their sum (the last bucket set to exactly 1).
+    q ~ Exp(1) per entry of the whole tensor (-log1p(-u), u a 53-bit uniform, rounded to the
+    weights' dtype), then per row the top `num_samples` of weights / q. With replacement, row
+    after row, each sample is one 53-bit uniform located by binary search in the row's
+    cumulative weights (summed in the weights' dtype) divided by their sum, the last bucket set
+    to exactly 1.
     """
-    w = np.asarray(weights, dtype=f64).reshape(-1)
+    w = np.asarray(weights)
+    if w.dtype not in (np.dtype(f32), np.dtype(f64)):
+        w = w.astype(f64)
+    rows = w.reshape(1, -1) if w.ndim <= 1 else w
     n = int(num_samples)
     if n <= 0:
         raise ValueError(f"cannot sample n_sample <= 0 samples (num_samples={n})")
-    if not replacement and n > w.size:
+    if not replacement and n > rows.shape[1]:
         raise ValueError(f"cannot sample n_sample > prob_dist.size(-1) samples without replacement "
-                         f"({n} > {w.size}); ask for fewer samples or use replacement=True")
-    hint = "; weights must be finite, non-negative and not all zero"
+                         f"({n} > {rows.shape[1]}); ask for fewer samples or use replacement=True")
     gen = resolve(generator)
     if not replacement or n == 1:
-        if w.size == 0 or not np.all(np.isfinite(w)) or np.any(w < 0):
-            raise ValueError("probability tensor contains either `inf`, `nan` or element < 0" + hint)
-        if not w.sum() > 0:
-            raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)" + hint)
-        q = -_log1p(-_unit(gen, w.size, np.dtype(f64))).astype(f64)
-        ratio = w / q
-        if n == 1:
-            return np.array([int(np.argmax(ratio))], dtype=np.int64)
-        return np.argsort(-ratio, kind="stable")[:n].astype(np.int64)
+        picked = _gumbel_top(rows, n, gen)
+    else:
+        picked = np.stack([_inverse_cdf(row, n, gen) for row in rows])
+    return picked.reshape(-1) if w.ndim <= 1 else picked
+
+
+_HINT = "; weights must be finite, non-negative and not all zero"
+
+
+def _gumbel_top(rows: np.ndarray, n: int, gen: Generator) -> np.ndarray:
+    if rows.size == 0 or not np.all(np.isfinite(rows)) or np.any(rows < 0):
+        raise ValueError("probability tensor contains either `inf`, `nan` or element < 0" + _HINT)
+    if np.any(rows.sum(axis=1) == 0):
+        raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)" + _HINT)
+    q = (-_log1p(-_unit(gen, rows.size, np.dtype(f64))).astype(f64)).astype(rows.dtype)
+    ratio = rows / q.reshape(rows.shape)
+    if n == 1:
+        return np.argmax(ratio, axis=1, keepdims=True).astype(np.int64)
+    return np.argsort(-ratio, axis=1, kind="stable")[:, :n].astype(np.int64)
+
+
+def _inverse_cdf(w: np.ndarray, n: int, gen: Generator) -> np.ndarray:
     if not np.all(w >= 0):  # ATen checks `val >= 0` first, so NaN reports this too
-        raise ValueError("invalid multinomial distribution (encountering probability entry < 0)" + hint)
+        raise ValueError("invalid multinomial distribution (encountering probability entry < 0)" + _HINT)
     if not np.all(np.isfinite(w)):
         raise ValueError("invalid multinomial distribution (encountering probability entry = infinity or NaN)"
-                         + hint)
-    cumulative = np.cumsum(w)  # sequential, as ATen's loop
-    total = cumulative[-1] if w.size else 0.0
+                         + _HINT)
+    cumulative = np.cumsum(w)  # sequential, in the weights' dtype, as ATen's loop
+    total = cumulative[-1] if w.size else w.dtype.type(0)
     if not total > 0:
-        raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)" + hint)
+        raise ValueError("invalid multinomial distribution (sum of probabilities <= 0)" + _HINT)
     cumulative = cumulative / total
     cumulative[-1] = 1.0
     return np.searchsorted(cumulative, _unit(gen, n, np.dtype(f64)), side="left").astype(np.int64)

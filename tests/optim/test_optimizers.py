@@ -10,6 +10,7 @@ from optimhelpers import RTOL, assert_same_params, train_step, twin_models
 import striate as st
 import striate.nn as nn
 from harness import assert_close
+from striate.optim.optimizer import SCALAR_STATE
 
 CONFIGS = [
     ("SGD", {"lr": 0.1}),
@@ -34,6 +35,17 @@ CONFIGS = [
     ("Adagrad", {"lr": 0.05, "lr_decay": 0.01, "weight_decay": 0.01, "initial_accumulator_value": 0.1}),
     ("Adadelta", {}),
     ("Adadelta", {"lr": 0.5, "rho": 0.5, "weight_decay": 0.02, "eps": 1e-4}),
+    # issue 21 (i21-misc): the rest of torch.optim
+    ("Adamax", {}),
+    ("Adamax", {"lr": 0.01, "betas": (0.3, 0.9), "weight_decay": 0.1, "maximize": True}),
+    ("NAdam", {}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "momentum_decay": 0.01}),
+    ("NAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True}),
+    ("RAdam", {}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "maximize": True}),
+    ("RAdam", {"lr": 0.01, "weight_decay": 0.1, "decoupled_weight_decay": True, "betas": (0.8, 0.9)}),
+    ("ASGD", {}),
+    ("ASGD", {"lr": 0.05, "lambd": 0.01, "alpha": 0.5, "t0": 10, "weight_decay": 0.01}),
 ]
 
 
@@ -60,7 +72,8 @@ def test_trajectory_matches_torch(config, dtype):
     ):
         assert list(s_state) == list(t_state)
         for key, value in s_state.items():
-            assert value.dtype == (np.float32 if key == "step" else dtype), f"state[{i}][{key}] dtype"
+            scalar = key in SCALAR_STATE  # step (NAdam's mu_product, ASGD's eta, mu): 0-d float32
+            assert value.dtype == (np.float32 if scalar else dtype), f"state[{i}][{key}] dtype"
             assert_close(value.numpy(), t_state[key].numpy(), RTOL[dtype], f"state[{i}][{key}]")
 
 

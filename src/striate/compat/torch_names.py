@@ -276,4 +276,15 @@ TORCH_NAMES: dict[str, tuple[str, ...] | str | None] = {
     "torch.Tensor.split": ("split_size", "dim"),
     "torch.Tensor.chunk": ("chunks", "dim"),
     "torch.Tensor.unbind": ("dim",),
+    # --- issue 21 (i21-misc): torch's arithmetic aliases and the tensor methods added with them
+    "torch.subtract": ("input", "other", "*", "alpha"),
+    "torch.multiply": ("input", "other"),
+    "torch.divide": ("input", "other", "*", "rounding_mode"),
+    "torch.true_divide": ("input", "other"),
+    "torch.floor_divide": ("input", "other"),
+    "torch.Tensor.div": ("other", "*", "rounding_mode"),
+    "torch.Tensor.unique": ("sorted", "return_inverse", "return_counts", "dim"),
+    "torch.Tensor.bernoulli_": ("p", "*", "generator"),
+    "torch.Tensor.multinomial": ("num_samples", "replacement", "*", "generator"),
+    "torch.Tensor.retains_grad": VALUE,
 }

@@ -34,6 +34,7 @@ import numpy as np
 
 from striate.autograd.function import INPLACE_SEEN, Function, stale_message, unbroadcast
 from striate.autograd.grad_mode import _GRAD_ENABLED, _INFERENCE
+from striate.autograd.retain_grad import RETAINING, follow_inplace
 from striate.autograd.tensor import Tensor, _unwrap, _unwrap_index, check_writeable, wrap
 from striate.autograd.version import bump, is_view, note_view_change, stale_for
 from striate.ops import activation as _act
@@ -145,6 +146,8 @@ def apply_inplace(t: Tensor, operands: tuple, plain: Callable[[np.ndarray], Any]
     version = bump(t)
     node.inplace, node.prev = True, t._ctx
     t._ctx, t.requires_grad = node, True
+    if RETAINING:  # retain_grad() follows the tensor to its new node
+        follow_inplace(t)
     if is_view(t):
         note_view_change(t, node.seq)
         INPLACE_SEEN[1] = True

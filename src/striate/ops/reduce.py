@@ -144,11 +144,17 @@ class Var(Function):
             return (g * (2 * self.centered) / g.dtype.type(self.denom),)
 
 
-def sum(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:  # noqa: A001
+def sum(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:  # noqa: A001
+    """The sum over `dim` (all by default); `dtype` casts the input first, as PyTorch does."""
+    if dtype is not None:
+        x = x.type(dtype)
     return Sum.apply(x, axes=normalize_dims(dim, x.ndim, "sum"), keepdim=keepdim)
 
 
-def mean(x: Tensor, dim: Any = None, keepdim: bool = False) -> Tensor:
+def mean(x: Tensor, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+    """The mean over `dim` (all by default); `dtype` casts the input first, as PyTorch does."""
+    if dtype is not None:
+        x = x.type(dtype)
     if x.dtype.kind != "f":
         raise TypeError(f"mean() needs a floating point tensor, got {x.dtype}; use .float() first")
     return Mean.apply(x, axes=normalize_dims(dim, x.ndim, "mean"), keepdim=keepdim)

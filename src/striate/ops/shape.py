@@ -203,6 +203,14 @@ def repeat(x: Tensor, reps: tuple[int, ...]) -> Tensor:
     return Repeat.apply(x, reps=reps)
 
 
+def t(x: Tensor) -> Tensor:
+    """`torch.t`: the transpose of a matrix; a 0-d or 1-d tensor is returned as it is."""
+    if x.ndim > 2:
+        raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, but self is {x.ndim}D; "
+                           "use transpose(dim0, dim1) or permute")
+    return x if x.ndim < 2 else transpose(x, 0, 1)
+
+
 def cast(x: Tensor, dtype: np.dtype) -> Tensor:
     if dtype.kind != "f":  # integer and bool results are outside the graph, as in PyTorch
         return wrap(x.array.astype(dtype), False)

@@ -160,19 +160,18 @@ class TensorOperators:
     def tanh(self) -> Tensor:
         return _act.tanh(self)
 
-    def softmax(self, dim: int) -> Tensor:
-        return _act.softmax(self, dim)
+    def softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _act.softmax(self, dim, dtype)
 
-    def log_softmax(self, dim: int) -> Tensor:
-        return _act.log_softmax(self, dim)
+    def log_softmax(self, dim: int, dtype: Any = None) -> Tensor:
+        return _act.log_softmax(self, dim, dtype)
 
     # ------------------------------------------------------------------ reductions
     def sum(self, dim: Any = None, keepdim: bool = False, dtype: Any = None) -> Tensor:
-        out = _red.sum(self, dim, keepdim)
-        return out if dtype is None else out.type(dtype)
+        return _red.sum(self, dim, keepdim, dtype=dtype)
 
-    def mean(self, dim: Any = None, keepdim: bool = False) -> Tensor:
-        return _red.mean(self, dim, keepdim)
+    def mean(self, dim: Any = None, keepdim: bool = False, *, dtype: Any = None) -> Tensor:
+        return _red.mean(self, dim, keepdim, dtype=dtype)
 
     def max(self, dim: Any = None, keepdim: bool = False):
         if isinstance(dim, Tensor):
@@ -230,9 +229,7 @@ class TensorOperators:
         return _shp.transpose(self, dim0, dim1)
 
     def t(self) -> Tensor:
-        if self.ndim > 2:
-            raise RuntimeError(f"t() expects a tensor with <= 2 dimensions, got {self.ndim}")
-        return self if self.ndim < 2 else _shp.transpose(self, 0, 1)
+        return _shp.t(self)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - PyTorch's name

@@ -242,19 +242,19 @@ class TensorOperatorsExtra:
         return self.array.itemsize
 
     def new_tensor(self, data: Any, dtype: Any = None, device: Any = None,
-                   requires_grad: bool = False) -> Tensor:
+                   requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
         """A copy of `data` with this tensor's dtype unless `dtype` says otherwise (torch's rule)."""
         arr = np.array(data.array if isinstance(data, Tensor) else data,
                        dtype=_resolve_dtype(dtype) or self.dtype, copy=True)
         return _new(arr, requires_grad, device, "new_tensor")
 
     def new_zeros(self, *size: Any, dtype: Any = None, device: Any = None,
-                  requires_grad: bool = False) -> Tensor:
+                  requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
         return _new(np.zeros(_new_shape(size), _resolve_dtype(dtype) or self.dtype), requires_grad, device,
                     "new_zeros")
 
     def new_ones(self, *size: Any, dtype: Any = None, device: Any = None,
-                 requires_grad: bool = False) -> Tensor:
+                 requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
         return _new(np.ones(_new_shape(size), _resolve_dtype(dtype) or self.dtype), requires_grad, device,
                     "new_ones")
 
@@ -264,7 +264,7 @@ class TensorOperatorsExtra:
                     "new_empty")
 
     def new_full(self, size: Any, fill_value: Any, dtype: Any = None, device: Any = None,
-                 requires_grad: bool = False) -> Tensor:
+                 requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
         shape = _new_shape((size,))
         return _new(np.full(shape, fill_value, _resolve_dtype(dtype) or self.dtype), requires_grad, device,
                     "new_full")

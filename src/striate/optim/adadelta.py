@@ -11,6 +11,7 @@ from striate.optim.optimizer import (
     Optimizer,
     check_non_negative,
     check_unit_interval,
+    kernel_options,
     step_counter,
     zeros_state,
 )
@@ -31,12 +32,16 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0.0, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, foreach: bool | None = None, *, capturable: bool = False,
+                 maximize: bool = False, differentiable: bool = False) -> None:
         check_non_negative(lr, "learning rate")
         check_unit_interval(rho, "rho value", closed=True)
         check_non_negative(eps, "epsilon value")
         check_non_negative(weight_decay, "weight_decay value")
-        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize}
+        defaults = {"lr": lr, "rho": rho, "eps": eps, "weight_decay": weight_decay, "maximize": maximize,
+                    **kernel_options("Adadelta", foreach=foreach, capturable=capturable,
+                                     differentiable=differentiable,
+                                     accepted=("foreach", "capturable", "differentiable"))}
         super().__init__(params, defaults)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from striate.optim.optimizer import Optimizer, check_non_negative, step_counter, zeros_state
+from striate.optim.optimizer import Optimizer, check_non_negative, kernel_options, step_counter, zeros_state
 
 
 class Adagrad(Optimizer):
@@ -22,15 +22,18 @@ class Adagrad(Optimizer):
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, lr_decay: float = 0.0,
-                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0, eps: float = 1e-10, *,
-                 maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, initial_accumulator_value: float = 0.0, eps: float = 1e-10,
+                 foreach: bool | None = None, *, maximize: bool = False, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
         check_non_negative(lr, "learning rate")
         check_non_negative(lr_decay, "lr_decay value")
         check_non_negative(weight_decay, "weight_decay value")
         check_non_negative(initial_accumulator_value, "initial_accumulator_value")
         check_non_negative(eps, "epsilon value")
         defaults = {"lr": lr, "lr_decay": lr_decay, "eps": eps, "weight_decay": weight_decay,
-                    "initial_accumulator_value": initial_accumulator_value, "maximize": maximize}
+                    "initial_accumulator_value": initial_accumulator_value, "maximize": maximize,
+                    **kernel_options("Adagrad", foreach=foreach, differentiable=differentiable, fused=fused,
+                                     accepted=("foreach", "differentiable", "fused"))}
         super().__init__(params, defaults)
         # PyTorch creates Adagrad's state up front, so state_dict() lists it before any step
         for group in self.param_groups:

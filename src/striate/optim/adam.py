@@ -10,10 +10,11 @@ import numpy as np
 
 from striate.optim.optimizer import (
     Optimizer,
-    check_non_negative,
-    check_unit_interval,
-    lerp_,
+    apply_weight_decay,
+    check_adam_arguments,
+    kernel_options,
     step_counter,
+    update_moments_,
     zeros_state,
 )
 
@@ -35,21 +36,19 @@ class Adam(Optimizer):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 0.0, amsgrad: bool = False, *,
-                 maximize: bool = False, decoupled_weight_decay: bool = False) -> None:
-        check_non_negative(lr, "learning rate")
-        check_non_negative(eps, "epsilon value")
-        if not isinstance(betas, (tuple, list)) or len(betas) != 2:
-            raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
-        check_unit_interval(betas[0], "beta parameter at index 0")
-        check_unit_interval(betas[1], "beta parameter at index 1")
-        check_non_negative(weight_decay, "weight_decay value")
-        defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay,
+                 foreach: bool | None = None, maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None,
+                 decoupled_weight_decay: bool = False) -> None:
+        betas = check_adam_arguments(lr, betas, eps, weight_decay)
+        defaults = {"lr": lr, "betas": betas, "eps": eps, "weight_decay": weight_decay,
                     "amsgrad": amsgrad, "maximize": maximize,
-                    "decoupled_weight_decay": decoupled_weight_decay}
+                    "decoupled_weight_decay": decoupled_weight_decay,
+                    **kernel_options(type(self).__name__, foreach=foreach, capturable=capturable,
+                                     differentiable=differentiable, fused=fused)}
         super().__init__(params, defaults)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
-        lr, (beta1, beta2), weight_decay = group["lr"], group["betas"], group["weight_decay"]
+        lr, (beta1, beta2) = group["lr"], group["betas"]
         if not state:
             state["step"] = step_counter()
             state["exp_avg"] = zeros_state(p)
@@ -60,15 +59,9 @@ class Adam(Optimizer):
         t = float(state["step"].array)
         if group["maximize"]:
             g = -g
-        if weight_decay != 0:
-            if group["decoupled_weight_decay"]:
-                p *= 1 - lr * weight_decay
-            else:
-                g = g + weight_decay * p
+        g = apply_weight_decay(p, g, group)
         v, a = state["exp_avg"].array, state["exp_avg_sq"].array
-        lerp_(v, g, 1 - beta1)
-        a *= beta2
-        a += (1 - beta2) * g * g
+        update_moments_(v, a, g, beta1, beta2)
         step_size = lr / (1 - beta1**t)
         bias_correction2_sqrt = math.sqrt(1 - beta2**t)
         if group["amsgrad"]:
@@ -87,6 +80,8 @@ class AdamW(Adam):
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999),
                  eps: float = 1e-8, weight_decay: float = 1e-2, amsgrad: bool = False, *,
-                 maximize: bool = False) -> None:
-        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize,
+                 maximize: bool = False, foreach: bool | None = None, capturable: bool = False,
+                 differentiable: bool = False, fused: bool | None = None) -> None:
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, maximize=maximize, foreach=foreach,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
                          decoupled_weight_decay=True)

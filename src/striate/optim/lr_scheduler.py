@@ -1,8 +1,10 @@
 """Learning-rate schedules, as `torch.optim.lr_scheduler`: call `scheduler.step()` after
 `optimizer.step()` (once per epoch, or once per batch for OneCycleLR).
 
-(Slightly over 400 lines on purpose: the base class and its six schedules, ~50 lines each, are
-one family that mirrors PyTorch's one module.)
+The base class is in `scheduler_base`; the schedules issue 21 added (LambdaLR, LinearLR,
+CosineAnnealingWarmRestarts, CyclicLR, ...) in `lr_scheduler_extra` and the combinators
+(SequentialLR, ChainedScheduler) in `lr_scheduler_combine`, re-exported here so that every name
+lives where PyTorch's does.
 
 Each scheduler writes `group["lr"]` of its optimizer. The recursive forms (each lr computed from
 the previous one) are PyTorch's, so the values agree with PyTorch step by step, including when
@@ -18,10 +20,30 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
+from striate.optim.lr_scheduler_combine import ChainedScheduler, SequentialLR  # issue 21 (i21-misc)
+from striate.optim.lr_scheduler_extra import (
+    ConstantLR,
+    CosineAnnealingWarmRestarts,
+    CyclicLR,
+    LambdaLR,
+    LinearLR,
+    MultiplicativeLR,
+    PolynomialLR,
+)
 from striate.optim.optimizer import Optimizer
+from striate.optim.scheduler_base import LRScheduler, check_optimizer
 
 __all__ = [
+    "ChainedScheduler",
+    "ConstantLR",
     "CosineAnnealingLR",
+    "CosineAnnealingWarmRestarts",
+    "CyclicLR",
+    "LambdaLR",
+    "LinearLR",
+    "MultiplicativeLR",
+    "PolynomialLR",
+    "SequentialLR",
     "ExponentialLR",
     "LRScheduler",
     "MultiStepLR",
@@ -29,80 +51,6 @@ __all__ = [
     "ReduceLROnPlateau",
     "StepLR",
 ]
-
-
-def _check_optimizer(optimizer: Any) -> None:
-    if not isinstance(optimizer, Optimizer):
-        raise TypeError(f"{type(optimizer).__name__} is not an Optimizer")
-
-
-class LRScheduler:
-    """Base class: subclasses define `get_lr()`, the new lr of each group from the current ones.
-
-    `last_epoch` counts `step()` calls (the constructor makes the first, to epoch 0).
-    `state_dict()` holds every attribute but the optimizer; `get_last_lr()` the latest lrs.
-    """
-
-    _is_initial = False
-
-    def __init__(self, optimizer: Optimizer, last_epoch: int = -1) -> None:
-        _check_optimizer(optimizer)
-        self.optimizer = optimizer
-        if last_epoch == -1:
-            for group in optimizer.param_groups:
-                group.setdefault("initial_lr", group["lr"])
-        else:
-            for i, group in enumerate(optimizer.param_groups):
-                if "initial_lr" not in group:
-                    raise KeyError(
-                        f"param 'initial_lr' is not specified in param_groups[{i}] when resuming a scheduler "
-                        "with last_epoch >= 0: load the optimizer's state_dict first"
-                    )
-        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
-        self.last_epoch = last_epoch
-        self._step_count = 0
-        self._is_initial = True
-        try:
-            self.step()
-        finally:
-            self._is_initial = False
-
-    def get_lr(self) -> list[float]:
-        raise TypeError(f"{type(self).__name__} must define get_lr()")
-
-    def get_last_lr(self) -> list[float]:
-        """The learning rates set by the latest `step()`, one per parameter group."""
-        return self._last_lr
-
-    def step(self, epoch: int | None = None) -> None:
-        if self._step_count == 1 and not getattr(self.optimizer, "_step_called", True):
-            warnings.warn(
-                "Detected call of `lr_scheduler.step()` before `optimizer.step()`: call them in the "
-                "opposite order, or the first value of the learning rate schedule is skipped.",
-                UserWarning, stacklevel=2,
-            )
-        self._step_count += 1
-        if epoch is None:
-            self.last_epoch += 1
-            values = self.get_lr()
-        else:
-            warnings.warn("passing an epoch to scheduler.step() is deprecated (as in PyTorch)",
-                          UserWarning, stacklevel=2)
-            self.last_epoch = epoch
-            closed_form = getattr(self, "_get_closed_form_lr", None)
-            values = closed_form() if closed_form is not None else self.get_lr()
-        for group, lr in zip(self.optimizer.param_groups, values):
-            group["lr"] = lr
-        self._last_lr = [group["lr"] for group in self.optimizer.param_groups]
-
-    def state_dict(self) -> dict[str, Any]:
-        return {key: value for key, value in self.__dict__.items() if key != "optimizer"}
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        self.__dict__.update(state_dict)
-
-    def _current_lrs(self) -> list[float]:
-        return [group["lr"] for group in self.optimizer.param_groups]
 
 
 class StepLR(LRScheduler):
@@ -210,12 +158,14 @@ class ReduceLROnPlateau(LRScheduler):
     again. The lr never goes below `min_lr`, and a change smaller than `eps` is skipped.
     """
 
+    steps_with_a_metric = True  # SequentialLR and ChainedScheduler cannot drive it
+
     def __init__(self, optimizer: Optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
                  threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
                  min_lr: float | list[float] = 0, eps: float = 1e-8) -> None:
         if factor >= 1.0:
             raise ValueError(f"ReduceLROnPlateau: factor should be < 1.0, got {factor}")
-        _check_optimizer(optimizer)
+        check_optimizer(optimizer)
         self.factor = factor
         self.optimizer = optimizer
         if isinstance(min_lr, (list, tuple)):
@@ -321,7 +271,7 @@ class OneCycleLR(LRScheduler):
                  base_momentum: float | list[float] = 0.85, max_momentum: float | list[float] = 0.95,
                  div_factor: float = 25.0, final_div_factor: float = 1e4, three_phase: bool = False,
                  last_epoch: int = -1) -> None:
-        _check_optimizer(optimizer)
+        check_optimizer(optimizer)
         self.optimizer = optimizer
         if total_steps is not None:
             if not isinstance(total_steps, int) or total_steps <= 0:

@@ -38,6 +38,47 @@ def check_unit_interval(value: Any, what: str, closed: bool = False) -> None:
         raise ValueError(f"Invalid {what}: {value} (must be in {interval})")
 
 
+def check_adam_arguments(lr: Any, betas: Any, eps: Any, weight_decay: Any) -> tuple[float, float]:
+    """The argument checks the Adam family shares (PyTorch's messages); returns betas as a tuple."""
+    check_non_negative(lr, "learning rate")
+    check_non_negative(eps, "epsilon value")
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        raise ValueError(f"Invalid betas: {betas!r} (expected a pair (beta1, beta2))")
+    check_unit_interval(betas[0], "beta parameter at index 0")
+    check_unit_interval(betas[1], "beta parameter at index 1")
+    check_non_negative(weight_decay, "weight_decay value")
+    return (betas[0], betas[1])
+
+
+def kernel_options(name: str, *, foreach: bool | None = None, capturable: bool = False,
+                   differentiable: bool = False, fused: bool | None = None,
+                   accepted: tuple[str, ...] = ("foreach", "capturable", "differentiable", "fused"),
+                   ) -> dict[str, Any]:
+    """PyTorch's implementation switches, stored in the defaults as torch stores them (so a
+    state_dict has torch's keys). `foreach`, `fused` and `capturable` choose among PyTorch's
+    CUDA / multi-tensor kernels of the same update: striate has one NumPy path, so they are
+    accepted and change nothing. `differentiable=True` (autograd through the update) cannot be
+    honoured: striate updates the parameter arrays outside the graph, so it is refused."""
+    if differentiable:
+        raise ValueError(
+            f"{name}(differentiable=True) is not supported: striate's optimizers update the parameter "
+            "arrays outside the autograd graph, so a step cannot be differentiated; leave "
+            "differentiable=False"
+        )
+    options = {"foreach": foreach, "capturable": capturable, "differentiable": differentiable,
+               "fused": fused}
+    return {key: value for key, value in options.items() if key in accepted}
+
+
+# State entries PyTorch keeps as 0-d float32 tensors (not shaped like the parameter).
+SCALAR_STATE = ("step", "mu_product", "eta", "mu")
+
+
+def scalar_state(value: float) -> Tensor:
+    """A 0-d float32 state tensor (NAdam's mu_product, ASGD's eta and mu), as PyTorch keeps it."""
+    return wrap(np.array(value, dtype=np.float32), False)
+
+
 def zeros_state(p: np.ndarray, fill: float = 0.0) -> Tensor:
     """A state tensor shaped and typed like parameter array `p`, filled with `fill`."""
     return wrap(np.full_like(p, fill), False)
@@ -54,6 +95,33 @@ def lerp_(a: np.ndarray, b: np.ndarray, weight: float) -> None:
         a += weight * (b - a)
     else:
         np.subtract(b, (b - a) * (1.0 - weight), out=a)
+
+
+def begin_step(state: dict[str, Any], g: np.ndarray, group: dict[str, Any]) -> tuple[np.ndarray, float]:
+    """The start of an update: count the step (state["step"], a 0-d float32 tensor) and negate
+    the gradient for `maximize`. Returns (gradient, step number t)."""
+    state["step"].array += 1
+    return (-g if group["maximize"] else g), float(state["step"].array)
+
+
+def apply_weight_decay(p: np.ndarray, g: np.ndarray, group: dict[str, Any]) -> np.ndarray:
+    """Weight decay of the Adam family: decoupled, p <- p (1 - lr wd) in place (AdamW's form,
+    `decoupled_weight_decay=True`), or L2, g + wd p (returned). Returns the gradient to use."""
+    weight_decay = group["weight_decay"]
+    if weight_decay == 0:
+        return g
+    if group.get("decoupled_weight_decay", False):
+        p *= 1 - group["lr"] * weight_decay
+        return g
+    return g + weight_decay * p
+
+
+def update_moments_(m: np.ndarray, v: np.ndarray, g: np.ndarray, beta1: float, beta2: float) -> None:
+    """Adam's running moments in place: m <- beta1 m + (1 - beta1) g (PyTorch's lerp), and
+    v <- beta2 v + (1 - beta2) g^2."""
+    lerp_(m, g, 1 - beta1)
+    v *= beta2
+    v += (1 - beta2) * g * g
 
 
 class Optimizer:
@@ -214,7 +282,7 @@ class Optimizer:
         if value is None or isinstance(value, (bool, int, float, str)):
             return value
         arr = value.array if isinstance(value, Tensor) else np.asarray(value)
-        if name == "step":
+        if name in SCALAR_STATE:
             return wrap(np.array(arr, dtype=np.float32).reshape(()), False)
         if arr.shape != p.shape:
             raise ValueError(

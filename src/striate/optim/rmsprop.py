@@ -7,7 +7,14 @@ from typing import Any
 
 import numpy as np
 
-from striate.optim.optimizer import Optimizer, check_non_negative, lerp_, step_counter, zeros_state
+from striate.optim.optimizer import (
+    Optimizer,
+    check_non_negative,
+    kernel_options,
+    lerp_,
+    step_counter,
+    zeros_state,
+)
 
 
 class RMSprop(Optimizer):
@@ -28,15 +35,19 @@ class RMSprop(Optimizer):
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-2, alpha: float = 0.99, eps: float = 1e-8,
-                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False, *,
-                 maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, momentum: float = 0.0, centered: bool = False,
+                 capturable: bool = False, foreach: bool | None = None, maximize: bool = False,
+                 differentiable: bool = False) -> None:
         check_non_negative(lr, "learning rate")
         check_non_negative(eps, "epsilon value")
         check_non_negative(momentum, "momentum value")
         check_non_negative(weight_decay, "weight_decay value")
         check_non_negative(alpha, "alpha value")
         defaults = {"lr": lr, "momentum": momentum, "alpha": alpha, "eps": eps, "centered": centered,
-                    "weight_decay": weight_decay, "maximize": maximize}
+                    "weight_decay": weight_decay, "maximize": maximize,
+                    **kernel_options("RMSprop", foreach=foreach, capturable=capturable,
+                                     differentiable=differentiable,
+                                     accepted=("foreach", "capturable", "differentiable"))}
         super().__init__(params, defaults)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from striate.autograd.tensor import wrap
-from striate.optim.optimizer import Optimizer, check_non_negative
+from striate.optim.optimizer import Optimizer, check_non_negative, kernel_options
 
 
 class SGD(Optimizer):
@@ -29,7 +29,9 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params: Iterable[Any], lr: float = 1e-3, momentum: float = 0.0, dampening: float = 0.0,
-                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False) -> None:
+                 weight_decay: float = 0.0, nesterov: bool = False, *, maximize: bool = False,
+                 foreach: bool | None = None, differentiable: bool = False,
+                 fused: bool | None = None) -> None:
         check_non_negative(lr, "learning rate")
         check_non_negative(momentum, "momentum value")
         check_non_negative(weight_decay, "weight_decay value")
@@ -39,7 +41,9 @@ class SGD(Optimizer):
                 f"dampening={dampening})"
             )
         defaults = {"lr": lr, "momentum": momentum, "dampening": dampening, "weight_decay": weight_decay,
-                    "nesterov": nesterov, "maximize": maximize}
+                    "nesterov": nesterov, "maximize": maximize,
+                    **kernel_options("SGD", foreach=foreach, differentiable=differentiable, fused=fused,
+                                     accepted=("foreach", "differentiable", "fused"))}
         super().__init__(params, defaults)
 
     def _update(self, p: np.ndarray, g: np.ndarray, state: dict, group: dict) -> None:
