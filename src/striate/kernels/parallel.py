@@ -1,13 +1,15 @@
-"""striate's own threads: BLAS serial for a block, work split over a small Python thread pool.
+"""striate's own threads: work split over a small Python thread pool, products on a serial BLAS.
 
 Why (see `striate.config` and `gemm.py` for the measurements): OpenBLAS's threads meet after
-every block of a product and stall when a core is shared, so once the user lets striate own the
-threads (`st.config.set_num_threads(n)`, which sets BLAS to one thread) striate hands independent
-pieces of work to its own threads instead. NumPy's matmul, copies and the
-Numba kernels (`nogil=True`) release the GIL, so the pieces really run at the same time.
+every block of a product and stall when a core is shared, so striate hands independent pieces of
+work to its own threads (as many as `st.config.get_num_threads()`: every core by default), and
+each piece multiplies on striate's private one-thread BLAS (`matmul`, `gemm_serial`). NumPy's
+copies and ufuncs, the Numba kernels (`nogil=True`) and the BLAS calls release the GIL, so the
+pieces really run at the same time.
 
     with serial_blas() as threads:                 # striate's thread count for the block
         results = run_split(work, batch_parts(n, item_bytes, threads))
+    matmul(a, b, out=None)                         # np.matmul on the serial BLAS (in any piece)
 
 `batch_parts` cuts a batch of n items into one contiguous run per thread, each run into chunks
 of about `tuning.CHUNK_BYTES` of scratch memory, so a chunk's im2col columns stay in cache between the
@@ -17,6 +19,7 @@ copy that writes them and the product that reads them.
 from __future__ import annotations
 
 import contextlib
+import os
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -25,20 +28,23 @@ from typing import Any
 import numpy as np
 
 from striate import config, tuning
+from striate.kernels import gemm_serial
 
-_pool: dict = {"executor": None, "size": 0}
+_pool: dict = {"executor": None, "size": 0, "pid": None}
 _lock = threading.Lock()
 _THREAD_PREFIX = "striate-worker"
 
 
 def _executor(threads: int) -> ThreadPoolExecutor:
-    """A pool with at least threads - 1 workers (the caller's thread is the other one)."""
-    if _pool["size"] < threads:
+    """A pool with at least threads - 1 workers (the caller's thread is the other one).
+
+    A forked child (a DataLoader worker) inherits the pool without its threads: it makes its own."""
+    if _pool["size"] < threads or _pool["pid"] != os.getpid():
         with _lock:
-            if _pool["size"] < threads:
-                old = _pool["executor"]
+            if _pool["size"] < threads or _pool["pid"] != os.getpid():
+                old = _pool["executor"] if _pool["pid"] == os.getpid() else None
                 _pool["executor"] = ThreadPoolExecutor(threads - 1, thread_name_prefix=_THREAD_PREFIX)
-                _pool["size"] = threads
+                _pool["size"], _pool["pid"] = threads, os.getpid()
                 if old is not None:
                     old.shutdown(wait=False)
     return _pool["executor"]
@@ -46,20 +52,28 @@ def _executor(threads: int) -> ThreadPoolExecutor:
 
 @contextlib.contextmanager
 def serial_blas() -> Iterator[int]:
-    """The block's thread count: `config.set_num_threads`'s count when set, else 1.
+    """The block's thread count (`num_threads`).
 
-    Touches no process-wide setting: when striate owns the threads, `set_num_threads` has set
-    BLAS to one thread once, for the process; otherwise striate runs on the caller's thread and
-    BLAS keeps the user's pool. (Until issue 13 this context flipped BLAS's thread count around
-    every operation; the name stays for the callers.)
+    Touches no process-wide setting: the products in the block go to striate's private serial
+    BLAS (`matmul`). (Until issue 13 this context flipped BLAS's thread count around every
+    operation; the name stays for the callers.)
     """
     yield num_threads()
 
 
 def num_threads() -> int:
-    """Threads striate may use: `config.set_num_threads`'s count when set, else 1."""
+    """Threads striate may use: `config.get_num_threads()` (1 on the reference path)."""
     state = config._state
-    return 1 if state["reference"] else (state["threads"] or 1)
+    return 1 if state["reference"] else (state["threads"] or config.default_num_threads())
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """np.matmul(a, b, out=out) for striate's own products: serial, on the private BLAS
+    (`gemm_serial`), so that products in striate's threads neither wait on each other nor start
+    NumPy's BLAS pool; on the reference path NumPy's matmul itself."""
+    if config._state["reference"]:
+        return np.matmul(a, b, out=out)
+    return gemm_serial.matmul(a, b, out)
 
 
 def even_bounds(n: int, parts: int) -> list[tuple[int, int]]:
