@@ -19,16 +19,19 @@ copy that writes them and the product that reads them.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from striate import config, tuning
 from striate.kernels import gemm_serial
+
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
 
 _pool: dict = {"executor": None, "size": 0, "pid": None}
 _lock = threading.Lock()
@@ -40,6 +43,8 @@ def _executor(threads: int) -> ThreadPoolExecutor:
 
     A forked child (a DataLoader worker) inherits the pool without its threads: it makes its own."""
     if _pool["size"] < threads or _pool["pid"] != os.getpid():
+        from concurrent.futures import ThreadPoolExecutor  # (and logging): only when threads run
+
         with _lock:
             if _pool["size"] < threads or _pool["pid"] != os.getpid():
                 old = _pool["executor"] if _pool["pid"] == os.getpid() else None
@@ -93,19 +98,39 @@ def batch_parts(n: int, item_bytes: int, threads: int, min_items: int = 1) -> li
 
 
 def run_split(work: Callable[[int, int], Any], parts: list[list[tuple[int, int]]]) -> list:
-    """work(start, stop) for every chunk; each thread takes one part; results in chunk order."""
+    """work(start, stop) for every chunk of the parts (one part per thread); results in chunk order.
 
-    def run_part(chunks: list[tuple[int, int]]) -> list:
-        return [work(s, e) for s, e in chunks]
-
-    if len(parts) <= 1 or threading.current_thread().name.startswith(_THREAD_PREFIX):
+    The threads claim chunks one at a time, in order, and the caller returns as soon as every
+    chunk is done: a worker that a busy machine has not scheduled yet leaves its chunks to the
+    others instead of holding the caller at a barrier. Which thread runs a chunk never changes
+    its result (the chunks, and the order their results are combined in, are fixed).
+    """
+    chunks = [c for p in parts for c in p]
+    if len(parts) <= 1 or len(chunks) <= 1 or threading.current_thread().name.startswith(_THREAD_PREFIX):
         # a pool thread never waits on the pool it belongs to (that could deadlock)
-        return [r for p in parts for r in run_part(p)]
+        return [work(s, e) for s, e in chunks]
+    results: list = [None] * len(chunks)
+    claims = itertools.count()  # next() is atomic under the GIL
+    left, errors, lock, done = [len(chunks)], [], threading.Lock(), threading.Event()
+
+    def drain() -> None:
+        while (i := next(claims)) < len(chunks):
+            try:
+                results[i] = work(*chunks[i])
+            except BaseException as exc:  # handed to the caller below
+                errors.append(exc)
+            with lock:
+                left[0] -= 1
+                if not left[0]:
+                    done.set()
+
     executor = _executor(len(parts))
-    futures = [executor.submit(run_part, p) for p in parts[1:]]
-    results = run_part(parts[0])
-    for f in futures:
-        results.extend(f.result())
+    for _ in parts[1:]:
+        executor.submit(drain)
+    drain()
+    done.wait()
+    if errors:
+        raise errors[0]
     return results
 
 
