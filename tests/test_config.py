@@ -86,8 +86,7 @@ def test_an_op_called_from_two_user_threads_at_once_is_correct():
 
     rng = np.random.default_rng(3)
     jobs = []
-    for seed, (C, O, k, side, stride) in enumerate([(8, 16, 3, 20, 1), (6, 16, 5, 14, 1),
-                                                    (3, 32, 3, 32, 2), (16, 8, 1, 9, 1)]):
+    for C, O, k, side, stride in [(8, 16, 3, 20, 1), (6, 16, 5, 14, 1), (3, 32, 3, 32, 2), (16, 8, 1, 9, 1)]:
         x = rng.standard_normal((16, C, side, side)).astype(np.float32)
         w = rng.standard_normal((O, C, k, k)).astype(np.float32)
         lw = rng.standard_normal((10, O)).astype(np.float32)
