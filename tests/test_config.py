@@ -61,11 +61,12 @@ def test_threads_default_to_the_cores_and_never_touch_blas():
         return {k: v for k, v in counts.items() if libraries is None or k in libraries}
 
     before = blas()
+    if not gemm_serial.available():
+        pytest.skip("no private serial BLAS here (not glibc / no OpenBLAS in NumPy)")
     omp = os.environ.get("OMP_NUM_THREADS", "")
     cores = int(omp) if omp.isdigit() and int(omp) > 0 else len(os.sched_getaffinity(0))
     assert st.config.get_num_threads() == st.config.default_num_threads() == cores
-    if not gemm_serial.available():
-        pytest.skip("no private serial BLAS here (not glibc / no OpenBLAS in NumPy)")
+    assert st.config.available_cores() == len(os.sched_getaffinity(0))
     for n in (1, 2, 3):
         with st.config.use_num_threads(n):
             assert st.config.get_num_threads() == n
@@ -77,6 +78,23 @@ def test_threads_default_to_the_cores_and_never_touch_blas():
     assert blas(before) == before and st.config.get_num_threads() == cores
     with pytest.raises(ValueError, match="n >= 1"):
         st.config.set_num_threads(0)
+
+
+def test_default_threads_without_the_private_blas_stay_one(monkeypatch):
+    """Where striate cannot open its private serial BLAS the default stays the caller's thread with
+    NumPy's BLAS pool (the behaviour before issue 14); OMP_NUM_THREADS still wins."""
+    from striate.kernels import gemm_serial
+
+    monkeypatch.setitem(gemm_serial._state, "loaded", True)
+    monkeypatch.setitem(gemm_serial._state, "fns", None)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delitem(st.config._state, "default_threads", raising=False)
+    assert not gemm_serial.available() and st.config.get_num_threads() == 1
+    x, w = np.ones((2, 3, 6, 6), np.float32), np.ones((4, 3, 3, 3), np.float32)
+    assert (F.conv2d(st.tensor(x), st.tensor(w)).numpy() == 27).all()
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.delitem(st.config._state, "default_threads")
+    assert st.config.get_num_threads() == 3  # (monkeypatch restores the real default afterwards)
 
 
 def test_an_op_called_from_two_user_threads_at_once_is_correct(monkeypatch):

@@ -324,7 +324,7 @@ def _owning_the_process() -> Iterator[None]:
         if config._state["threads"] is not None:  # the caller chose already
             yield
         else:
-            with config.use_num_threads(config.default_num_threads()):
+            with config.use_num_threads(config.available_cores()):
                 yield
     finally:
         if not tuned_before:

@@ -35,14 +35,15 @@ so. The design (issue 14; measurements in docs/notes/i14-threads.md):
   OpenBLAS) exactly as they found them. Products small enough that OpenBLAS never threads them
   still go to NumPy (cheaper to call).
 - The default count is `default_num_threads()`: OMP_NUM_THREADS when set, else the cores this
-  process may run on (`os.sched_getaffinity`). `get_num_threads()` returns it, so a benchmark
-  gives PyTorch the same count (`torch.set_num_threads(st.config.get_num_threads())`).
+  process may run on (`available_cores()`, `os.sched_getaffinity`). `get_num_threads()` returns
+  it, so a benchmark gives PyTorch the same count (`torch.set_num_threads(st.config.get_num_threads())`).
 - `set_num_threads(n)` (`st.set_num_threads`) chooses another count for the rest of the process;
   `set_num_threads(1)` runs everything on the caller's thread (products on the private serial
   BLAS); `set_num_threads(None)` goes back to the default; `with use_num_threads(n):` for one
   block. Where the private BLAS cannot be opened (not glibc; `gemm_serial.available()` is False)
-  products use NumPy's BLAS as it is, and an explicit `set_num_threads(n)` also sets that BLAS to
-  one thread for the process (the old behaviour, made only when asked; `None` restores it).
+  the default is one thread with NumPy's BLAS pool doing the products (the behaviour before
+  issue 14), and an explicit `set_num_threads(n)` also sets that BLAS to one thread for the
+  process (the old explicit mode, made only when asked; `None` restores it).
 
 The Numba kernels are compiled without `parallel=True` (they run inside striate's threads), so
 striate never touches Numba's thread pool either.
@@ -152,17 +153,28 @@ def use_num_threads(n: int) -> contextlib.AbstractContextManager[None]:
     return _scoped("threads", set_num_threads, n)
 
 
+def available_cores() -> int:
+    """The number of cores this process may run on (`os.sched_getaffinity`; `os.cpu_count` elsewhere)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
+
+
 def default_num_threads() -> int:
-    """striate's thread count when no program chose one: OMP_NUM_THREADS when set (the convention
-    PyTorch and BLAS libraries follow, e.g. one thread per MPI rank), else the number of cores
-    this process may run on (`os.sched_getaffinity`), read once."""
+    """striate's thread count when no program chose one, read once: OMP_NUM_THREADS when set (the
+    convention PyTorch and BLAS libraries follow, e.g. one thread per MPI rank), else every core
+    this process may run on (`available_cores`). Where striate has no private serial BLAS (see the
+    module docstring) the default stays 1 thread with NumPy's BLAS pool doing the products: more
+    threads there would share that pool (measured 5x slower under load)."""
     if "default_threads" not in _state:
-        try:
-            cores = len(os.sched_getaffinity(0))
-        except (AttributeError, OSError):  # not Linux
-            cores = os.cpu_count() or 1
+        from striate.kernels import gemm_serial
+
         omp = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
-        _state["default_threads"] = int(omp) if omp.isdigit() and int(omp) > 0 else max(1, cores)
+        if omp.isdigit() and int(omp) > 0:
+            _state["default_threads"] = int(omp)
+        else:
+            _state["default_threads"] = available_cores() if gemm_serial.available() else 1
     return _state["default_threads"]
 
 

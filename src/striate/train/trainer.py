@@ -324,7 +324,7 @@ def _threads_for_training():
 
     if config._state["threads"] is not None:
         return contextlib.nullcontext()
-    return config.use_num_threads(config.default_num_threads())
+    return config.use_num_threads(config.available_cores())
 
 
 def _install_sigint(trainer: Trainer) -> bool:
