@@ -60,6 +60,15 @@ def test_falls_back_to_numpy_where_blas_cannot():
     assert gemm_serial.matmul(np.ones((0, 3)), np.ones((3, 4))).shape == (0, 4)
     with pytest.raises(ValueError):
         gemm_serial.matmul(np.ones((2, 3)), np.ones((4, 2)))
+    out = np.empty((1, 64, 500))  # an output of another shape: whatever NumPy does with it
+    gemm_serial.matmul(np.ones((64, 300)), np.ones((300, 500)), out)
+    assert (out == 300).all()
+    with pytest.raises(ValueError):
+        gemm_serial.matmul(np.ones((64, 300)), np.ones((300, 500)), np.empty((64, 501)))
+    a = np.random.default_rng(2).standard_normal((300, 300))
+    expected = a @ a
+    gemm_serial.matmul(a, a, a)  # the output is an input: NumPy's buffered answer
+    np.testing.assert_allclose(a, expected, rtol=1e-12, atol=1e-10)
 
 
 def test_numpy_blas_untouched_and_threads_multiply_at_once():

@@ -152,16 +152,16 @@ def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.nd
         return np.matmul(a, b, out=out)
     batch = np.broadcast_shapes(a.shape[:-2], b.shape[:-2])
     count = int(np.prod(batch, dtype=np.int64))
-    if count == 0 or M == 0 or N == 0 or K == 0:
-        return np.matmul(a, b, out=out)
+    if (count == 0 or M == 0 or N == 0 or K == 0 or (out is not None and (
+            out.shape != batch + (M, N) or np.may_share_memory(out, a) or np.may_share_memory(out, b)))):
+        return np.matmul(a, b, out=out)  # NumPy's checks and its handling of overlapping output
     la, lb = _leading(a), _leading(b)
     if la is None:
         a, la = np.ascontiguousarray(a), (_NO_TRANS, K)
     if lb is None:
         b, lb = np.ascontiguousarray(b), (_NO_TRANS, N)
     target = out
-    if (out is None or out.shape != batch + (M, N) or out.strides[-1] != out.itemsize
-            or (M > 1 and out.strides[-2] < N * out.itemsize)):
+    if out is None or out.strides[-1] != out.itemsize or (M > 1 and out.strides[-2] < N * out.itemsize):
         target = np.empty(batch + (M, N), dtype)
     fn = fns[dtype]
     ldc = target.strides[-2] // target.itemsize if M > 1 else N
