@@ -1,18 +1,21 @@
-"""A/B of striate's thread and allocator policies, alternating in one process (no PyTorch).
+"""A/B of striate's thread policies, alternating in one process (no PyTorch).
 
-    old      the policy before issue 13: every operation set BLAS to one thread, ran on
-             striate's threads (as many as BLAS had), and set BLAS back (a process-wide flip
-             per operation); emulated here exactly that way around each step
-    owned    `st.config.set_num_threads(n)` once (BLAS one thread for the process, striate's
-             threads), no flip per operation: what the CLI and `striate bench` do now
-    default  nothing called: striate on the caller's thread, BLAS with its own pool
+    default      nothing called: striate on every core (`st.config.get_num_threads()`), the
+                 products inside its threads on its private serial BLAS (issue 14's default)
+    one          `st.config.set_num_threads(1)`: the caller's thread only, products serial
+    issue13      the default before issue 14: striate on the caller's thread, products on NumPy's
+                 BLAS with its own pool (emulated: one thread, private BLAS switched off)
+    shared-pool  striate's threads, but the products on NumPy's BLAS pool (private BLAS off):
+                 what the default would be without the private BLAS
 
-Each timed unit is one forward + backward of a layer (or one LeNet-5 training step); the
-policies run round-robin, so load from other processes hits all alike; the median per policy
-and the ratios to "old" are printed. `--allocator` also alternates the glibc malloc setting
-(`st.config.keep_freed_memory(True/False)`) on the LeNet-5 step.
+Each timed unit is a few training steps (or inference passes) of a benchmark network
+(`workloads.py`); the policies run round-robin (the order reversed every other round), so load
+from other processes hits all alike. Printed per network: the median wall time and CPU time
+(`time.process_time`, all threads) per policy, and the median over rounds of each policy's
+wall time / the default's (> 1: the default is faster), with the load average.
 
-    python benchmarks/bench_thread_policy.py [--repeats 15] [--allocator]
+    python benchmarks/bench_thread_policy.py [--rounds 7] [--only "LeNet-5 1x28x28 b64" ...]
+                                              [--infer] [--policies default one issue13]
 """
 
 from __future__ import annotations
@@ -21,117 +24,87 @@ import argparse
 import contextlib
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 for _name in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # this process only: OpenBLAS's own choice
     os.environ.pop(_name, None)
 
-import numpy as np  # noqa: E402
-from threadpoolctl import ThreadpoolController, threadpool_info  # noqa: E402
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from threadpoolctl import threadpool_info  # noqa: E402
 
 import striate as st  # noqa: E402
+import striate.nn as nn  # noqa: E402
 import striate.nn.functional as F  # noqa: E402
 from striate import config  # noqa: E402
+from striate.kernels import gemm_serial  # noqa: E402
+from workloads import find, step_closure  # noqa: E402
 
-LAYERS = [  # (name, x shape, w shape, padding)
-    ("lenet C3 6x14x14 -> 16@5x5 (Winograd)", (64, 6, 14, 14), (16, 6, 5, 5), 0),
-    ("cifar 3->32 32x32 3x3 (im2col)", (64, 3, 32, 32), (32, 3, 3, 3), 1),
-    ("cifar 32->32 32x32 3x3 (Winograd)", (64, 32, 32, 32), (32, 32, 3, 3), 1),
-    ("resnet 128->128 8x8 3x3 s1 (Winograd)", (32, 128, 8, 8), (128, 128, 3, 3), 1),
-]
+POLICIES = ("default", "one", "issue13", "shared-pool")
+NETWORKS = ("LeNet-5 1x28x28 b64", "MNIST ConvNet (BN) b64", "ResNet-18 3x32x32 b32")
 
 
 @contextlib.contextmanager
-def policy(name: str, threads: int):
-    if name == "owned":
-        config.set_num_threads(threads)
-        try:
-            yield
-        finally:
-            config.set_num_threads(None)
-    elif name == "old":  # striate's threads, BLAS flipped to 1 and back around the unit
-        controllers = list(ThreadpoolController().select(user_api="blas").lib_controllers)
-        previous = [c.num_threads for c in controllers]
-        config._state["threads"] = threads
-        for c in controllers:
-            c.set_num_threads(1)
-        try:
-            yield
-        finally:
-            for c, n in zip(controllers, previous):
-                c.set_num_threads(n)
-            config._state["threads"] = None
-    else:
+def policy(name: str):
+    """The policy for the block; everything as before afterwards."""
+    fns = gemm_serial._functions()
+    if name in ("issue13", "shared-pool"):
+        gemm_serial._state["fns"] = None  # products through np.matmul (NumPy's BLAS pool)
+    if name in ("one", "issue13"):
+        config.set_num_threads(1)
+    try:
         yield
+    finally:
+        config.set_num_threads(None)
+        gemm_serial._state["fns"] = fns
 
 
-def conv_unit(x_shape, w_shape, padding):
-    rng = np.random.default_rng(0)
-    x = st.tensor(rng.standard_normal(x_shape).astype(np.float32), requires_grad=True)
-    w = st.tensor(rng.standard_normal(w_shape).astype(np.float32) * 0.1, requires_grad=True)
-
-    def unit():
-        F.conv2d(x, w, padding=padding).sum().backward()
-    return unit
-
-
-def lenet_unit():
-    model = st.models.lenet5()
-    opt = st.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
-    x, y = st.randn(64, 1, 32, 32), st.randint(0, 10, (64,))
-
-    def unit():
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-    return unit
-
-
-def timed(unit, inner: int) -> float:
-    start = time.perf_counter()
-    for _ in range(inner):
-        unit()
-    return (time.perf_counter() - start) / inner
+def compare(key: str, policies: list[str], rounds: int, train: bool, steps: int) -> dict:
+    w = find(key)
+    st.manual_seed(0)
+    model = w.build(nn)
+    x, y = st.randn(w.batch, *w.input_shape), st.randint(0, 10, (w.batch,))
+    unit = step_closure(st, model, F, x, y, train, steps)
+    for name in policies:  # warm-up: kernels loaded, buffers touched
+        with policy(name):
+            unit()
+    wall: dict = {p: [] for p in policies}
+    cpu: dict = {p: [] for p in policies}
+    for r in range(rounds):
+        for name in policies if r % 2 == 0 else policies[::-1]:
+            with policy(name):
+                t, c = time.perf_counter(), time.process_time()
+                unit()
+                wall[name].append(time.perf_counter() - t)
+                cpu[name].append(time.process_time() - c)
+    ratio = {p: statistics.median(a / b for a, b in zip(wall[p], wall[policies[0]])) for p in policies}
+    return {"wall_ms": {p: 1e3 * statistics.median(v) for p, v in wall.items()},
+            "cpu_ms": {p: 1e3 * statistics.median(v) for p, v in cpu.items()}, "ratio": ratio}
 
 
-def run(repeats: int, allocator: bool) -> None:
-    threads = config.default_num_threads()
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--steps", type=int, default=3, help="steps per timed unit (default 3)")
+    parser.add_argument("--only", nargs="+", default=list(NETWORKS), metavar="WORKLOAD")
+    parser.add_argument("--policies", nargs="+", choices=POLICIES, default=list(POLICIES))
+    parser.add_argument("--infer", action="store_true", help="inference passes instead of training steps")
+    args = parser.parse_args(argv)
     blas = [(i["internal_api"], i.get("architecture"), i["num_threads"]) for i in threadpool_info()
             if i["user_api"] == "blas"]
-    print(f"BLAS {blas}; striate threads when owned: {threads}; load average at start "
-          f"{', '.join(f'{v:.1f}' for v in os.getloadavg())}")
-    units = [(name, conv_unit(*shape)) for name, *shape in LAYERS]
-    units.append(("LeNet-5 train step b64", lenet_unit()))
-    names = ["old", "owned", "default"]
-    for label, unit in units:
-        samples = {n: [] for n in names}
-        for name in names:  # warm up (Numba compilation, caches)
-            with policy(name, threads):
-                unit()
-        for _ in range(repeats):
-            for name in names:
-                with policy(name, threads):
-                    samples[name].append(timed(unit, 3))
-        med = {n: statistics.median(v) * 1e3 for n, v in samples.items()}
-        print(f"{label:42s} old {med['old']:7.2f} ms   owned/old {med['old'] / med['owned']:.2f}x faster"
-              f"   default/old {med['old'] / med['default']:.2f}x faster")
-    if allocator:
-        unit = units[-1][1]
-        samples = {True: [], False: []}
-        with policy("owned", threads):
-            for _ in range(repeats):
-                for keep in (True, False):
-                    config.keep_freed_memory(keep)
-                    samples[keep].append(timed(unit, 3))
-        tuned, plain = (statistics.median(samples[k]) * 1e3 for k in (True, False))
-        print(f"LeNet-5 step, owned threads: malloc kept {tuned:.2f} ms, glibc thresholds 128 KiB "
-              f"{plain:.2f} ms: keeping freed memory {plain / tuned:.2f}x faster")
-    print(f"load average at end {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    print(f"# NumPy's BLAS {blas}; striate default threads {config.get_num_threads()}; private serial "
+          f"BLAS {gemm_serial.available()}; load average {', '.join(f'{v:.1f}' for v in os.getloadavg())}")
+    kind = "infer" if args.infer else "train"
+    for key in args.only:
+        r = compare(key, args.policies, max(1, args.rounds), not args.infer, args.steps)
+        cells = "  ".join(f"{p} {r['wall_ms'][p]:.1f} ms (cpu {r['cpu_ms'][p]:.0f}, x{r['ratio'][p]:.2f})"
+                          for p in args.policies)
+        print(f"{key:28s} {kind}: {cells}  load {os.getloadavg()[0]:.1f}", flush=True)
+    print("# x: median over rounds of the policy's wall time / the first policy's (> 1: first faster)")
+    return 0
 
 
 if __name__ == "__main__":
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeats", type=int, default=15)
-    parser.add_argument("--allocator", action="store_true")
-    args = parser.parse_args()
-    run(max(1, args.repeats), args.allocator)
+    sys.exit(main())

@@ -49,24 +49,95 @@ def test_import_and_ops_leave_blas_threads_and_allocator_alone():
     assert (keeps_import, keeps_ops, no_mallopt, untuned) == ("True",) * 4
 
 
-def test_set_num_threads_is_explicit_and_reversible():
+def test_threads_default_to_the_cores_and_never_touch_blas():
+    """striate uses every core by default (OMP_NUM_THREADS when set), `set_num_threads` changes
+    striate's count only, and NumPy's BLAS keeps its thread count throughout."""
     from threadpoolctl import threadpool_info
+
+    from striate.kernels import gemm_serial
 
     def blas(libraries=None):  # {library: threads}; a library may load during the test (torch's)
         counts = {i["filepath"]: i["num_threads"] for i in threadpool_info() if i["user_api"] == "blas"}
         return {k: v for k, v in counts.items() if libraries is None or k in libraries}
 
     before = blas()
-    assert st.config.get_num_threads() == 1  # striate owns no threads until asked
-    with st.config.use_num_threads(2):
-        assert st.config.get_num_threads() == 2
-        assert all(n == 1 for n in blas().values())  # striate's threads run BLAS serially
-        F.conv2d(st.randn(4, 8, 10, 10), st.randn(8, 8, 3, 3))
-    assert st.config.get_num_threads() == 1
-    assert blas(before) == before
-    st.config.set_num_threads(2)
+    if not gemm_serial.available():
+        pytest.skip("no private serial BLAS here (not glibc / no OpenBLAS in NumPy)")
+    omp = os.environ.get("OMP_NUM_THREADS", "")
+    cores = int(omp) if omp.isdigit() and int(omp) > 0 else len(os.sched_getaffinity(0))
+    assert st.config.get_num_threads() == st.config.default_num_threads() == cores
+    assert st.config.available_cores() == len(os.sched_getaffinity(0))
+    for n in (1, 2, 3):
+        with st.config.use_num_threads(n):
+            assert st.config.get_num_threads() == n
+            F.conv2d(st.randn(4, 8, 10, 10), st.randn(8, 8, 3, 3))
+            assert blas(before) == before
+    assert st.config.get_num_threads() == cores
+    st.config.set_num_threads(1)
     st.config.set_num_threads(None)
-    assert blas(before) == before and st.config.get_num_threads() == 1
+    assert blas(before) == before and st.config.get_num_threads() == cores
+    with pytest.raises(ValueError, match="n >= 1"):
+        st.config.set_num_threads(0)
+
+
+def test_default_threads_without_the_private_blas_stay_one(monkeypatch):
+    """Where striate cannot open its private serial BLAS the default stays the caller's thread with
+    NumPy's BLAS pool (the behaviour before issue 14); OMP_NUM_THREADS still wins."""
+    from striate.kernels import gemm_serial
+
+    monkeypatch.setitem(gemm_serial._state, "loaded", True)
+    monkeypatch.setitem(gemm_serial._state, "fns", None)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.delitem(st.config._state, "default_threads", raising=False)
+    assert not gemm_serial.available() and st.config.get_num_threads() == 1
+    x, w = np.ones((2, 3, 6, 6), np.float32), np.ones((4, 3, 3, 3), np.float32)
+    assert (F.conv2d(st.tensor(x), st.tensor(w)).numpy() == 27).all()
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    monkeypatch.delitem(st.config._state, "default_threads")
+    assert st.config.get_num_threads() == 3  # (monkeypatch restores the real default afterwards)
+
+
+def test_an_op_called_from_two_user_threads_at_once_is_correct(monkeypatch):
+    """Application threads running convolutions (forward and backward) and linear layers at the
+    same time, each on striate's threads and private BLAS, get the results one thread gets."""
+    import threading
+
+    from striate.kernels import gemm_serial
+
+    monkeypatch.setattr(gemm_serial, "OPENBLAS_SERIAL_MACS", 0)  # every product on the private BLAS
+    rng = np.random.default_rng(3)
+    jobs = []
+    for C, O, k, side, stride in [(8, 16, 3, 20, 1), (6, 16, 5, 14, 1), (3, 32, 3, 32, 2), (16, 8, 1, 9, 1)]:
+        x = rng.standard_normal((16, C, side, side)).astype(np.float32)
+        w = rng.standard_normal((O, C, k, k)).astype(np.float32)
+        lw = rng.standard_normal((10, O)).astype(np.float32)
+        jobs.append((x, w, lw, stride))
+
+    def run(x, w, lw, stride):
+        xs, ws, lws = (st.tensor(a, requires_grad=True) for a in (x, w, lw))
+        y = F.relu(F.conv2d(xs, ws, stride=stride, padding=1))
+        out = F.linear(y.mean((2, 3)), lws)
+        (out.square().sum() + y.sum()).backward()
+        return [t.numpy().copy() for t in (out, xs.grad, ws.grad, lws.grad)]
+
+    with st.config.use_num_threads(2):
+        expected = [run(*job) for job in jobs]
+        results: dict = {}
+
+        def worker(i: int) -> None:
+            for _ in range(3):
+                results.setdefault(i, []).append(run(*jobs[i]))
+
+        threads = [threading.Thread(target=worker, args=(i,)) for i in range(len(jobs))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+    assert len(results) == len(jobs)
+    for i, runs in results.items():
+        for got in runs:
+            for g, e in zip(got, expected[i]):
+                np.testing.assert_array_equal(g, e)  # the same chunks, the same sums: bit for bit
 
 
 def _conv_grads(x, w, b, **kwargs):

@@ -311,10 +311,11 @@ _COMMAND_MODULES: dict[str, str] = {
 
 @contextlib.contextmanager
 def _owning_the_process() -> Iterator[None]:
-    """The command line is an application, not a library: while a command runs it hands striate
-    the cores (BLAS on one thread, striate's own threads) and lets training steps reuse freed
-    memory (see `striate.config`; a Python program opts in with the same two calls). Both are
-    restored afterwards, so `main()` called from Python leaves the process as it was."""
+    """The command line is an application, not a library: while a command runs it gives striate
+    the cores (striate's default anyway since issue 14; BLAS is set to one thread only where
+    striate has no private serial BLAS) and lets training steps reuse freed memory (see
+    `striate.config`). Both are restored afterwards, so `main()` called from Python leaves the
+    process as it was."""
     from striate import config
 
     tuned_before = bool(config._state.get("malloc_tuned"))
@@ -323,7 +324,7 @@ def _owning_the_process() -> Iterator[None]:
         if config._state["threads"] is not None:  # the caller chose already
             yield
         else:
-            with config.use_num_threads(config.default_num_threads()):
+            with config.use_num_threads(config.available_cores()):
                 yield
     finally:
         if not tuned_before:

@@ -18,26 +18,35 @@ process does not compile again.
 
 Threads
 -------
-The machine this library targets is a small CPU (two cores), often shared. Two thread pools
-must never fight for those cores, and a library must not change process-wide settings behind
-its user's back. The design:
+striate uses every core by default, as PyTorch does, and changes no process-wide setting to do
+so. The design (issue 14; measurements in docs/notes/i14-threads.md):
 
-- By default striate's operations run on the caller's thread and leave BLAS as it is (its own
-  thread pool does the products). `import striate` and every operation leave the process's
-  BLAS thread count as they found it.
-- `set_num_threads(n)` (explicit, once; `striate train`/`bench` call it) hands the cores to
-  striate: its operations then cut a batch into one run of cache-sized chunks per thread
-  (`striate.kernels.parallel`; products through `striate.kernels.gemm`), and BLAS is set to one
-  thread *for the process* (that is the one process-wide change, made only when asked;
-  `set_num_threads(None)` gives the original BLAS count back). OpenBLAS's own threads meet
-  after every block of the reduction and stalled 10-50x whenever another process held a core
-  (measured: the CIFAR net's fc layer 128-184 ms with 2 BLAS threads vs 3.6 ms serial), so
-  striate's own threads are the faster choice on a shared machine.
-- `with use_num_threads(n):` does the same for one block and restores everything after it.
+- Its operations cut a batch into one run of cache-sized chunks per thread and run the runs on
+  a small pool of Python threads (`striate.kernels.parallel`); elementwise passes, pooling and
+  batch norm split their arrays the same way. NumPy's copies and ufuncs, the Numba kernels
+  (`nogil=True`) and the BLAS calls release the GIL, so the threads really run at once.
+- The matrix products inside those chunks run on a *private serial BLAS*
+  (`striate.kernels.gemm_serial`): a second instance of the OpenBLAS that NumPy ships, opened in
+  its own link-map namespace and set to one thread. Products called from two threads through
+  NumPy's OpenBLAS (whose pool has a thread per core) serialize on its global GEMM lock and stall
+  its spinning workers; setting NumPy's pool to one thread would fix that but is the process's
+  setting, which every NumPy/SciPy user in the application would see. The private instance is
+  striate's alone: `import striate` and every operation leave NumPy's BLAS thread count (and its
+  OpenBLAS) exactly as they found them. Products small enough that OpenBLAS never threads them
+  still go to NumPy (cheaper to call).
+- The default count is `default_num_threads()`: OMP_NUM_THREADS when set, else the cores this
+  process may run on (`available_cores()`, `os.sched_getaffinity`). `get_num_threads()` returns
+  it, so a benchmark gives PyTorch the same count (`torch.set_num_threads(st.config.get_num_threads())`).
+- `set_num_threads(n)` (`st.set_num_threads`) chooses another count for the rest of the process;
+  `set_num_threads(1)` runs everything on the caller's thread (products on the private serial
+  BLAS); `set_num_threads(None)` goes back to the default; `with use_num_threads(n):` for one
+  block. Where the private BLAS cannot be opened (not glibc; `gemm_serial.available()` is False)
+  the default is one thread with NumPy's BLAS pool doing the products (the behaviour before
+  issue 14), and an explicit `set_num_threads(n)` also sets that BLAS to one thread for the
+  process (the old explicit mode, made only when asked; `None` restores it).
 
-`get_num_threads()` reports striate's count (1 unless set), so a benchmark can give PyTorch the
-same count (`torch.set_num_threads(st.config.get_num_threads())`). The Numba kernels are compiled
-without `parallel=True` (they run inside striate's threads).
+The Numba kernels are compiled without `parallel=True` (they run inside striate's threads), so
+striate never touches Numba's thread pool either.
 
 Memory allocator (opt-in)
 -------------------------
@@ -112,8 +121,9 @@ def use_kernels(name: str) -> contextlib.AbstractContextManager[None]:
 
 
 def set_num_threads(n: int | None) -> None:
-    """Let striate run its operations on `n` threads for the rest of the process (BLAS on one
-    thread, see the module docstring); `None` gives the threads back (BLAS as it was)."""
+    """Run striate's operations on `n` threads for the rest of the process (`torch.set_num_threads`);
+    `None` goes back to the default (every core this process may use). Touches no process-wide
+    setting while striate's private serial BLAS is there (see the module docstring)."""
     if n is None:
         if _state["limiter"] is not None:
             _state["limiter"].restore_original_limits()
@@ -122,34 +132,50 @@ def set_num_threads(n: int | None) -> None:
     n = int(n)
     if n < 1:
         raise ValueError(f"set_num_threads needs n >= 1, got {n}")
-    from threadpoolctl import threadpool_limits
+    from striate.kernels import gemm_serial
 
-    if _state["threads"] is None:  # taking the threads: remember the user's BLAS setting
+    if _state["limiter"] is None and not gemm_serial.available():
+        # no private BLAS here (not glibc): the explicit call hands BLAS to striate, as before
+        from threadpoolctl import threadpool_limits
+
         _state["limiter"] = threadpool_limits(limits=1, user_api="blas")
     _state["threads"] = n
-    if "numba" in __import__("sys").modules:  # only touch Numba's pool if it is loaded anyway
-        import numba
-
-        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
 
 
 def get_num_threads() -> int:
-    """Threads striate's operations use: the count from `set_num_threads`, else 1."""
-    return _state["threads"] or 1
+    """Threads striate's operations use: the count from `set_num_threads`, else
+    `default_num_threads()` (the cores this process may run on)."""
+    return _state["threads"] or default_num_threads()
 
 
 def use_num_threads(n: int) -> contextlib.AbstractContextManager[None]:
-    """`with st.config.use_num_threads(2):` striate owns 2 threads in the block, then as before."""
+    """`with st.config.use_num_threads(2):` striate uses 2 threads in the block, then as before."""
     return _scoped("threads", set_num_threads, n)
 
 
-def default_num_threads() -> int:
-    """The size of the BLAS pool (what BLAS would use by itself): the count an application
-    passes to `set_num_threads` when its user did not choose one."""
-    from threadpoolctl import threadpool_info
+def available_cores() -> int:
+    """The number of cores this process may run on (`os.sched_getaffinity`; `os.cpu_count` elsewhere)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # not Linux
+        return os.cpu_count() or 1
 
-    counts = [info["num_threads"] for info in threadpool_info() if info.get("user_api") == "blas"]
-    return max(counts) if counts else (os.cpu_count() or 1)
+
+def default_num_threads() -> int:
+    """striate's thread count when no program chose one, read once: OMP_NUM_THREADS when set (the
+    convention PyTorch and BLAS libraries follow, e.g. one thread per MPI rank), else every core
+    this process may run on (`available_cores`). Where striate has no private serial BLAS (see the
+    module docstring) the default stays 1 thread with NumPy's BLAS pool doing the products: more
+    threads there would share that pool (measured 5x slower under load)."""
+    if "default_threads" not in _state:
+        from striate.kernels import gemm_serial
+
+        omp = os.environ.get("OMP_NUM_THREADS", "").split(",")[0].strip()
+        if omp.isdigit() and int(omp) > 0:
+            _state["default_threads"] = int(omp)
+        else:
+            _state["default_threads"] = available_cores() if gemm_serial.available() else 1
+    return _state["default_threads"]
 
 
 def keep_freed_memory(enabled: bool = True) -> bool:

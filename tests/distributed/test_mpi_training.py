@@ -80,8 +80,7 @@ def one_thread():
     try:
         yield
     finally:
-        st.config._state["limiter"].restore_original_limits()
-        st.config._state["threads"] = None
+        st.config.set_num_threads(None)
 
 
 def _run_suite(out: Path) -> None:

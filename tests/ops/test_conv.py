@@ -41,7 +41,8 @@ def _force_winograd(monkeypatch) -> None:
 @pytest.fixture(params=["per_image_chunks", "stacked", "winograd", "reference"])
 def conv_layout(request, monkeypatch):
     """The paths of the im2col convolution: one product per image, processed an image per chunk on two threads
-    (so chunk and thread boundaries are crossed); all images stacked side by side; and Winograd
+    (so chunk and thread boundaries are crossed; every product, however small, on striate's
+    private serial BLAS); all images stacked side by side; and Winograd
     F(2x2, 3x3) and F(2x2, 5x5) for every 3x3 and 5x5 stride-1 layer (an image per chunk, two
     threads; other rows run the per-image im2col path); and the reference path
     (`st.config.use_reference()`, the definition in plain NumPy), held to PyTorch on every row."""
@@ -56,6 +57,9 @@ def conv_layout(request, monkeypatch):
         monkeypatch.setattr(tuning, "STACK_BELOW", 0)
         monkeypatch.setattr(tuning, "CHUNK_BYTES", 1)
         monkeypatch.setitem(st.config._state, "threads", 2)
+        from striate.kernels import gemm_serial  # every product on the private serial BLAS
+
+        monkeypatch.setattr(gemm_serial, "OPENBLAS_SERIAL_MACS", 0)
     if request.param == "winograd":
         _force_winograd(monkeypatch)
     return request.param

@@ -14,11 +14,10 @@ Python thread (NumPy releases the GIL inside matmul); the pieces never wait on e
       M the largest: C[M_t] = A[M_t] @ B                    (row blocks, written in place)
       N the largest: C[:, N_t] = A @ B[:, N_t]              (column blocks)
 
-This splitting happens once the user hands striate the threads (`st.config.set_num_threads(n)`,
-which also sets BLAS to one thread). With one thread, by default (striate does not own threads:
-BLAS keeps the user's pool) or for a small product this is one `a @ b`. Small products stalled
-with 2 BLAS threads as well (LeNet-5's 7 ms per product with PyTorch's idle threads in the same
-process, < 1 ms serial): one more reason to call `set_num_threads`.
+Every piece (and a product too small to split, or any product with one striate thread) runs on
+striate's private serial BLAS (`parallel.matmul`, `gemm_serial`), never on NumPy's pool, whose
+thread count stays the process's. Small products stalled with 2 BLAS threads as well (LeNet-5's
+7 ms per product with PyTorch's idle threads in the same process, < 1 ms serial).
 """
 
 from __future__ import annotations
@@ -26,7 +25,7 @@ from __future__ import annotations
 import numpy as np
 
 from striate import tuning
-from striate.kernels.parallel import even_bounds, serial_blas, submit
+from striate.kernels.parallel import even_bounds, matmul, serial_blas, submit
 
 
 def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
@@ -36,7 +35,7 @@ def gemm(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     with serial_blas() as threads:
         largest = max(M, N, R)
         if threads <= 1 or M * N * R < tuning.MIN_SPLIT_MACS or largest < 2 * threads:
-            return a @ b
+            return matmul(a, b)
         return _split(a, b, threads, largest)
 
 
@@ -45,27 +44,24 @@ def _split(a: np.ndarray, b: np.ndarray, threads: int, largest: int) -> np.ndarr
     N = b.shape[1]
     parts = even_bounds(largest, threads)
     if largest == R:
-        futures = [submit(np.matmul, a[:, s:e], b[s:e], threads=threads) for s, e in parts[1:]]
+        futures = [submit(matmul, a[:, s:e], b[s:e], threads=threads) for s, e in parts[1:]]
         s, e = parts[0]
-        out = a[:, s:e] @ b[s:e]
+        out = matmul(a[:, s:e], b[s:e])
         for f in futures:
             out += f.result()
         return out
     out = np.empty((M, N), np.result_type(a, b))
     if largest == M:
-        futures = [submit(_matmul_into, a[s:e], b, out[s:e], threads=threads) for s, e in parts[1:]]
+        futures = [submit(matmul, a[s:e], b, out[s:e], threads=threads) for s, e in parts[1:]]
         s, e = parts[0]
-        np.matmul(a[s:e], b, out=out[s:e])
+        matmul(a[s:e], b, out[s:e])
         for f in futures:
             f.result()
         return out
-    futures = [submit(np.matmul, a, b[:, s:e], threads=threads) for s, e in parts[1:]]
+    futures = [submit(matmul, a, b[:, s:e], threads=threads) for s, e in parts[1:]]
     s, e = parts[0]
-    out[:, s:e] = a @ b[:, s:e]
+    out[:, s:e] = matmul(a, b[:, s:e])
     for (s, e), f in zip(parts[1:], futures):
         out[:, s:e] = f.result()
     return out
 
-
-def _matmul_into(a: np.ndarray, b: np.ndarray, out: np.ndarray) -> None:
-    np.matmul(a, b, out=out)

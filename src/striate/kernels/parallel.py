@@ -1,13 +1,15 @@
-"""striate's own threads: BLAS serial for a block, work split over a small Python thread pool.
+"""striate's own threads: work split over a small Python thread pool, products on a serial BLAS.
 
 Why (see `striate.config` and `gemm.py` for the measurements): OpenBLAS's threads meet after
-every block of a product and stall when a core is shared, so once the user lets striate own the
-threads (`st.config.set_num_threads(n)`, which sets BLAS to one thread) striate hands independent
-pieces of work to its own threads instead. NumPy's matmul, copies and the
-Numba kernels (`nogil=True`) release the GIL, so the pieces really run at the same time.
+every block of a product and stall when a core is shared, so striate hands independent pieces of
+work to its own threads (as many as `st.config.get_num_threads()`: every core by default), and
+each piece multiplies on striate's private one-thread BLAS (`matmul`, `gemm_serial`). NumPy's
+copies and ufuncs, the Numba kernels (`nogil=True`) and the BLAS calls release the GIL, so the
+pieces really run at the same time.
 
     with serial_blas() as threads:                 # striate's thread count for the block
         results = run_split(work, batch_parts(n, item_bytes, threads))
+    matmul(a, b, out=None)                         # np.matmul on the serial BLAS (in any piece)
 
 `batch_parts` cuts a batch of n items into one contiguous run per thread, each run into chunks
 of about `tuning.CHUNK_BYTES` of scratch memory, so a chunk's im2col columns stay in cache between the
@@ -17,28 +19,37 @@ copy that writes them and the product that reads them.
 from __future__ import annotations
 
 import contextlib
+import itertools
+import os
 import threading
 from collections.abc import Callable, Iterator
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from striate import config, tuning
+from striate.kernels import gemm_serial
 
-_pool: dict = {"executor": None, "size": 0}
+if TYPE_CHECKING:
+    from concurrent.futures import ThreadPoolExecutor
+
+_pool: dict = {"executor": None, "size": 0, "pid": None}
 _lock = threading.Lock()
 _THREAD_PREFIX = "striate-worker"
 
 
 def _executor(threads: int) -> ThreadPoolExecutor:
-    """A pool with at least threads - 1 workers (the caller's thread is the other one)."""
-    if _pool["size"] < threads:
+    """A pool with at least threads - 1 workers (the caller's thread is the other one).
+
+    A forked child (a DataLoader worker) inherits the pool without its threads: it makes its own."""
+    if _pool["size"] < threads or _pool["pid"] != os.getpid():
+        from concurrent.futures import ThreadPoolExecutor  # (and logging): only when threads run
+
         with _lock:
-            if _pool["size"] < threads:
-                old = _pool["executor"]
+            if _pool["size"] < threads or _pool["pid"] != os.getpid():
+                old = _pool["executor"] if _pool["pid"] == os.getpid() else None
                 _pool["executor"] = ThreadPoolExecutor(threads - 1, thread_name_prefix=_THREAD_PREFIX)
-                _pool["size"] = threads
+                _pool["size"], _pool["pid"] = threads, os.getpid()
                 if old is not None:
                     old.shutdown(wait=False)
     return _pool["executor"]
@@ -46,20 +57,28 @@ def _executor(threads: int) -> ThreadPoolExecutor:
 
 @contextlib.contextmanager
 def serial_blas() -> Iterator[int]:
-    """The block's thread count: `config.set_num_threads`'s count when set, else 1.
+    """The block's thread count (`num_threads`).
 
-    Touches no process-wide setting: when striate owns the threads, `set_num_threads` has set
-    BLAS to one thread once, for the process; otherwise striate runs on the caller's thread and
-    BLAS keeps the user's pool. (Until issue 13 this context flipped BLAS's thread count around
-    every operation; the name stays for the callers.)
+    Touches no process-wide setting: the products in the block go to striate's private serial
+    BLAS (`matmul`). (Until issue 13 this context flipped BLAS's thread count around every
+    operation; the name stays for the callers.)
     """
     yield num_threads()
 
 
 def num_threads() -> int:
-    """Threads striate may use: `config.set_num_threads`'s count when set, else 1."""
+    """Threads striate may use: `config.get_num_threads()` (1 on the reference path)."""
     state = config._state
-    return 1 if state["reference"] else (state["threads"] or 1)
+    return 1 if state["reference"] else (state["threads"] or config.default_num_threads())
+
+
+def matmul(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """np.matmul(a, b, out=out) for striate's own products: serial, on the private BLAS
+    (`gemm_serial`), so that products in striate's threads neither wait on each other nor start
+    NumPy's BLAS pool; on the reference path NumPy's matmul itself."""
+    if config._state["reference"]:
+        return np.matmul(a, b, out=out)
+    return gemm_serial.matmul(a, b, out)
 
 
 def even_bounds(n: int, parts: int) -> list[tuple[int, int]]:
@@ -79,19 +98,39 @@ def batch_parts(n: int, item_bytes: int, threads: int, min_items: int = 1) -> li
 
 
 def run_split(work: Callable[[int, int], Any], parts: list[list[tuple[int, int]]]) -> list:
-    """work(start, stop) for every chunk; each thread takes one part; results in chunk order."""
+    """work(start, stop) for every chunk of the parts (one part per thread); results in chunk order.
 
-    def run_part(chunks: list[tuple[int, int]]) -> list:
-        return [work(s, e) for s, e in chunks]
-
-    if len(parts) <= 1 or threading.current_thread().name.startswith(_THREAD_PREFIX):
+    The threads claim chunks one at a time, in order, and the caller returns as soon as every
+    chunk is done: a worker that a busy machine has not scheduled yet leaves its chunks to the
+    others instead of holding the caller at a barrier. Which thread runs a chunk never changes
+    its result (the chunks, and the order their results are combined in, are fixed).
+    """
+    chunks = [c for p in parts for c in p]
+    if len(parts) <= 1 or len(chunks) <= 1 or threading.current_thread().name.startswith(_THREAD_PREFIX):
         # a pool thread never waits on the pool it belongs to (that could deadlock)
-        return [r for p in parts for r in run_part(p)]
+        return [work(s, e) for s, e in chunks]
+    results: list = [None] * len(chunks)
+    claims = itertools.count()  # next() is atomic under the GIL
+    left, errors, lock, done = [len(chunks)], [], threading.Lock(), threading.Event()
+
+    def drain() -> None:
+        while (i := next(claims)) < len(chunks):
+            try:
+                results[i] = work(*chunks[i])
+            except BaseException as exc:  # handed to the caller below
+                errors.append(exc)
+            with lock:
+                left[0] -= 1
+                if not left[0]:
+                    done.set()
+
     executor = _executor(len(parts))
-    futures = [executor.submit(run_part, p) for p in parts[1:]]
-    results = run_part(parts[0])
-    for f in futures:
-        results.extend(f.result())
+    for _ in parts[1:]:
+        executor.submit(drain)
+    drain()
+    done.wait()
+    if errors:
+        raise errors[0]
     return results
 
 

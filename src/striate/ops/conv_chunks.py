@@ -89,9 +89,9 @@ def conv_chunk(xp: np.ndarray, wm: np.ndarray, geometry: ConvGeometry, out: np.n
     stacked = L < tuning.STACK_BELOW
     col = columns(xp, geometry, stacked)
     if stacked:
-        out[...] = np.matmul(wm, col.reshape(G, -1, n * L)).reshape(G, Og, n, L).transpose(2, 0, 1, 3)
+        out[...] = parallel.matmul(wm, col.reshape(G, -1, n * L)).reshape(G, Og, n, L).transpose(2, 0, 1, 3)
     else:
-        np.matmul(wm, col.reshape(n, G, -1, L), out=out)
+        parallel.matmul(wm, col.reshape(n, G, -1, L), out=out)
 
 
 def sum_pairs(partials: list, zeros: tuple[np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:

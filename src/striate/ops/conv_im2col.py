@@ -15,6 +15,7 @@ import numpy as np
 
 from striate import kernels, tuning
 from striate.autograd.function import Function
+from striate.kernels import parallel
 from striate.ops.conv_chunks import (
     ConvGeometry,
     columns,
@@ -123,8 +124,8 @@ class Conv2dIm2col(Function):
         col = columns(xc, self.geometry, stacked)
         if stacked:
             gs = np.ascontiguousarray(gc.transpose(1, 2, 0, 3)).reshape(G, Og, n * L)
-            return np.matmul(col.reshape(G, -1, n * L), gs.transpose(0, 2, 1))
-        return np.matmul(col.reshape(n, G, -1, L), gc.transpose(0, 1, 3, 2)).sum(axis=0)
+            return parallel.matmul(col.reshape(G, -1, n * L), gs.transpose(0, 2, 1))
+        return parallel.matmul(col.reshape(n, G, -1, L), gc.transpose(0, 1, 3, 2)).sum(axis=0)
 
     def _input_grad(self, gm: np.ndarray, padded_shape: tuple[int, ...]):
         """A chunk worker for dX, and a function that returns dX once every chunk is done."""
@@ -153,7 +154,7 @@ class Conv2dIm2col(Function):
 
         def work(start: int, stop: int) -> None:
             n = stop - start
-            gcol = np.matmul(wt, gm[start:stop]).reshape(n * C, kh, kw, 1, OH, OW)
+            gcol = parallel.matmul(wt, gm[start:stop]).reshape(n * C, kh, kw, 1, OH, OW)
             gxp = kernels.col2im(gcol, Hp, Wp, geo.sh, geo.sw, geo.dh, geo.dw).reshape(n, C, Hp, Wp)
             gx[start:stop] = gxp[:, :, top:top + H, left:left + W]  # the padding's share is dropped
 
@@ -169,14 +170,14 @@ class Conv2dIm2col(Function):
             gx = np.empty((N, G, C // G, L), gm.dtype)
 
             def work(start: int, stop: int) -> None:
-                np.matmul(wt, gm[start:stop], out=gx[start:stop])
+                parallel.matmul(wt, gm[start:stop], out=gx[start:stop])
 
             return work, lambda: gx
         gx = np.zeros((N, C, H, W), gm.dtype)
         rows, cols = slice(0, geo.sh * geo.oh, geo.sh), slice(0, geo.sw * geo.ow, geo.sw)
 
         def work_strided(start: int, stop: int) -> None:
-            gcol = np.matmul(wt, gm[start:stop]).reshape(stop - start, C, geo.oh, geo.ow)
+            gcol = parallel.matmul(wt, gm[start:stop]).reshape(stop - start, C, geo.oh, geo.ow)
             gx[start:stop, :, rows, cols] = gcol
 
         return work_strided, lambda: gx

@@ -31,6 +31,7 @@ import functools
 import numpy as np
 
 from striate import kernels, tuning
+from striate.kernels import parallel
 from striate.kernels.gemm import gemm
 from striate.kernels.reference import WINOGRAD
 
@@ -139,7 +140,7 @@ def forward_chunk(x: np.ndarray, u: np.ndarray, bias: np.ndarray, out: np.ndarra
     slot = 2 * tw + r - 1
     v = kernels.winograd_tiles(_strip(x, top, left, th, tw, r), th, n * slot // 2, r)
     wide = np.empty((1, O, oh, n * slot), out.dtype)
-    kernels.winograd_untile(np.matmul(u, v), bias, wide, r)
+    kernels.winograd_untile(parallel.matmul(u, v), bias, wide, r)
     out[...] = wide[0].reshape(O, oh, n, slot)[..., :ow].transpose(2, 0, 1, 3)
 
 
@@ -155,8 +156,8 @@ def backward_chunk(g: np.ndarray, xp: np.ndarray, u: np.ndarray | None, need_wei
     dm = kernels.winograd_grad_tiles(g, th, tw, r)
     du = None
     if need_weight:
-        du = np.matmul(dm, kernels.winograd_tiles(xp, th, tw, r).transpose(0, 2, 1))
+        du = parallel.matmul(dm, kernels.winograd_tiles(xp, th, tw, r).transpose(0, 2, 1))
     if u is None:
         return None, du
-    return kernels.winograd_grad_untile(np.matmul(u.transpose(0, 2, 1), dm), n, th, tw, r), du
+    return kernels.winograd_grad_untile(parallel.matmul(u.transpose(0, 2, 1), dm), n, th, tw, r), du
 

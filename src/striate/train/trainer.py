@@ -316,15 +316,15 @@ class Trainer:
 
 
 def _threads_for_training():
-    """While `fit` runs, striate owns the cores (its own threads, BLAS on one) unless the caller
-    chose a count with `st.config.set_num_threads` / `use_num_threads`: a training loop is where
-    a program wants them, and BLAS's own pool stalls between striate's small products. The
-    setting is restored when `fit` returns (no effect outside it)."""
+    """While `fit` runs, striate uses every core unless the caller chose a count with
+    `st.config.set_num_threads` / `use_num_threads` (the default since issue 14; where striate
+    has no private serial BLAS this also puts BLAS on one thread, as its own pool stalls between
+    striate's small products). Restored when `fit` returns (no effect outside it)."""
     from striate import config
 
     if config._state["threads"] is not None:
         return contextlib.nullcontext()
-    return config.use_num_threads(config.default_num_threads())
+    return config.use_num_threads(config.available_cores())
 
 
 def _install_sigint(trainer: Trainer) -> bool:
