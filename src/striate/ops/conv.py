@@ -28,7 +28,7 @@ from typing import Any
 
 from striate import config
 from striate.autograd.tensor import Tensor
-from striate.ops import args, conv_depthwise, winograd
+from striate.ops import args, conv_depthwise, fusion, winograd
 from striate.ops.args import IntOrPair
 from striate.ops.conv_chunks import ConvGeometry
 from striate.ops.conv_depthwise import Conv2dDepthwise
@@ -129,7 +129,10 @@ def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: 
     if path != "winograd":
         options["groups"] = groups
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    out = _FUNCTIONS[path].apply(*inputs, **options)
+    cls = _FUNCTIONS[path]
+    if fusion.take_relu():  # nn.Sequential's Conv2d -> ReLU as one node (`striate.ops.fusion`)
+        cls = fusion.relu_fused(cls)
+    out = cls.apply(*inputs, **options)
     if dims == 1:
         out = out.squeeze(2)
     return out.squeeze(0) if unbatched else out

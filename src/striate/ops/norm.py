@@ -20,6 +20,7 @@ import numpy as np
 from striate import kernels
 from striate.autograd.function import Function
 from striate.autograd.tensor import Tensor
+from striate.ops import fusion
 
 
 def _per_channel(v: np.ndarray, ndim: int) -> np.ndarray:
@@ -177,7 +178,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     for t in affine:
         if t.dtype != input.dtype:
             raise TypeError(f"batch_norm: weight/bias dtype {t.dtype} differs from input dtype {input.dtype}")
-    return BatchNorm.apply(input, *affine, running_mean=running_mean, running_var=running_var,
+    # nn.Sequential's BatchNorm -> ReLU as one node (`striate.ops.fusion`)
+    cls = fusion.relu_fused(BatchNorm) if fusion.take_relu() else BatchNorm
+    return cls.apply(input, *affine, running_mean=running_mean, running_var=running_var,
                            training=training, momentum=momentum, eps=eps, has_weight=weight is not None)
 
 
