@@ -51,6 +51,7 @@ class BatchNorm(Function):
     """
 
     saves_inputs = (0,)
+    relu = False  # BatchNormReLU: max(0, y) in the same passes
 
     def forward(self, x, *affine, running_mean, running_var, training, momentum, eps, has_weight):
         """Training: the batch's statistics (and running = (1 - m) running + m stat, in place);
@@ -68,7 +69,7 @@ class BatchNorm(Function):
         bias = affine[-1] if len(affine) == 2 or (affine and not has_weight) else None
         scale = invstd if weight is None else invstd * weight
         shift = np.zeros_like(invstd) if bias is None else bias
-        y = kernels.channel_affine(_channels(x), mean, scale, shift).reshape(x.shape)
+        y = kernels.channel_affine(_channels(x), mean, scale, shift, self.relu).reshape(x.shape)
         if self.needs_input_grad is not None:
             self.x, self.mean, self.invstd, self.weight, self.training = x, mean, invstd, weight, training
         return y
@@ -90,25 +91,48 @@ class BatchNorm(Function):
         want_beta = len(needs) > 1 + (self.weight is not None) and needs[-1]
         train_gx = needs[0] and self.training
         g3, x3 = _channels(g), _channels(self.x)
+        relu_out = _channels(self.relu_out) if self.relu else None  # g is then dL/d relu(y)
         sum_g = g_xhat = None
         if train_gx or want_gamma or want_beta:
-            sum_g, sum_gc = kernels.channel_grad_sums(g3, x3, self.mean.astype(np.float64))
+            sum_g, sum_gc = kernels.channel_grad_sums(g3, x3, self.mean.astype(np.float64), relu_out)
             g_xhat = sum_gc * self.invstd  # sum(g * x_hat) = invstd * sum(g * (x - mean))
         gx = None
         if train_gx:
             inv_m = 1 / (g.size // g.shape[1])
             slope, shift = (-k * self.invstd * (g_xhat * inv_m)), -k * (sum_g * inv_m)
             dtype = g.dtype
-            gx = kernels.channel_affine_grad(g3, x3, self.mean, k, slope.astype(dtype), shift.astype(dtype))
+            gx = kernels.channel_affine_grad(g3, x3, self.mean, k, slope.astype(dtype), shift.astype(dtype),
+                                             relu_out)
             gx = gx.reshape(g.shape)
         elif needs[0]:  # evaluation: the statistics are constants
-            gx = g * _per_channel(k, g.ndim)
+            gx = (g if relu_out is None else fusion.relu_mask(g, self.relu_out)) * _per_channel(k, g.ndim)
         grads = [gx]
         if self.weight is not None:
             grads.append(g_xhat.astype(g.dtype) if want_gamma else None)
         if len(needs) > len(grads):
             grads.append(sum_g.astype(g.dtype) if want_beta else None)
         return tuple(grads)
+
+
+class BatchNormReLU(BatchNorm):
+    """relu(batch_norm(x)) as one node (`striate.ops.fusion`): the clamp in the normalizing pass,
+    and in the backward g' = dL/dy where y = relu(...) > 0, else 0, read inside the two passes
+    of BatchNorm's backward (no masked copy of g)."""
+
+    saves_output = True
+    relu = True
+
+    def forward(self, x, *affine, **options):
+        y = super().forward(x, *affine, **options)
+        if self.needs_input_grad is not None:
+            self.relu_out = y
+        return y
+
+    def name(self) -> str:
+        return "ReluBackward0"
+
+
+BatchNorm.relu_fused_class = BatchNormReLU
 
 
 def update_running_stats(running_mean: Tensor | None, running_var: Tensor | None, mean: np.ndarray,
