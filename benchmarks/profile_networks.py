@@ -167,8 +167,9 @@ def compare_tuning(name: str, setting: str, rounds: int) -> None:
             finally:
                 setattr(tuning, key, new_value)
         times = ratios({"old": old, "new": run}, rounds)
+        old_ms, new_ms = (statistics.median(times[k]) * 1e3 for k in ("old", "new"))
         out.append(f"{'train' if train else 'infer'} old/new {median_ratio(times['old'], times['new']):.3f} "
-                   f"({statistics.median(times['old']) * 1e3:.1f} -> {statistics.median(times['new']) * 1e3:.1f} ms)")
+                   f"({old_ms:.1f} -> {new_ms:.1f} ms)")
     print(" | ".join(out), flush=True)
 
 

@@ -186,7 +186,8 @@ def channel_affine(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, shift: np
     `relu`: max(0, .) of it in the same pass."""
     impl, out = _impl(), np.empty(x.shape, x.dtype)
     kernel = impl.channel_affine_relu if relu else impl.channel_affine
-    _by_channels(lambda c0, c1: kernel(x[:, c0:c1], mean[c0:c1], scale[c0:c1], shift[c0:c1], out[:, c0:c1]), x)
+    _by_channels(lambda c0, c1: kernel(x[:, c0:c1], mean[c0:c1], scale[c0:c1], shift[c0:c1],
+                                       out[:, c0:c1]), x)
     return out
 
 

@@ -89,4 +89,5 @@ def relu_fused(cls: type[Function]) -> type[Function]:
     fused = cls.__dict__.get("relu_fused_class")
     if fused is not None:  # a Function with its own fused version (batch norm's, in its kernels)
         return fused
-    return type(f"{cls.__name__}ReLU", (ReLUEpilogue, cls), {"__doc__": f"{cls.__name__} then ReLU, one node."})
+    doc = f"{cls.__name__} then ReLU, one node."
+    return type(f"{cls.__name__}ReLU", (ReLUEpilogue, cls), {"__doc__": doc})
