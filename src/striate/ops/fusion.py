@@ -65,7 +65,7 @@ def relu_mask(g: np.ndarray, y: np.ndarray) -> np.ndarray:
 
 
 class ReLUEpilogue:
-    """Mixin: the layer's Function with max(0, .) applied to its result in place."""
+    """Mixin: the layer's Function with max(0, .) applied to its whole result in place."""
 
     saves_output = True
 
@@ -83,11 +83,21 @@ class ReLUEpilogue:
         return "ReluBackward0"
 
 
+class InKernelReLU:
+    """Mixin for a Function that applies ReLU itself where its data are in cache when `self.relu`
+    (its class says `relu = False`): the convolutions chunk by chunk, batch norm in its
+    kernels. Its forward keeps its output as `self.relu_out` for the backward's mask."""
+
+    saves_output = True
+    relu = True
+
+    def name(self) -> str:
+        return "ReluBackward0"
+
+
 @functools.cache
 def relu_fused(cls: type[Function]) -> type[Function]:
     """`cls` with a ReLU epilogue (one class per layer Function, made once)."""
-    fused = cls.__dict__.get("relu_fused_class")
-    if fused is not None:  # a Function with its own fused version (batch norm's, in its kernels)
-        return fused
+    mixin = InKernelReLU if "relu" in cls.__dict__ else ReLUEpilogue
     doc = f"{cls.__name__} then ReLU, one node."
-    return type(f"{cls.__name__}ReLU", (ReLUEpilogue, cls), {"__doc__": doc})
+    return type(f"{cls.__name__}ReLU", (mixin, cls), {"__doc__": doc})

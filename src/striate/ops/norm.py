@@ -51,7 +51,7 @@ class BatchNorm(Function):
     """
 
     saves_inputs = (0,)
-    relu = False  # BatchNormReLU: max(0, y) in the same passes
+    relu = False  # fused with the ReLU after it (`ops.fusion`): max(0, y) in the same passes
 
     def forward(self, x, *affine, running_mean, running_var, training, momentum, eps, has_weight):
         """Training: the batch's statistics (and running = (1 - m) running + m stat, in place);
@@ -72,6 +72,8 @@ class BatchNorm(Function):
         y = kernels.channel_affine(_channels(x), mean, scale, shift, self.relu).reshape(x.shape)
         if self.needs_input_grad is not None:
             self.x, self.mean, self.invstd, self.weight, self.training = x, mean, invstd, weight, training
+            if self.relu:
+                self.relu_out = y
         return y
 
     @staticmethod
@@ -112,27 +114,6 @@ class BatchNorm(Function):
         if len(needs) > len(grads):
             grads.append(sum_g.astype(g.dtype) if want_beta else None)
         return tuple(grads)
-
-
-class BatchNormReLU(BatchNorm):
-    """relu(batch_norm(x)) as one node (`striate.ops.fusion`): the clamp in the normalizing pass,
-    and in the backward g' = dL/dy where y = relu(...) > 0, else 0, read inside the two passes
-    of BatchNorm's backward (no masked copy of g)."""
-
-    saves_output = True
-    relu = True
-
-    def forward(self, x, *affine, **options):
-        y = super().forward(x, *affine, **options)
-        if self.needs_input_grad is not None:
-            self.relu_out = y
-        return y
-
-    def name(self) -> str:
-        return "ReluBackward0"
-
-
-BatchNorm.relu_fused_class = BatchNormReLU
 
 
 def update_running_stats(running_mean: Tensor | None, running_var: Tensor | None, mean: np.ndarray,
