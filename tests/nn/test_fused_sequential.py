@@ -170,24 +170,15 @@ def test_fused_sequential_gradcheck_float64():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_batch_norm_relu_kernel_twins(dtype):
-    """The fused batch-norm passes agree between twins and with 'mask g, then the plain pass'."""
+    """The normalizing pass with the clamp agrees between twins and with max(0, plain pass),
+    NaN kept as np.maximum keeps it."""
     rng = np.random.default_rng(5)
-    x, g = (rng.standard_normal((4, 3, 37)).astype(dtype) for _ in range(2))
-    m, a, d, b = (rng.standard_normal(3).astype(dtype) for _ in range(4))
-    y = np.maximum((x - m[:, None]) * a[:, None] + b[:, None], 0)
-    y[0, 0, :3] = [0, np.nan, -0.0]  # the mask's edge cases: zero, NaN (passes g), negative zero
-    masked = np.where(y <= 0, 0, g).astype(dtype)
-    mean = x.astype(np.float64).mean(axis=(0, 2))
-    tol = 1e-5 if dtype == np.float32 else 1e-12
+    x = rng.standard_normal((4, 3, 37)).astype(dtype)
+    x[0, 0, 0] = np.nan
+    m, a, b = (rng.standard_normal(3).astype(dtype) for _ in range(3))
+    plain = np.empty_like(x)
+    reference.channel_affine(x, m, a, b, plain)
     for twin in (reference, compiled):
         out = np.empty_like(x)
         twin.channel_affine_relu(x, m, a, b, out)
-        np.testing.assert_allclose(out, np.maximum((x - m[:, None]) * a[:, None] + b[:, None], 0), rtol=tol,
-                                   atol=tol)
-        got = twin.channel_grad_sums_relu(g, y, x, mean)
-        for v, w in zip(got, reference.channel_grad_sums(masked, x, mean)):
-            np.testing.assert_allclose(v, w, rtol=1e-10, atol=1e-10)
-        twin.channel_affine_grad_relu(g, y, x, m, a, d, b, out)
-        expect = np.empty_like(x)
-        reference.channel_affine_grad(masked, x, m, a, d, b, expect)
-        np.testing.assert_allclose(out, expect, rtol=tol, atol=tol)
+        np.testing.assert_array_equal(out, np.maximum(plain, 0))

@@ -19,8 +19,7 @@ under both settings: NumPy vectorizes it (strided-slice copies), and that beat a
     channel_grad_sums(g, x, mean)                  split over channels between striate's threads
     channel_affine(x, mean, scale, shift, out)
     channel_affine_grad(g, x, mean, k, slope, shift, out)
-    channel_affine_relu, channel_grad_sums_relu,   the same with a ReLU after batch norm fused in
-    channel_affine_grad_relu                       (g masked by relu's output y, one more input)
+    channel_affine_relu(x, mean, scale, shift, out)   the same with a ReLU after it, one pass
     depthwise_forward(xp, w, bias, sh, sw, dh, dw, out)   a layer with groups = in_channels, direct
     depthwise_backward(g, xp, w, sh, sw, dh, dw, gxp)      (no im2col): out, and dW (+ dXp)
 """
@@ -166,15 +165,11 @@ def channel_moments(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return _gathered(_by_channels(lambda c0, c1: impl.channel_moments(x[:, c0:c1]), x), x.shape[1])
 
 
-def channel_grad_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray,
-                      relu_out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Per channel sum(g) and sum(g * (x - mean)) (float64; mean float64) of (N, C, L) arrays;
-    with `relu_out` (a ReLU after batch norm, fused) g is 0 where relu_out <= 0."""
+def channel_grad_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per channel sum(g) and sum(g * (x - mean)) (float64; mean float64) of (N, C, L) arrays."""
     impl = _impl()
 
     def work(c0: int, c1: int) -> tuple[np.ndarray, np.ndarray]:
-        if relu_out is not None:
-            return impl.channel_grad_sums_relu(g[:, c0:c1], relu_out[:, c0:c1], x[:, c0:c1], mean[c0:c1])
         return impl.channel_grad_sums(g[:, c0:c1], x[:, c0:c1], mean[c0:c1])
 
     return _gathered(_by_channels(work, x), x.shape[1])
@@ -192,17 +187,13 @@ def channel_affine(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, shift: np
 
 
 def channel_affine_grad(g: np.ndarray, x: np.ndarray, mean: np.ndarray, k: np.ndarray, slope: np.ndarray,
-                        shift: np.ndarray, relu_out: np.ndarray | None = None) -> np.ndarray:
-    """k[c] * g + slope[c] * (x - mean[c]) + shift[c] for (N, C, L) arrays (batch norm's dL/dx);
-    with `relu_out` (a ReLU after batch norm, fused) g is 0 where relu_out <= 0."""
+                        shift: np.ndarray) -> np.ndarray:
+    """k[c] * g + slope[c] * (x - mean[c]) + shift[c] for (N, C, L) arrays (batch norm's dL/dx)."""
     impl, out = _impl(), np.empty(x.shape, x.dtype)
 
     def work(c0: int, c1: int) -> None:
-        vectors = (mean[c0:c1], k[c0:c1], slope[c0:c1], shift[c0:c1], out[:, c0:c1])
-        if relu_out is not None:
-            impl.channel_affine_grad_relu(g[:, c0:c1], relu_out[:, c0:c1], x[:, c0:c1], *vectors)
-        else:
-            impl.channel_affine_grad(g[:, c0:c1], x[:, c0:c1], *vectors)
+        impl.channel_affine_grad(g[:, c0:c1], x[:, c0:c1], mean[c0:c1], k[c0:c1], slope[c0:c1],
+                                 shift[c0:c1], out[:, c0:c1])
 
     _by_channels(work, x)
     return out

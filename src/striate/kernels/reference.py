@@ -215,30 +215,13 @@ def channel_affine_grad(g: np.ndarray, x: np.ndarray, mean: np.ndarray, k: np.nd
 
 
 
-# The same passes with the ReLU after batch norm fused in (`ops.fusion`).
+# The normalizing pass with the ReLU after batch norm fused in (`ops.fusion`).
 def channel_affine_relu(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, shift: np.ndarray,
                         out: np.ndarray) -> None:
     """out = max(0, (x - mean[c]) * scale[c] + shift[c])."""
     channel_affine(x, mean, scale, shift, out)
     np.maximum(out, out.dtype.type(0), out=out)
 
-
-def _relu_masked(g: np.ndarray, y: np.ndarray) -> np.ndarray:
-    out = np.empty(g.shape, g.dtype)
-    relu_grad(g, y, out)
-    return out
-
-
-def channel_grad_sums_relu(g: np.ndarray, y: np.ndarray, x: np.ndarray,
-                           mean: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """`channel_grad_sums` of g' = 0 where relu's output y <= 0, else g."""
-    return channel_grad_sums(_relu_masked(g, y), x, mean)
-
-
-def channel_affine_grad_relu(g: np.ndarray, y: np.ndarray, x: np.ndarray, mean: np.ndarray, k: np.ndarray,
-                             slope: np.ndarray, shift: np.ndarray, out: np.ndarray) -> None:
-    """`channel_affine_grad` of g' = 0 where relu's output y <= 0, else g."""
-    channel_affine_grad(_relu_masked(g, y), x, mean, k, slope, shift, out)
 
 # --- depthwise convolution (`ops.conv_depthwise`): every input channel has its own m filters ---
 def depthwise_forward(xp: np.ndarray, w: np.ndarray, bias: np.ndarray, sh: int, sw: int, dh: int, dw: int,
