@@ -47,7 +47,7 @@ def main() -> None:
         s, _ = pn.pair(name)
         out = [name]
         for train in (True, False):
-            run = pn.steps(*s[:3], s[3], s[4], train)
+            run = pn.step_closure(*s[:3], s[3], s[4], train, 3)
 
             def with_class(cls, run=run):
                 def timed():

@@ -3,6 +3,7 @@
     python benchmarks/profile_networks.py                      # every network: ratios vs torch
     python benchmarks/profile_networks.py --only dwsep --ab im2col   # A/B: auto vs a forced path
     python benchmarks/profile_networks.py --only resnet18 --profile  # cProfile of striate's step
+    python benchmarks/profile_networks.py --ab-tuning FUSE_SEQUENTIAL=False  # A/B: a tuning switch
 
 One process; striate and PyTorch on the same inputs, same weights, same thread count (PyTorch's
 default, which striate is given explicitly with `st.config.set_num_threads`). PyTorch is left as
@@ -61,6 +62,7 @@ NETWORKS: dict[str, tuple[Callable, tuple[int, ...], int]] = {
 
 # ---------------------------------------------------------------------------- timing
 CLOCK = {"clock": time.perf_counter}
+PROFILE_ROWS = [18]
 
 
 def ratios(fns: dict[str, Callable[[], None]], rounds: int, warmup: int = 2) -> dict[str, list[float]]:
@@ -145,6 +147,32 @@ def compare_path(name: str, old_path: str, rounds: int) -> None:
     print(" | ".join(out), flush=True)
 
 
+def compare_tuning(name: str, setting: str, rounds: int) -> None:
+    """A/B in one process: striate as it is vs with `striate.tuning.NAME = VALUE` (the old way)."""
+    import ast
+
+    from striate import tuning
+
+    key, _, text = setting.partition("=")
+    old_value, new_value = ast.literal_eval(text), getattr(tuning, key)
+    s, _ = pair(name)
+    out = [name]
+    for train in (True, False):
+        run = step_closure(*s[:3], s[3], s[4], train, 3)
+
+        def old(run=run):
+            setattr(tuning, key, old_value)
+            try:
+                run()
+            finally:
+                setattr(tuning, key, new_value)
+        times = ratios({"old": old, "new": run}, rounds)
+        old_ms, new_ms = (statistics.median(times[k]) * 1e3 for k in ("old", "new"))
+        out.append(f"{'train' if train else 'infer'} old/new {median_ratio(times['old'], times['new']):.3f} "
+                   f"({old_ms:.1f} -> {new_ms:.1f} ms)")
+    print(" | ".join(out), flush=True)
+
+
 def profile(name: str, train: bool) -> None:
     import cProfile
     import pstats
@@ -152,12 +180,14 @@ def profile(name: str, train: bool) -> None:
     s, _ = pair(name)
     run = step_closure(*s[:3], s[3], s[4], train, 3)
     run()
-    prof = cProfile.Profile()
+    # with --cpu, by this process's CPU time: on a loaded machine wall time charges the other
+    # users' time slices to whichever call was running when the process was descheduled
+    prof = cProfile.Profile(CLOCK["clock"])
     prof.enable()
     for _ in range(3):
         run()
     prof.disable()
-    pstats.Stats(prof).sort_stats("tottime").print_stats(18)
+    pstats.Stats(prof).sort_stats("tottime").print_stats(PROFILE_ROWS[0])
 
 
 def main() -> None:
@@ -166,17 +196,23 @@ def main() -> None:
     parser.add_argument("--only", nargs="*", default=list(NETWORKS), choices=list(NETWORKS))
     parser.add_argument("--rounds", type=int, default=7)
     parser.add_argument("--ab", default=None, help="compare auto with this conv path forced (old)")
+    parser.add_argument("--ab-tuning", default=None, metavar="NAME=VALUE",
+                        help="compare striate as it is with striate.tuning.NAME = VALUE (old)")
     parser.add_argument("--profile", action="store_true", help="cProfile striate's training step")
     parser.add_argument("--infer", action="store_true", help="with --profile: inference instead")
+    parser.add_argument("--rows", type=int, default=18, help="with --profile: rows of the table")
     parser.add_argument("--threads", type=int, default=None, help="threads for both (default torch's)")
     parser.add_argument("--cpu", action="store_true", help="time by process CPU time (loaded machine)")
     args = parser.parse_args()
     if args.cpu:
         CLOCK["clock"] = time.process_time
+    PROFILE_ROWS[0] = args.rows
     header(args.threads)
     for name in args.only:
         if args.profile:
             profile(name, not args.infer)
+        elif args.ab_tuning:
+            compare_tuning(name, args.ab_tuning, args.rounds)
         elif args.ab:
             compare_path(name, args.ab, args.rounds)
         else:

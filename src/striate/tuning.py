@@ -46,3 +46,10 @@ WINOGRAD_MIN_SIDE = {3: 8, 5: 8}
 # with one input channel is the same computation (m = out_channels filters per channel); it takes
 # the direct loop up to this many output channels.
 DIRECT_FIRST_LAYER_MAX_OUT = 0
+
+# --- nn.Sequential's peephole (striate.nn.layers.fused) ---------------------------------------
+# Conv2d/Linear/BatchNorm then ReLU as one node, and eval-mode BatchNorm2d folded into the
+# convolution before it (no gradient recorded). False: every module runs on its own (the graph
+# is then PyTorch's node for node). Changes speed and the node count, not values (beyond
+# float32 rounding of the folded weights).
+FUSE_SEQUENTIAL = True

@@ -19,6 +19,7 @@ under both settings: NumPy vectorizes it (strided-slice copies), and that beat a
     channel_grad_sums(g, x, mean)                  split over channels between striate's threads
     channel_affine(x, mean, scale, shift, out)
     channel_affine_grad(g, x, mean, k, slope, shift, out)
+    channel_affine_relu(x, mean, scale, shift, out)   the same with a ReLU after it, one pass
     depthwise_forward(xp, w, bias, sh, sw, dh, dw, out)   a layer with groups = in_channels, direct
     depthwise_backward(g, xp, w, sh, sw, dh, dw, gxp)      (no im2col): out, and dW (+ dXp)
     scatter_rows(index, weight, g_rows, n_rows)    out[index[k, r]] += weight[k, r] * g_rows[r]
@@ -176,11 +177,14 @@ def channel_grad_sums(g: np.ndarray, x: np.ndarray, mean: np.ndarray) -> tuple[n
     return _gathered(_by_channels(work, x), x.shape[1])
 
 
-def channel_affine(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, shift: np.ndarray) -> np.ndarray:
-    """(x - mean[c]) * scale[c] + shift[c] for x (N, C, L), per-channel vectors of x's dtype."""
+def channel_affine(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, shift: np.ndarray,
+                   relu: bool = False) -> np.ndarray:
+    """(x - mean[c]) * scale[c] + shift[c] for x (N, C, L), per-channel vectors of x's dtype;
+    `relu`: max(0, .) of it in the same pass."""
     impl, out = _impl(), np.empty(x.shape, x.dtype)
-    _by_channels(lambda c0, c1: impl.channel_affine(x[:, c0:c1], mean[c0:c1], scale[c0:c1], shift[c0:c1],
-                                                    out[:, c0:c1]), x)
+    kernel = impl.channel_affine_relu if relu else impl.channel_affine
+    _by_channels(lambda c0, c1: kernel(x[:, c0:c1], mean[c0:c1], scale[c0:c1], shift[c0:c1],
+                                       out[:, c0:c1]), x)
     return out
 
 

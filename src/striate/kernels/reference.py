@@ -214,6 +214,15 @@ def channel_affine_grad(g: np.ndarray, x: np.ndarray, mean: np.ndarray, k: np.nd
     out += shift[:, None]
 
 
+
+# The normalizing pass with the ReLU after batch norm fused in (`ops.fusion`).
+def channel_affine_relu(x: np.ndarray, mean: np.ndarray, scale: np.ndarray, shift: np.ndarray,
+                        out: np.ndarray) -> None:
+    """out = max(0, (x - mean[c]) * scale[c] + shift[c])."""
+    channel_affine(x, mean, scale, shift, out)
+    np.maximum(out, out.dtype.type(0), out=out)
+
+
 # --- depthwise convolution (`ops.conv_depthwise`): every input channel has its own m filters ---
 def depthwise_forward(xp: np.ndarray, w: np.ndarray, bias: np.ndarray, sh: int, sw: int, dh: int, dw: int,
                       out: np.ndarray) -> None:

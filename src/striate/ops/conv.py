@@ -28,7 +28,7 @@ from typing import Any
 
 from striate import config
 from striate.autograd.tensor import Tensor
-from striate.ops import args, conv_depthwise, winograd
+from striate.ops import args, conv_depthwise, fusion, winograd
 from striate.ops.args import IntOrPair
 from striate.ops.conv_chunks import ConvGeometry
 from striate.ops.conv_depthwise import Conv2dDepthwise
@@ -67,7 +67,7 @@ def conv_path(geometry: ConvGeometry, groups: int, in_channels: int, out_channel
 
 
 def _check_channels(x: Tensor, weight: Tensor, bias: Tensor | None, groups: int, op: str) -> None:
-    C, (O, Cg) = x.shape[1], weight.shape[:2]
+    C, (O, Cg) = x.array.shape[1], weight.array.shape[:2]  # the arrays' tuples: no st.Size per read
     if groups <= 0:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups}")
     if C % groups or O % groups:
@@ -80,14 +80,14 @@ def _check_channels(x: Tensor, weight: Tensor, bias: Tensor | None, groups: int,
             f"{op}: input has {C} channels but weight expects {Cg * groups} (weight shape "
             f"{weight.shape}, groups={groups}); the weight's dimension 1 must be in_channels/groups"
         )
-    if bias is not None and bias.shape != (O,):
+    if bias is not None and bias.array.shape != (O,):
         raise ValueError(f"{op}: bias must have shape ({O},) (one per output channel), got {bias.shape}")
 
 
 def _check_fits(x: Tensor, kernel: tuple[int, ...], dilation: tuple[int, ...],
                 pads: tuple[tuple[int, int], ...], op: str) -> None:
     names = ("height", "width") if len(kernel) == 2 else ("length",)
-    for axis, (n, k, d, (p0, p1), name) in enumerate(zip(x.shape[2:], kernel, dilation, pads, names)):
+    for axis, (n, k, d, (p0, p1), name) in enumerate(zip(x.array.shape[2:], kernel, dilation, pads, names)):
         span = d * (k - 1) + 1
         if span > n + p0 + p1:
             what = f"kernel {k}" if d == 1 else f"dilated kernel {span} ({k} taps, dilation {d})"
@@ -101,35 +101,39 @@ def _check_fits(x: Tensor, kernel: tuple[int, ...], dilation: tuple[int, ...],
 def _conv(x: Tensor, weight: Tensor, bias: Tensor | None, stride: Any, padding: Any, dilation: Any,
           groups: int, dims: int, op: str) -> Tensor:
     unbatched = args.check_conv_inputs(x, weight, bias, dims, op)
-    if 0 in weight.shape:  # PyTorch rejects these too (and gives odd shapes for 0 in_channels)
+    if 0 in weight.array.shape:  # PyTorch rejects these too (and gives odd shapes for 0 in_channels)
         raise ValueError(f"{op}: weight of shape {weight.shape} is empty; the kernel, in_channels and "
                          "out_channels must all be at least 1")
     if unbatched:
         x = x.unsqueeze(0)
-    if 0 in x.shape[2:] and x.shape[0] and x.shape[1]:  # as PyTorch
+    if 0 in x.array.shape[2:] and x.array.shape[0] and x.array.shape[1]:  # as PyTorch
         raise ValueError(f"{op}: input of shape {x.shape} has an empty spatial dimension (only an empty "
                          "batch or channel dimension is allowed)")
-    kernel = tuple(weight.shape[2:])
+    kernel, x_shape = weight.array.shape[2:], x.array.shape  # tuples (Tensor.shape builds an st.Size)
     stride_t = args.positive(args.int_tuple(stride, dims, "stride", op), "stride", op)
     dilation_t = args.positive(args.int_tuple(dilation, dims, "dilation", op), "dilation", op)
     pads = args.conv_padding(padding, kernel, dilation_t, stride_t, op)
-    check_output_size(x.shape[:2] + tuple(n + b + a for n, (b, a) in zip(x.shape[2:], pads)), op,
+    check_output_size(x_shape[:2] + tuple(n + b + a for n, (b, a) in zip(x_shape[2:], pads)), op,
                       f"padding={padding!r}")
     groups = int(groups)
     _check_channels(x, weight, bias, groups, op)
     _check_fits(x, kernel, dilation_t, pads, op)
     if dims == 1:  # conv1d: a 2-D convolution over a height-1 image
         x, weight = x.unsqueeze(2), weight.unsqueeze(2)
+        x_shape = x.array.shape
         kernel, stride_t, dilation_t, pads = (1, *kernel), (1, *stride_t), (1, *dilation_t), ((0, 0), *pads)
     out_size = tuple(args.conv_output_size(n, k, s, p0, p1, d) for n, k, s, (p0, p1), d in
-                     zip(x.shape[2:], kernel, stride_t, pads, dilation_t))
+                     zip(x_shape[2:], kernel, stride_t, pads, dilation_t))
     geometry = ConvGeometry(*kernel, *stride_t, *dilation_t, *out_size)
-    path = conv_path(geometry, groups, x.shape[1], weight.shape[0])
+    path = conv_path(geometry, groups, x_shape[1], weight.array.shape[0])
     options = {"geometry": geometry, "pads": pads[0] + pads[1]}
     if path != "winograd":
         options["groups"] = groups
     inputs = (x, weight) if bias is None else (x, weight, bias)
-    out = _FUNCTIONS[path].apply(*inputs, **options)
+    cls = _FUNCTIONS[path]
+    if fusion.take_relu():  # nn.Sequential's Conv2d -> ReLU as one node (`striate.ops.fusion`)
+        cls = fusion.relu_fused(cls)
+    out = cls.apply(*inputs, **options)
     if dims == 1:
         out = out.squeeze(2)
     return out.squeeze(0) if unbatched else out

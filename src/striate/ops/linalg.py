@@ -12,6 +12,7 @@ import numpy as np
 from striate.autograd.function import Function, unbroadcast
 from striate.autograd.tensor import Tensor
 from striate.kernels.gemm import gemm
+from striate.ops import fusion
 from striate.ops.elementwise import as_tensor
 
 
@@ -107,8 +108,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
             f"linear: input of shape {input.shape} does not fit weight {weight.shape}: the "
             f"input's last dimension must be in_features={weight.shape[1]}"
         )
-    if bias is None:
-        return Linear.apply(input, weight)
-    if bias.shape != (weight.shape[0],):
+    if bias is not None and bias.shape != (weight.shape[0],):
         raise ValueError(f"linear: bias shape {bias.shape} must be ({weight.shape[0]},)")
-    return Linear.apply(input, weight, bias)
+    # nn.Sequential's Linear -> ReLU as one node (`striate.ops.fusion`)
+    cls = fusion.relu_fused(Linear) if fusion.take_relu() else Linear
+    return cls.apply(input, weight) if bias is None else cls.apply(input, weight, bias)

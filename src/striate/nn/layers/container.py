@@ -10,6 +10,7 @@ from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
+from striate.nn.layers import fused
 from striate.nn.module import Module, _addindent
 
 
@@ -106,9 +107,8 @@ class Sequential(_NumberedModules):
         return module
 
     def forward(self, input: Any) -> Any:
-        for module in self._modules.values():
-            input = module(input)
-        return input
+        # in order; a layer + ReLU as one node, eval BN folded into its conv (`layers.fused`)
+        return fused.run(list(self._modules.values()), input)
 
 
 class ModuleList(_NumberedModules):
