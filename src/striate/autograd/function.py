@@ -196,7 +196,8 @@ _LEGACY_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int
 
 def _modified_message(t: Tensor, maker: Function | None, now: int, expected: int) -> str:
     kind = _LEGACY_TYPE.get(t.array.dtype.name, t.array.dtype.name)
-    made = f", which is output 0 of {maker.name()}," if maker is not None else ""
+    made = (f", which is output 0 of {getattr(maker, 'message_name', None) or maker.name()},"
+            if maker is not None else "")
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [striate.{kind}Tensor {list(t.array.shape)}]{made} is at version {now}; "

@@ -53,6 +53,8 @@ def zero_region(g: np.ndarray, chain: tuple) -> np.ndarray:
 class CopySlices(Function):
     """b_new = b_old with the view's region replaced by the view's new values."""
 
+    message_name = "torch::autograd::CopySlices"  # PyTorch's name() of it, in its error texts
+
     def backward(self, g):
         gb = zero_region(g, self.chain) if self.needs_input_grad[0] else None
         return gb, np.ascontiguousarray(replay(g, self.chain))
