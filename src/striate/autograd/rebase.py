@@ -114,21 +114,29 @@ def remake(view: Tensor, base: Tensor) -> None:
     """Give `view` the history `view_chain(base)` (or an error node if PyTorch refuses it)."""
     info = view._view
     if info.meta is not None:
-        poison(view, info)
+        poison(view, info, rebase_error(info, indirect=True))
         return
     node = AsStrided()
     steps, array = [], base.array
-    for op, options in info.chain:
-        fn = op()
-        array = fn.forward(array, **options)
-        steps.append(fn)
+    try:
+        for op, options in info.chain:
+            fn = op()
+            array = fn.forward(array, **options)
+            steps.append(fn)
+    except (IndexError, ValueError):  # the base's array was replaced (`.data = ...`)
+        array = None
+    if array is None or array.shape != view.array.shape:
+        poison(view, info, "a view whose base's array was replaced (`base.data = ...`) cannot "
+               "follow an in-place change of that base; make the view again from the base.")
+        return
     node.steps = steps
     attach(node, (snapshot(base),), view)
 
 
-def poison(view: Tensor, info: ViewInfo) -> None:
+def poison(view: Tensor, info: ViewInfo, message: str) -> None:
+    """`view` is no longer usable for gradients: a backward that reaches it raises `message`."""
     node = RebasedViewError()
-    node.message = rebase_error(info, indirect=True)
+    node.message = message
     attach(node, (), view)
 
 
@@ -140,7 +148,7 @@ def poison_after_untracked_change(t: Tensor) -> None:
     if base.requires_grad:
         for view in views_of(base):
             if view._view.meta is not None:
-                poison(view, view._view)
+                poison(view, view._view, rebase_error(view._view, indirect=True))
 
 
 def check_view_inplace(t: Tensor, info: ViewInfo) -> None:
