@@ -28,7 +28,7 @@ import numpy as np
 
 from striate.autograd.function import INPLACE_SEEN, Function, _next_seq
 from striate.autograd.tensor import Tensor, wrap
-from striate.autograd.version import MULTI_OUTPUT, NO_GRAD, ViewInfo, views_of
+from striate.autograd.version import MULTI_OUTPUT, NO_GRAD, ViewInfo, view_info, views_of
 
 
 def replay(array: np.ndarray, chain: tuple) -> np.ndarray:
@@ -143,7 +143,7 @@ def poison(view: Tensor, info: ViewInfo, message: str) -> None:
 def poison_after_untracked_change(t: Tensor) -> None:
     """A change outside the graph (no_grad) leaves histories alone, but PyTorch still refuses
     views made under no_grad or by multi-output functions afterwards (their version moved)."""
-    info = getattr(t, "_view", None)
+    info = view_info(t)
     base = t if info is None else info.base
     if base.requires_grad:
         for view in views_of(base):
@@ -164,7 +164,7 @@ def check_view_inplace(t: Tensor, info: ViewInfo) -> None:
 def mark_multi_output(views: Any, name: str) -> None:
     """Mark the outputs of a function returning several views (`unbind` -> "Unbind")."""
     for i, v in enumerate(views):
-        info = getattr(v, "_view", None)
+        info = view_info(v)
         if info is not None and info.meta is None:
             v._view = ViewInfo(info.base, info.chain, MULTI_OUTPUT, name, i)
 
@@ -187,4 +187,4 @@ def rebase_error(info: ViewInfo, indirect: bool) -> str:
             else "is being modified inplace")
     if info.meta == NO_GRAD:
         return f"A view was created in no_grad mode and {what} with grad mode enabled. {_CLARIFY}"
-    return f"Output {info.output} of {info.name} is a view and {what}. {_MULTI}"
+    return f"Output {info.output} of {info.op_name()} is a view and {what}. {_MULTI}"

@@ -46,13 +46,25 @@ class VersionCounter:
 
 class ViewInfo:
     """What makes a view from its base: `chain` is ((Function class, options), ...), replayed on
-    the base's array in order; `meta` None, NO_GRAD or MULTI_OUTPUT; `name` and `output` name the
-    op for PyTorch's error text ("Output 1 of Unbind ...")."""
+    the base's array in order; `meta` None, NO_GRAD or MULTI_OUTPUT; `name` (None: the last view
+    op's) and `output` name the op for PyTorch's error text ("Output 1 of Unbind ...")."""
 
     __slots__ = ("base", "chain", "meta", "name", "output")
 
-    def __init__(self, base: Any, chain: tuple, meta: str | None, name: str, output: int = 0) -> None:
+    def __init__(self, base: Any, chain: tuple, meta: str | None, name: str | None = None,
+                 output: int = 0) -> None:
         self.base, self.chain, self.meta, self.name, self.output = base, chain, meta, name, output
+
+    def op_name(self) -> str:
+        return self.name or view_op_name(*self.chain[-1])
+
+
+def view_info(t: Any) -> ViewInfo | None:
+    """`t`'s ViewInfo, or None when `t` was not made by a view op (cheap for plain tensors)."""
+    box = t._vc
+    if box is None or (box.base is not None and box.base() is t):
+        return None  # no alias at all, or the base itself
+    return getattr(t, "_view", None)
 
 
 def counter(t: Any) -> VersionCounter:
@@ -74,8 +86,8 @@ def share_version(view: Any, base: Any) -> None:
 def track_view(view: Any, source: Any, op: type, options: dict) -> None:
     """`view` was made from `source` by the view op `op(**options)` and shares its memory: it
     shares the version counter and learns its base and the view chain from that base."""
+    parent = view_info(source)
     share_version(view, source)
-    parent = getattr(source, "_view", None)
     step = ((op, options),)
     if parent is None:
         base, chain, meta = source, step, None
@@ -83,7 +95,7 @@ def track_view(view: Any, source: Any, op: type, options: dict) -> None:
         base, chain, meta = parent.base, parent.chain + step, parent.meta
     if not _GRAD_ENABLED[0]:
         meta = NO_GRAD
-    view._view = ViewInfo(base, chain, meta, view_op_name(op, options))
+    view._view = ViewInfo(base, chain, meta)
     box = view._vc
     if box.views is None:
         box.views = []

@@ -38,7 +38,7 @@ from striate.autograd.rebase import (
     snapshot,
 )
 from striate.autograd.tensor import Tensor, _unwrap, _unwrap_index, check_writeable
-from striate.autograd.version import ViewInfo, bump
+from striate.autograd.version import ViewInfo, bump, view_info
 from striate.ops import activation as _act
 from striate.ops import elementwise as _ew
 
@@ -118,7 +118,7 @@ def apply_inplace(t: Tensor, operands: tuple, plain: Callable[[np.ndarray], Any]
     `recorded(old)` computes them with graph ops from `old`, a snapshot of `t`'s previous value
     (a copy when the op saves its first input for backward: `copy_old`)."""
     _check_target(t)
-    info = getattr(t, "_view", None)
+    info = view_info(t)
     if not _records(t, operands, info):
         new = plain(t.array)
         if new is not None:
