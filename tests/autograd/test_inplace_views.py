@@ -177,13 +177,29 @@ def gradients_of_view_only(lib, x, w):
     return (v * v).sum()
 
 
+def aliases_as_operands(lib, x, w):
+    y = x * w
+    v = y[1:]
+    v.add_(v)
+    y[:, 0].sub_(y[:, 3])  # torch refuses partly overlapping ones (y.add_(y[0])); striate doesn't
+
+    return (y * x).sum() + (v * w[:2]).sum()
+
+
+def expand_view_read_after(lib, x, w):
+    y = x[:1] * 1
+    e = y.expand(3, 4)  # read-only, but remade when its base changes
+    y.mul_(w[0])
+    return (e * w).sum()
+
+
 PATTERNS = [
     select_mul, column_zero, flat_view_add, transpose_relu, narrow_div, unsqueeze_squeeze_reshape,
     chained_views, sibling_view_read_after, base_inplace_then_old_view,
     reader_recorded_before_change, setitem_through_view, residual_slice, repeated_overlapping,
     base_and_view_grads, no_grad_base_operand_with_grad, copy_and_fill, zero_dim_view,
     view_of_view_then_both, inplace_activation_on_view, change_view_then_base_then_view,
-    movedim_permute, gradients_of_view_only,
+    movedim_permute, gradients_of_view_only, aliases_as_operands, expand_view_read_after,
 ]
 
 
@@ -227,6 +243,42 @@ def test_node_names_and_versions_like_torch() -> None:
         assert v.grad_fn.name() == "AsStridedBackward0"
         assert (y._version, v._version) == (1, 1)
         assert v.grad_fn.next_functions[0][0] is y.grad_fn
+
+
+def test_retain_graph_and_autograd_grad_through_copyslices() -> None:
+    grads = {}
+    for lib in (st, torch):
+        x = lib.tensor(X0.copy(), dtype=lib.float64, requires_grad=True)
+        w = lib.tensor(W0.copy(), dtype=lib.float64, requires_grad=True)
+        y = x * 1
+        y[:, 1:3].mul_(w[:, :2])
+        loss = (y * y).sum()
+        gx, gw = lib.autograd.grad(loss, [x, w], retain_graph=True)
+        loss.backward(retain_graph=True)
+        loss.backward()  # the graph was retained: twice the gradient
+        grads[lib] = (gx.numpy(), gw.numpy(), x.grad.numpy(), w.grad.numpy())
+    for a, b in zip(grads[st], grads[torch]):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_detached_alias_changes_values_not_history() -> None:
+    for lib in (st, torch):
+        x = lib.tensor(X0.copy(), dtype=lib.float64, requires_grad=True)
+        y = x * 2
+        y.detach()[0].mul_(0)  # torch's rule: a detached alias is outside the graph
+        assert y._version == 1 and y.grad_fn.name() == "MulBackward0"
+        (y * 1).sum().backward()
+        np.testing.assert_array_equal(x.grad.numpy(), np.full((3, 4), 2.0))
+
+
+def test_view_of_a_replaced_base_gets_a_clear_error() -> None:
+    x = st.tensor(X0.copy(), requires_grad=True)
+    y = x * 1
+    v = y[0]
+    y.data = st.zeros(2, 2)  # the view no longer fits its base
+    y.add_(1)
+    with pytest.raises(RuntimeError, match="base's array was replaced"):
+        (v * 1).sum().backward()
 
 
 # ------------------------------------------------------------------------------- refusals
