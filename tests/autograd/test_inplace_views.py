@@ -243,6 +243,8 @@ def test_node_names_and_versions_like_torch() -> None:
         assert v.grad_fn.name() == "AsStridedBackward0"
         assert (y._version, v._version) == (1, 1)
         assert v.grad_fn.next_functions[0][0] is y.grad_fn
+        assert v._is_view() and v._base is y and v[1:]._base is y and not y._is_view()
+        assert y._base is None and not y.detach()._is_view()
 
 
 def test_retain_graph_and_autograd_grad_through_copyslices() -> None:

@@ -152,6 +152,15 @@ def _scaled(other: Any, alpha: Any, like: Tensor) -> Any:
 class InplaceMethods:
     """The in-place methods `Tensor` gets (bound by `striate.ops.tensor_methods`)."""
 
+    @property
+    def _base(self) -> Tensor | None:
+        """The tensor this view was made from by view ops (PyTorch's `_base`), else None."""
+        info = view_info(self)
+        return None if info is None else info.base
+
+    def _is_view(self) -> bool:
+        return view_info(self) is not None
+
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
         o = _unwrap(other)
         return apply_inplace(self, (other,), lambda a: a + (o if alpha == 1 else alpha * o),
