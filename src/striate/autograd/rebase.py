@@ -166,7 +166,7 @@ def mark_multi_output(views: Any, name: str) -> None:
     for i, v in enumerate(views):
         info = view_info(v)
         if info is not None and info.meta is None:
-            v._view = ViewInfo(info.base, info.chain, MULTI_OUTPUT, name, i)
+            v._view = info._replace(meta=MULTI_OUTPUT, name=name, output=i)
 
 
 _CLARIFY = (

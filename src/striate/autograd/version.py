@@ -19,7 +19,7 @@ other view of the base can be made again from the new history (`striate.autograd
 from __future__ import annotations
 
 import weakref
-from typing import Any
+from typing import Any, NamedTuple
 
 from striate.autograd.grad_mode import _GRAD_ENABLED
 
@@ -44,16 +44,17 @@ class VersionCounter:
         self._prune_at = 16
 
 
-class ViewInfo:
+class ViewInfo(NamedTuple):
     """What makes a view from its base: `chain` is ((Function class, options), ...), replayed on
     the base's array in order; `meta` None, NO_GRAD or MULTI_OUTPUT; `name` (None: the last view
-    op's) and `output` name the op for PyTorch's error text ("Output 1 of Unbind ...")."""
+    op's) and `output` name the op for PyTorch's error text ("Output 1 of Unbind ...").
+    Made on every view op by `tuple.__new__` (a class with __init__ costs three times as much)."""
 
-    __slots__ = ("base", "chain", "meta", "name", "output")
-
-    def __init__(self, base: Any, chain: tuple, meta: str | None, name: str | None = None,
-                 output: int = 0) -> None:
-        self.base, self.chain, self.meta, self.name, self.output = base, chain, meta, name, output
+    base: Any
+    chain: tuple
+    meta: str | None
+    name: str | None = None
+    output: int = 0
 
     def op_name(self) -> str:
         return self.name or view_op_name(*self.chain[-1])
@@ -85,24 +86,34 @@ def share_version(view: Any, base: Any) -> None:
 
 def track_view(view: Any, source: Any, op: type, options: dict) -> None:
     """`view` was made from `source` by the view op `op(**options)` and shares its memory: it
-    shares the version counter and learns its base and the view chain from that base."""
-    parent = view_info(source)
-    share_version(view, source)
-    step = ((op, options),)
-    if parent is None:
-        base, chain, meta = source, step, None
+    shares the version counter and learns its base and the view chain from that base.
+    (On every view op: written out flat, share_version and view_info inlined.)"""
+    box = source._vc
+    if box is None:
+        box = source._vc = VersionCounter()
+    ref = box.base
+    if ref is None:
+        box.base = weakref.ref(source)
+        parent = None
     else:
-        base, chain, meta = parent.base, parent.chain + step, parent.meta
-    if not _GRAD_ENABLED[0]:
-        meta = NO_GRAD
-    view._view = ViewInfo(base, chain, meta)
-    box = view._vc
-    if box.views is None:
-        box.views = []
-    box.views.append(weakref.ref(view))
-    if len(box.views) > box._prune_at:
-        box.views = [r for r in box.views if r() is not None]
-        box._prune_at = 2 * len(box.views) + 16
+        parent = None if ref() is source else getattr(source, "_view", None)
+    view._vc = box
+    meta = None if _GRAD_ENABLED[0] else NO_GRAD
+    if parent is None:
+        view._view = _new_info(ViewInfo, (source, ((op, options),), meta, None, 0))
+    else:
+        view._view = _new_info(ViewInfo, (parent.base, parent.chain + ((op, options),),
+                                          meta or parent.meta, None, 0))
+    views = box.views
+    if views is None:
+        views = box.views = []
+    views.append(weakref.ref(view))
+    if len(views) > box._prune_at:
+        box.views = views = [r for r in views if r() is not None]
+        box._prune_at = 2 * len(views) + 16
+
+
+_new_info = tuple.__new__
 
 
 def views_of(base: Any) -> list[Any]:
