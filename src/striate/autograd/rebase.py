@@ -110,15 +110,18 @@ def rebase_history(t: Tensor, new: Tensor, info: ViewInfo | None) -> None:
         node = CopySlices()
         node.chain = info.chain
         attach(node, (snapshot(base), new), base)
-    for view in views_of(base):
-        remake(view, base)
+    views = views_of(base)
+    if views:
+        now = snapshot(base)  # the base's value and history after the change, for all its views
+        for view in views:
+            remake(view, now)
 
 
 def remake(view: Tensor, base: Tensor) -> None:
     """Give `view` the history `view_chain(base)` (or an error node if PyTorch refuses it)."""
     info = view._view
     if info.meta is not None:
-        poison(view, info, rebase_error(info, indirect=True))
+        poison(view, rebase_error(info, indirect=True))
         return
     node = AsStrided()
     steps, array = [], base.array
@@ -130,14 +133,14 @@ def remake(view: Tensor, base: Tensor) -> None:
     except (IndexError, ValueError):  # the base's array was replaced (`.data = ...`)
         array = None
     if array is None or array.shape != view.array.shape:
-        poison(view, info, "a view whose base's array was replaced (`base.data = ...`) cannot "
+        poison(view, "a view whose base's array was replaced (`base.data = ...`) cannot "
                "follow an in-place change of that base; make the view again from the base.")
         return
     node.steps = steps
-    attach(node, (snapshot(base),), view)
+    attach(node, (base,), view)
 
 
-def poison(view: Tensor, info: ViewInfo, message: str) -> None:
+def poison(view: Tensor, message: str) -> None:
     """`view` is no longer usable for gradients: a backward that reaches it raises `message`."""
     node = RebasedViewError()
     node.message = message
@@ -152,7 +155,7 @@ def poison_after_untracked_change(t: Tensor) -> None:
     if base.requires_grad:
         for view in views_of(base):
             if view._view.meta is not None:
-                poison(view, view._view, rebase_error(view._view, indirect=True))
+                poison(view, rebase_error(view._view, indirect=True))
 
 
 def check_view_inplace(t: Tensor, info: ViewInfo) -> None:
