@@ -30,14 +30,14 @@ from striate.autograd.grad_mode import (  # noqa: F401  (re-exported: the old im
 )
 from striate.autograd.names import torch_name
 from striate.autograd.tensor import Tensor, wrap
-from striate.autograd.version import share_version, stale_for
+from striate.autograd.version import track_view
 
 # Creation order of recorded nodes: an in-place change gives a tensor a new node, and a node
 # recorded before that change must still send its gradient to the tensor's earlier node.
 _next_seq = itertools.count(1).__next__
-# [any in-place op recorded yet, any recorded through a view yet]: until then the backward walk
-# skips the in-place routing checks on every edge (set once by `striate.ops.inplace`).
-INPLACE_SEEN = [False, False]
+# [any in-place op recorded yet]: until then the backward walk skips the in-place routing checks
+# on every edge (set once by `striate.ops.inplace` / `striate.autograd.rebase`).
+INPLACE_SEEN = [False]
 
 
 class Function:
@@ -63,7 +63,9 @@ class Function:
     saved_for: dict[int, tuple[int, ...]] = {}
     saves_output: bool = False
     # True for an op whose output may be a view of input 0's memory (reshape, permute, basic
-    # indexing): the output then shares input 0's version counter.
+    # indexing): the output then shares input 0's version counter, and remembers its base and
+    # this op (`forward(array, **options)` must be replayable on any array of the input's shape)
+    # so an in-place change through it can rewrite the base's history (autograd.rebase).
     is_view: bool = False
     needs_input_grad: tuple[bool, ...] | None = None
     parents: tuple[Tensor, ...] | None = None  # the input tensors, while the graph is alive
@@ -102,7 +104,7 @@ class Function:
             out = np.asarray(out)
         result = wrap(out, record)
         if cls.is_view and np.may_share_memory(out, arrays[0]):
-            share_version(result, inputs[0])
+            track_view(result, inputs[0], cls, options)
         if record:
             if INPLACE_SEEN[0]:  # before any in-place op, every node is older than all of them
                 fn.seq = _next_seq()
@@ -194,7 +196,8 @@ _LEGACY_TYPE = {"float32": "Float", "float64": "Double", "float16": "Half", "int
 
 def _modified_message(t: Tensor, maker: Function | None, now: int, expected: int) -> str:
     kind = _LEGACY_TYPE.get(t.array.dtype.name, t.array.dtype.name)
-    made = f", which is output 0 of {maker.name()}," if maker is not None else ""
+    made = (f", which is output 0 of {getattr(maker, 'message_name', None) or maker.name()},"
+            if maker is not None else "")
     return (
         "one of the variables needed for gradient computation has been modified by an inplace "
         f"operation: [striate.{kind}Tensor {list(t.array.shape)}]{made} is at version {now}; "
@@ -301,22 +304,6 @@ def _accumulate_leaf(leaf: Tensor, grad: np.ndarray) -> None:
             hook(leaf)
 
 
-def _check_not_stale(t: Tensor, node: Function) -> None:
-    """Refuse a gradient for a tensor read after its memory was changed through another view."""
-    made = getattr(seen_by(t._ctx, node), "seq", -1)
-    if stale_for(t, made, node.seq):
-        raise RuntimeError(stale_message(node.name() + " read", t))
-
-
-def stale_message(who: str, t: Tensor) -> str:
-    return (
-        f"{who} a tensor of shape {tuple(t.shape)} after its memory was changed in place through "
-        "another view of it; striate records such a change on that view only (PyTorch's "
-        "CopySlices is not implemented), so this gradient cannot be routed. Use the changed "
-        "view itself, assign through the base (base[idx] = value), or clone() the view first."
-    )
-
-
 def to_leaf(leaf: Tensor, grad: np.ndarray, capture: dict[Any, Any] | None) -> None:
     """A gradient reaching a leaf: into its `.grad`, or into `capture` when `grad()` asked."""
     if capture is None:
@@ -353,7 +340,7 @@ def run_graph(root_grads: dict[Function, np.ndarray], retain_graph: bool = False
     grads = dict(root_grads)
     ready = [n for n in root_grads if not counts[n]]
     pop, push = ready.pop, ready.append
-    inplace, through_views = INPLACE_SEEN
+    inplace = INPLACE_SEEN[0]
     while ready:
         node = pop()
         g = grads.pop(node, None)
@@ -368,13 +355,10 @@ def run_graph(root_grads: dict[Function, np.ndarray], retain_graph: bool = False
             in_grads = node.backward(g)
         for parent, ig in zip(parents, in_grads):
             ctx = parent._ctx
-            if inplace:
-                if through_views and parent._vc is not None and parent._vc.rebased is not None:
-                    _check_not_stale(parent, node)
-                if ctx is not None and ctx.inplace:
-                    ctx = seen_by(ctx, node)
-                    if ctx is None:
-                        continue  # it was not in the graph yet when this node read it
+            if inplace and ctx is not None and ctx.inplace:
+                ctx = seen_by(ctx, node)
+                if ctx is None:
+                    continue  # it was not in the graph yet when this node read it
             if ctx is None:
                 if ig is not None and parent.requires_grad:
                     to_leaf(parent, ig, capture)

@@ -27,6 +27,7 @@ TORCH_NAMES = {
     "Reshape": "ViewBackward0", "Permute": "PermuteBackward0", "Expand": "ExpandBackward0",
     "Cast": "ToCopyBackward0", "Clone": "CloneBackward0", "Cat": "CatBackward0",
     "Stack": "StackBackward0", "Repeat": "RepeatBackward0", "GetItem": "IndexBackward0",
+    "CopySlices": "CopySlices",
     "Gather": "GatherBackward0", "Pad": "ConstantPadNdBackward0",
     # linear algebra, convolution, pooling, normalisation
     "MatMul": "MmBackward0", "Linear": "AddmmBackward0",

@@ -164,7 +164,8 @@ class Tensor:
     data, as `torch.Tensor`; `st.tensor(data)` infers the dtype (ints stay int64)."""
 
     __slots__ = ("array", "requires_grad", "grad", "_ctx", "_vc", "_hooks", "_inference",
-                 "__weakref__")
+                 "__weakref__",
+                 "_view")  # a view's ViewInfo (autograd.version.track_view); unset elsewhere
     __array_priority__ = 1000  # make ndarray (op) Tensor defer to Tensor's reflected ops
 
     def __init__(self, *args: Any, dtype: Any = _LEGACY, requires_grad: bool = False) -> None:
@@ -496,7 +497,13 @@ _make = wrap  # the old private name
 
 
 def check_writeable(t: Tensor) -> None:
-    if not t.array.flags.writeable:
+    a = t.array
+    if not a.flags.writeable and any(s == 0 and n > 1 for s, n in zip(a.strides, a.shape)):
+        raise RuntimeError(  # PyTorch's words (expand, broadcast_to)
+            "unsupported operation: more than one element of the written-to tensor refers to a "
+            "single memory location. Please clone() the tensor before performing the operation."
+        )
+    if not a.flags.writeable:
         raise RuntimeError(
             f"in-place change of a tensor of shape {t.shape} whose memory is a broadcast view "
             "(made by expand or a broadcast) or read-only: several elements share one memory "

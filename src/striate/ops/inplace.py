@@ -16,27 +16,30 @@ saved the old values for its backward notices the new version there and raises P
 Refused, as in PyTorch: an in-place change of a leaf that requires grad (outside `no_grad`),
 of a view of such a leaf, and of an inference tensor outside inference mode.
 
-Views: an in-place op on a view (`v = y.view(...)`, `y[0]`; Conv1d's output is a view of a 2-d
-convolution's) is recorded on the view, whose later readers get the right gradient. PyTorch
-also rewrites the base's history (CopySlices); striate does not, so if the *base* or another
-view of it is read after the change, backward raises (`VersionCounter.rebased`) instead of
-returning a wrong gradient; item assignment on the base (`base[idx] = v`) is the recorded way.
+Views: an in-place op on a view (`v = y[0]; v.mul_(2)`, `y[:, 1].zero_()`) also rewrites the
+base's history and remakes the base's other views, as PyTorch's CopySlices
+(`striate.autograd.rebase`).
 """
 
 from __future__ import annotations
 
-import math
 import weakref
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from striate.autograd.function import INPLACE_SEEN, Function, stale_message, unbroadcast
+from striate.autograd.function import INPLACE_SEEN, Function, unbroadcast
 from striate.autograd.grad_mode import _GRAD_ENABLED, _INFERENCE
+from striate.autograd.rebase import (
+    check_view_inplace,
+    poison_after_untracked_change,
+    rebase_history,
+    snapshot,
+)
 from striate.autograd.retain_grad import RETAINING, follow_inplace
-from striate.autograd.tensor import Tensor, _unwrap, _unwrap_index, check_writeable, wrap
-from striate.autograd.version import bump, is_view, note_view_change, stale_for
+from striate.autograd.tensor import Tensor, _unwrap, _unwrap_index, check_writeable
+from striate.autograd.version import ViewInfo, bump, view_info
 from striate.ops import activation as _act
 from striate.ops import elementwise as _ew
 
@@ -83,10 +86,11 @@ class IndexPut(Function):
         return gx, gv
 
 
-def _records(t: Tensor, operands: tuple) -> bool:
+def _records(t: Tensor, operands: tuple, info: ViewInfo | None) -> bool:
     if not _GRAD_ENABLED[0]:
         return False
-    return t.requires_grad or any(isinstance(o, Tensor) and o.requires_grad for o in operands)
+    return (t.requires_grad or (info is not None and info.base.requires_grad)
+            or any(isinstance(o, Tensor) and o.requires_grad for o in operands))
 
 
 def _check_target(t: Tensor) -> None:
@@ -98,42 +102,34 @@ def _check_target(t: Tensor) -> None:
     check_writeable(t)
 
 
-def _graph_error(t: Tensor) -> RuntimeError | None:
-    """Why an in-place op on `t` cannot be recorded, or None when it can."""
-    if t._ctx is None and t.requires_grad:
-        return RuntimeError(
+def _check_graph(t: Tensor, info: ViewInfo | None) -> None:
+    """PyTorch's refusals of a recorded in-place op on `t`."""
+    if info is not None:
+        check_view_inplace(t, info)
+    elif t._ctx is None and t.requires_grad:
+        raise RuntimeError(
             "a leaf Variable that requires grad is being used in an in-place operation. Do the "
             "change under `with st.no_grad():` (as optimizers do), or on a clone()."
         )
-    if is_view(t) and t._ctx is not None and all(
-            p._ctx is None and p.requires_grad for p in t._ctx.parents):
-        return RuntimeError("a view of a leaf Variable that requires grad is being used in an "
-                            "in-place operation.")
-    return None
 
 
 def apply_inplace(t: Tensor, operands: tuple, plain: Callable[[np.ndarray], Any],
-                  recorded: Callable[[Tensor], Tensor], copy_old: bool = False,
-                  written_back: int | None = None) -> Tensor:
+                  recorded: Callable[[Tensor], Tensor], copy_old: bool = False) -> Tensor:
     """Change `t` in place: `plain(array)` gives the new values when nothing is recorded;
     `recorded(old)` computes them with graph ops from `old`, a snapshot of `t`'s previous value
     (a copy when the op saves its first input for backward: `copy_old`)."""
     _check_target(t)
-    if not _records(t, operands):
+    info = view_info(t)
+    if not _records(t, operands, info):
         new = plain(t.array)
         if new is not None:
             t.array[...] = new
         bump(t)
+        if t._vc.views:
+            poison_after_untracked_change(t)
         return t
-    error = _graph_error(t)
-    if error is not None:
-        raise error
-    box = t._vc
-    if box is not None and box.rebased is not None and stale_for(
-            t, getattr(t._ctx, "seq", -1), math.inf, written_back):
-        raise RuntimeError(stale_message("an in-place op on", t))
-    old = wrap(t.array.copy() if copy_old else t.array, t.requires_grad)
-    old._ctx = t._ctx
+    _check_graph(t, info)
+    old = snapshot(t, copy_old)
     INPLACE_SEEN[0] = True  # from now on nodes are numbered (this one included)
     new = recorded(old)
     if new.array.shape != t.array.shape:
@@ -144,13 +140,9 @@ def apply_inplace(t: Tensor, operands: tuple, plain: Callable[[np.ndarray], Any]
     node = new._ctx
     t.array[...] = new.array
     version = bump(t)
-    node.inplace, node.prev = True, t._ctx
-    t._ctx, t.requires_grad = node, True
+    rebase_history(t, new, info)
     if RETAINING:  # retain_grad() follows the tensor to its new node
         follow_inplace(t)
-    if is_view(t):
-        note_view_change(t, node.seq)
-        INPLACE_SEEN[1] = True
     if node.saves_output:
         node.output_ref, node.out_version = weakref.ref(t), version
     return t
@@ -162,6 +154,15 @@ def _scaled(other: Any, alpha: Any, like: Tensor) -> Any:
 
 class InplaceMethods:
     """The in-place methods `Tensor` gets (bound by `striate.ops.tensor_methods`)."""
+
+    @property
+    def _base(self) -> Tensor | None:
+        """The tensor this view was made from by view ops (PyTorch's `_base`), else None."""
+        info = view_info(self)
+        return None if info is None else info.base
+
+    def _is_view(self) -> bool:
+        return view_info(self) is not None
 
     def add_(self, other: Any, alpha: Any = 1) -> Tensor:
         o = _unwrap(other)
@@ -229,18 +230,5 @@ class InplaceMethods:
             a[idx] = v  # straight into the memory: nothing to copy
 
         apply_inplace(self, (value,), plain,
-                      lambda old: IndexPut.apply(old, _ew.as_tensor(value, old), index=idx),
-                      written_back=_written_back(self, idx, value))
+                      lambda old: IndexPut.apply(old, _ew.as_tensor(value, old), index=idx))
 
-
-def _written_back(base: Tensor, idx: Any, value: Any) -> int | None:
-    """id(value) when `base[idx] = value` writes back a view that is exactly base[idx] (Python
-    runs `base[0] += 1` as `v = base[0]; v += 1; base[0] = v`): the base's new node then holds
-    that view's change, so the change does not make the base stale."""
-    box = base._vc
-    if box is None or box.rebased is None or not isinstance(value, Tensor) or value._vc is not box:
-        return None
-    region, v = base.array[idx], value.array
-    same = (isinstance(region, np.ndarray) and region.shape == v.shape and region.strides == v.strides
-            and region.__array_interface__["data"][0] == v.__array_interface__["data"][0])
-    return id(value) if same else None

@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from striate.autograd.function import Function, unbroadcast
+from striate.autograd.rebase import mark_multi_output
 from striate.autograd.tensor import Tensor, wrap
 from striate.ops.limits import DimensionError
 
@@ -276,6 +277,8 @@ def split(x: Tensor, split_size: Any, dim: int = 0) -> list[Tensor]:
         idx[axis] = slice(start, start + s)
         out.append(x[tuple(idx)])
         start += s
+    # PyTorch refuses in-place changes of these views (one node makes them all)
+    mark_multi_output(out, "Split" if isinstance(split_size, (int, np.integer)) else "SplitWithSizes")
     return out
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from striate.autograd.function import Function
+from striate.autograd.rebase import mark_multi_output
 from striate.autograd.tensor import Tensor
 from striate.ops.reduce import _expand_back, normalize_dims
 from striate.ops.shape import expand, permute
@@ -26,7 +27,9 @@ def unbind(input: Tensor, dim: int = 0) -> tuple[Tensor, ...]:  # noqa: A002
     """The slices along `dim`, each without that dimension."""
     axis = _axis(input, dim, "unbind")
     lead = (slice(None),) * axis
-    return tuple(input[lead + (i,)] for i in range(input.shape[axis]))
+    parts = tuple(input[lead + (i,)] for i in range(input.shape[axis]))
+    mark_multi_output(parts, "Unbind")  # PyTorch refuses in-place changes of these views
+    return parts
 
 
 def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:  # noqa: A002
