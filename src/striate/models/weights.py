@@ -104,8 +104,9 @@ def load_weights(model: Any, source: Source, mapping: KeyMapping = None, strict:
     return model
 
 
-def with_weights(factory: Callable[..., Any]) -> Callable[..., Any]:
-    """`factory(..., weights=None, weights_mapping=None)`: build, then load the weights if given.
+def with_weights(factory: Callable[..., Any], default_mapping: KeyMapping = None) -> Callable[..., Any]:
+    """`factory(..., weights=None, weights_mapping=None)`: build, then load the weights if given
+    (through `default_mapping` when no mapping is passed: DenseNet's old key spelling).
 
     torchvision's `pretrained=True`, `weights="IMAGENET1K_V1"` or `weights=ResNet18_Weights.DEFAULT`
     raise an error naming the file to load from disk (`models.pretrained`); `progress` is accepted."""
@@ -118,7 +119,7 @@ def with_weights(factory: Callable[..., Any]) -> Callable[..., Any]:
         check_pretrained(factory.__name__, weights, pretrained)  # issue 21: torchvision's arguments
         model = factory(*args, **kwargs)
         if weights is not None:
-            load_weights(model, weights, weights_mapping)
+            load_weights(model, weights, default_mapping if weights_mapping is None else weights_mapping)
         return model
 
     return build
