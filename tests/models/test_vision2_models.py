@@ -36,7 +36,8 @@ class TInvertedResidual(tnn.Module):
         hidden = int(round(inp * t))
         self.use_res_connect = stride == 1 and inp == oup
         layers = [conv_bn_act(inp, hidden, 1)] if t != 1 else []
-        layers += [conv_bn_act(hidden, hidden, 3, stride, hidden), tnn.Conv2d(hidden, oup, 1, 1, 0, bias=False),
+        layers += [conv_bn_act(hidden, hidden, 3, stride, hidden),
+                   tnn.Conv2d(hidden, oup, 1, 1, 0, bias=False),
                    tnn.BatchNorm2d(oup)]
         self.conv = tnn.Sequential(*layers)
 
@@ -79,11 +80,13 @@ class TSqueezeNet(tnn.Module):
         super().__init__()
         pool = lambda: tnn.MaxPool2d(3, 2, ceil_mode=True)  # noqa: E731
         if version == "1_0":
-            layers = [tnn.Conv2d(3, 96, 7, 2), tnn.ReLU(), pool(), TFire(96, 16, 64, 64), TFire(128, 16, 64, 64),
+            layers = [tnn.Conv2d(3, 96, 7, 2), tnn.ReLU(), pool(), TFire(96, 16, 64, 64),
+                      TFire(128, 16, 64, 64),
                       TFire(128, 32, 128, 128), pool(), TFire(256, 32, 128, 128), TFire(256, 48, 192, 192),
                       TFire(384, 48, 192, 192), TFire(384, 64, 256, 256), pool(), TFire(512, 64, 256, 256)]
         else:
-            layers = [tnn.Conv2d(3, 64, 3, 2), tnn.ReLU(), pool(), TFire(64, 16, 64, 64), TFire(128, 16, 64, 64),
+            layers = [tnn.Conv2d(3, 64, 3, 2), tnn.ReLU(), pool(), TFire(64, 16, 64, 64),
+                      TFire(128, 16, 64, 64),
                       pool(), TFire(128, 32, 128, 128), TFire(256, 32, 128, 128), pool(),
                       TFire(256, 48, 192, 192), TFire(384, 48, 192, 192), TFire(384, 64, 256, 256),
                       TFire(512, 64, 256, 256)]
@@ -133,7 +136,8 @@ class TDenseNet(tnn.Module):
             c += n * growth
             if i != len(blocks) - 1:
                 self.features.add_module(f"transition{i + 1}", tnn.Sequential(OrderedDict([
-                    ("norm", tnn.BatchNorm2d(c)), ("relu", tnn.ReLU()), ("conv", tnn.Conv2d(c, c // 2, 1, bias=False)),
+                    ("norm", tnn.BatchNorm2d(c)), ("relu", tnn.ReLU()),
+                    ("conv", tnn.Conv2d(c, c // 2, 1, bias=False)),
                     ("pool", tnn.AvgPool2d(2, 2))])))
                 c //= 2
         self.features.add_module("norm5", tnn.BatchNorm2d(c))
@@ -166,7 +170,8 @@ class TResNet(tnn.Module):
         self.maxpool = tnn.MaxPool2d(3, 2, 1)
         inplanes, stages = 64, []
         for planes, n, stride in zip((64, 128, 256, 512), layers, (1, 2, 2, 2)):
-            down = tnn.Sequential(tnn.Conv2d(inplanes, planes * 4, 1, stride, bias=False), tnn.BatchNorm2d(planes * 4))
+            down = tnn.Sequential(tnn.Conv2d(inplanes, planes * 4, 1, stride, bias=False),
+                                  tnn.BatchNorm2d(planes * 4))
             blocks = [TBottleneck(inplanes, planes, stride, down)]
             inplanes = planes * 4
             blocks += [TBottleneck(inplanes, planes) for _ in range(1, n)]
@@ -196,7 +201,7 @@ def randomise_batch_norm(model):
     rng = np.random.default_rng(0)
     sd = {}
     for key, value in model.state_dict().items():
-        if key.endswith("running_mean") or key.endswith(".bias") and "bn" in key or "norm" in key and "bias" in key:
+        if key.endswith("running_mean") or key.endswith(".bias") and ("bn" in key or "norm" in key):
             sd[key] = rng.uniform(-0.2, 0.2, value.shape).astype(np.float32)
         elif key.endswith("running_var"):
             sd[key] = rng.uniform(0.5, 2.0, value.shape).astype(np.float32)

@@ -150,7 +150,8 @@ _REGISTRY.update({name: (globals()[name], (224, 224), 3) for name in (
     "resnet101", "resnet152", "mobilenet_v2", "squeezenet1_0", "squeezenet1_1", "densenet121", "densenet161",
     "densenet169", "densenet201")})
 __all__ += ["DenseNet", "DenseNet121_Weights", "DenseNet161_Weights", "DenseNet169_Weights",
-            "DenseNet201_Weights", "MobileNetV2", "MobileNet_V2_Weights", "ResNet101_Weights", "ResNet152_Weights",
+            "DenseNet201_Weights", "MobileNetV2", "MobileNet_V2_Weights", "ResNet101_Weights",
+            "ResNet152_Weights",
             "SqueezeNet", "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "densenet121", "densenet161",
             "densenet169", "densenet201", "mobilenet_v2", "resnet101", "resnet152", "squeezenet1_0",
             "squeezenet1_1"]

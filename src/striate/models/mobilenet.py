@@ -75,9 +75,12 @@ class MobileNetV2(nn.Module):
                  inverted_residual_setting: list[list[int]] | None = None, round_nearest: int = 8,
                  dropout: float = 0.2, in_channels: int = 3) -> None:
         super().__init__()
-        setting = INVERTED_RESIDUAL_SETTING if inverted_residual_setting is None else inverted_residual_setting
+        setting = inverted_residual_setting
+        if setting is None:
+            setting = INVERTED_RESIDUAL_SETTING
         if len(setting) == 0 or any(len(row) != 4 for row in setting):
-            raise ValueError(f"inverted_residual_setting should be non-empty or a 4-element list, got {setting}")
+            raise ValueError("inverted_residual_setting should be non-empty or a 4-element list, "
+                             f"got {setting}")
         input_channel = make_divisible(32 * width_mult, round_nearest)
         self.last_channel = make_divisible(1280 * max(1.0, width_mult), round_nearest)
         features: list[nn.Module] = [ConvBNReLU6(in_channels, input_channel, stride=2)]

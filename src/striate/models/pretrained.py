@@ -32,7 +32,8 @@ TORCHVISION_FILES = {
     # issue 21 (i21-vision2)
     "resnet101": {"IMAGENET1K_V1": "resnet101-63fe2227.pth", "IMAGENET1K_V2": "resnet101-cd907fc2.pth"},
     "resnet152": {"IMAGENET1K_V1": "resnet152-394f9c45.pth", "IMAGENET1K_V2": "resnet152-f82ba261.pth"},
-    "mobilenet_v2": {"IMAGENET1K_V1": "mobilenet_v2-b0353104.pth", "IMAGENET1K_V2": "mobilenet_v2-7ebf99e0.pth"},
+    "mobilenet_v2": {"IMAGENET1K_V1": "mobilenet_v2-b0353104.pth",
+                     "IMAGENET1K_V2": "mobilenet_v2-7ebf99e0.pth"},
     "squeezenet1_0": {"IMAGENET1K_V1": "squeezenet1_0-b66bff10.pth"},
     "squeezenet1_1": {"IMAGENET1K_V1": "squeezenet1_1-b8a52dc0.pth"},
     "densenet121": {"IMAGENET1K_V1": "densenet121-a639ec97.pth"},

@@ -20,7 +20,8 @@ __all__ = ["Fire", "SqueezeNet", "squeezenet1_0", "squeezenet1_1"]
 class Fire(nn.Module):
     """squeeze 1x1 + ReLU, then cat(ReLU(expand 1x1), ReLU(expand 3x3)) along the channels."""
 
-    def __init__(self, inplanes: int, squeeze_planes: int, expand1x1_planes: int, expand3x3_planes: int) -> None:
+    def __init__(self, inplanes: int, squeeze_planes: int, expand1x1_planes: int,
+                 expand3x3_planes: int) -> None:
         super().__init__()
         self.inplanes = inplanes
         self.squeeze = nn.Conv2d(inplanes, squeeze_planes, kernel_size=1)
