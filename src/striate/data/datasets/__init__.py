@@ -21,9 +21,16 @@ from striate.data.datasets.mnist import MNIST, FashionMNIST
 from striate.data.datasets.safepickle import UnsafePickleError
 from striate.data.datasets.split import Subset, random_split, train_val_split
 
+# issue 21 (i21-vision2): torchvision's other small datasets
+from striate.data.datasets.cifar100 import CIFAR100  # noqa: E402
+from striate.data.datasets.fakedata import FakeData  # noqa: E402
+from striate.data.datasets.mnist_variants import KMNIST, QMNIST  # noqa: E402
+from striate.data.datasets.svhn import SVHN  # noqa: E402
+
 # The lowercase helpers (digits(), mnist(), ...) live in `striate.data`: here `digits` and
 # `mnist` are the submodules.
 __all__ = ["ArrayDataset", "CIFAR10", "ChecksumError", "DataFileError", "DatasetNotFoundError", "Digits",
            "DownloadError", "EMG2QWERTY", "FashionMNIST", "ImageFolder", "MNIST", "Subset",
            "UnsafePickleError",
            "cache_dir", "random_split", "search_dirs", "train_val_split"]
+__all__ += ["CIFAR100", "FakeData", "KMNIST", "QMNIST", "SVHN"]  # issue 21 (i21-vision2)
