@@ -14,18 +14,16 @@ from striate.data.datasets.base import (
     search_dirs,
 )
 from striate.data.datasets.cifar import CIFAR10
+from striate.data.datasets.cifar100 import CIFAR100  # issue 21 (i21-vision2)
 from striate.data.datasets.digits import Digits
 from striate.data.datasets.emg2qwerty import EMG2QWERTY  # issue 17 (h5py imported on first use)
+from striate.data.datasets.fakedata import FakeData  # issue 21 (i21-vision2)
 from striate.data.datasets.image_folder import ImageFolder
 from striate.data.datasets.mnist import MNIST, FashionMNIST
+from striate.data.datasets.mnist_variants import KMNIST, QMNIST  # issue 21 (i21-vision2)
 from striate.data.datasets.safepickle import UnsafePickleError
 from striate.data.datasets.split import Subset, random_split, train_val_split
-
-# issue 21 (i21-vision2): torchvision's other small datasets
-from striate.data.datasets.cifar100 import CIFAR100  # noqa: E402
-from striate.data.datasets.fakedata import FakeData  # noqa: E402
-from striate.data.datasets.mnist_variants import KMNIST, QMNIST  # noqa: E402
-from striate.data.datasets.svhn import SVHN  # noqa: E402
+from striate.data.datasets.svhn import SVHN  # issue 21 (i21-vision2)
 
 # The lowercase helpers (digits(), mnist(), ...) live in `striate.data`: here `digits` and
 # `mnist` are the submodules.
