@@ -47,3 +47,23 @@ NOTES: dict[str, Note] = {
     "torchvision.models.resnet34": Note(_NO_DOWNLOAD_WEIGHTS, partial=True),
     "torchvision.models.resnet50": Note(_NO_DOWNLOAD_WEIGHTS, partial=True),
 }
+# issue 21 (i21-vision2): the models, datasets and transforms added with torchvision's numbers
+NOTES.update({f"torchvision.models.{name}": Note(_NO_DOWNLOAD_WEIGHTS, partial=True) for name in (
+    "resnet101", "resnet152", "mobilenet_v2", "densenet121", "densenet161", "densenet169", "densenet201",
+    "squeezenet1_0", "squeezenet1_1")})
+NOTES.update({
+    "torchvision.datasets.KMNIST": Note("as MNIST (root/KMNIST/raw)"),
+    "torchvision.datasets.QMNIST": Note("as MNIST; `compat=False` targets are int64 tensors of the 8 label "
+                                        "columns"),
+    "torchvision.datasets.CIFAR100": Note("as CIFAR10 (binary or python version, never unpickled); "
+                                          "`target_type='coarse'` gives the 20 superclasses"),
+    "torchvision.datasets.SVHN": Note("as MNIST: float32 CxHxW items; the .mat files read by striate's own "
+                                      "MATLAB v5 reader (no SciPy)"),
+    "torchvision.datasets.FakeData": Note("torchvision's pixels and classes for each index (same generator "
+                                          "rule); items float32 CxHxW tensors, what ToTensor makes of "
+                                          "its PIL images"),
+    "torchvision.transforms.GaussianBlur": Note("torchvision's kernel, reflection and sigma draw; integer "
+                                                "images may differ by 1 where a sum lies within 1e-6 of .5"),
+    "torchvision.transforms.RandomChoice": Note("draws from Python's `random`, as torchvision"),
+    "torchvision.transforms.RandomOrder": Note("draws from Python's `random`, as torchvision"),
+})
