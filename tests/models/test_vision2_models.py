@@ -239,3 +239,34 @@ def test_torchvision_architecture_and_forward(name, twin, params, entries, side)
         assert out.shape == (2, 1000)
         tol = 1e-7 if st_dtype == st.float64 else 1e-4
         np.testing.assert_allclose(out, ref, rtol=tol, atol=tol, err_msg=f"{name} train={train} {st_dtype}")
+
+
+def test_torchvision_weights_names_and_densenet_legacy_keys(tmp_path):
+    with pytest.raises(ValueError, match="mobilenet_v2-7ebf99e0.pth"):  # DEFAULT is V2, as torchvision's
+        models.mobilenet_v2(pretrained=True)
+    with pytest.raises(ValueError, match="squeezenet1_1-b8a52dc0.pth"):
+        models.squeezenet1_1(weights=models.SqueezeNet1_1_Weights.IMAGENET1K_V1)
+    with pytest.raises(ValueError, match="resnet152-f82ba261.pth"):
+        models.resnet152(weights="DEFAULT")
+    assert repr(models.DenseNet121_Weights.DEFAULT) == "DenseNet121_Weights.IMAGENET1K_V1"
+    # torchvision's DenseNet files spell the layer keys `denselayer1.norm.1.weight`: they load as they are
+    st.manual_seed(3)
+    source = models.densenet121(num_classes=4)
+    legacy = {k.replace(".norm1.", ".norm.1.").replace(".conv2.", ".conv.2.") if "denselayer" in k else k:
+              torch.from_numpy(np.array(v)) for k, v in source.state_dict().items()}
+    assert "features.denseblock1.denselayer1.norm.1.weight" in legacy
+    torch.save(legacy, tmp_path / "densenet121-a639ec97.pth")
+    loaded = models.densenet121(num_classes=4, weights=tmp_path / "densenet121-a639ec97.pth")
+    for key, value in source.state_dict().items():
+        np.testing.assert_array_equal(np.array(loaded.state_dict()[key]), np.array(value), err_msg=key)
+
+
+@pytest.mark.parametrize("name", ["mobilenet_v2", "squeezenet1_1", "densenet121"])
+def test_striate_summary_lists_the_new_models(name, capsys):
+    from striate.cli import main
+
+    assert main(["summary", name, "--input", "3x64x64", "--num-classes", "10"]) == 0
+    out = capsys.readouterr().out
+    assert name in out or "params" in out.lower()
+    total = sum(p.numel() for p in models.get_model(name, num_classes=10).parameters())
+    assert f"{total:,}" in out

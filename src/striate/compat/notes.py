@@ -13,7 +13,8 @@ class Note(NamedTuple):
 
 _CPU_ONLY = "CPU only: raises an error naming striate's CPU-only design"
 _NO_DOWNLOAD_WEIGHTS = ("no download: `weights=` takes a local checkpoint path (torchvision's or striate's); "
-                        "`progress=` is refused (its **kwargs go to the model)")
+                        "a torchvision weights name or `pretrained=True` raises an error naming the file to "
+                        "fetch and the line that loads it")
 
 NOTES: dict[str, Note] = {
     "torch.manual_seed": Note("PyTorch's CPU stream bit for bit: rand, randn, randint, randperm, normal, "
@@ -50,7 +51,7 @@ NOTES: dict[str, Note] = {
 # issue 21 (i21-vision2): the models, datasets and transforms added with torchvision's numbers
 NOTES.update({f"torchvision.models.{name}": Note(_NO_DOWNLOAD_WEIGHTS, partial=True) for name in (
     "resnet101", "resnet152", "mobilenet_v2", "densenet121", "densenet161", "densenet169", "densenet201",
-    "squeezenet1_0", "squeezenet1_1")})
+    "squeezenet1_0", "squeezenet1_1", "alexnet", "vgg11", "vgg16", "vgg16_bn", "vgg19", "googlenet")})
 NOTES.update({
     "torchvision.datasets.KMNIST": Note("as MNIST (root/KMNIST/raw)"),
     "torchvision.datasets.QMNIST": Note("as MNIST; `compat=False` targets are int64 tensors of the 8 label "

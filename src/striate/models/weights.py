@@ -12,6 +12,7 @@ drops the entry).
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -122,4 +123,17 @@ def with_weights(factory: Callable[..., Any], default_mapping: KeyMapping = None
             load_weights(model, weights, default_mapping if weights_mapping is None else weights_mapping)
         return model
 
+    build.__signature__ = _signature_with_weights(factory)  # help() and striate.compat show weights=
     return build
+
+
+def _signature_with_weights(factory: Callable[..., Any]) -> inspect.Signature:
+    """The factory's signature plus the keyword-only weights, weights_mapping, pretrained, progress."""
+    params = list(inspect.signature(factory).parameters.values())
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+             for name, default in (("weights", None), ("weights_mapping", None), ("pretrained", None),
+                                   ("progress", True))]
+    tail = [p for p in params if p.kind is inspect.Parameter.VAR_KEYWORD]
+    head = [p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD and p.name not in
+            {"weights", "weights_mapping", "pretrained", "progress"}]
+    return inspect.Signature(head + extra + tail)
