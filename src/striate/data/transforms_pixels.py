@@ -35,7 +35,14 @@ from striate.autograd.tensor import Tensor, wrap
 from striate.creation import empty, rand, randint
 from striate.data.pil import is_pil_image, pil_image_module
 from striate.data.transforms_convert import _channels
-from striate.data.transforms_vision import Grayscale, _check_image, _generator, _RandomTransform, _uniform
+from striate.data.transforms_vision import (
+    Grayscale,
+    _check_image,
+    _generator,
+    _RandomTransform,
+    _uniform,
+    area_and_aspect,
+)
 from striate.random import Generator
 
 __all__ = ["ConvertImageDtype", "GaussianBlur", "RandomErasing", "RandomGrayscale", "convert_image_dtype",
@@ -199,9 +206,7 @@ class RandomErasing(_RandomTransform):
         area = img_h * img_w
         log_ratio = np.log(np.asarray(ratio, np.float32))  # torch.log(torch.tensor(ratio)): float32
         for _ in range(10):
-            erase_area = area * _uniform(scale[0], scale[1], generator)
-            log_aspect = empty(1).uniform_(float(log_ratio[0]), float(log_ratio[1]), generator=generator)
-            aspect_ratio = float(np.exp(log_aspect.array)[0])
+            erase_area, aspect_ratio = area_and_aspect(area, scale, log_ratio, generator)
             h = int(round(math.sqrt(erase_area * aspect_ratio)))
             w = int(round(math.sqrt(erase_area / aspect_ratio)))
             if not (h < img_h and w < img_w):
