@@ -70,7 +70,8 @@ def cases(side: int = 224, models: tuple[str, ...] = MODELS) -> dict[str, tuple[
         "RandomErasing(value='random')": (T.RandomErasing(p=1.0, value="random"),
                                           _torch_erasing(), image),
     }
-    twins = {"mobilenet_v2": TMobileNetV2, "squeezenet1_1": lambda: TSqueezeNet("1_1"), "densenet121": TDenseNet}
+    twins = {"mobilenet_v2": TMobileNetV2, "squeezenet1_1": lambda: TSqueezeNet("1_1"),
+             "densenet121": TDenseNet}
     for name in models:
         twin = twins[name]
         model = st.models.get_model(name).eval()
