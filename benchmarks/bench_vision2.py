@@ -1,5 +1,6 @@
 """Time issue 21's torchvision additions, striate vs PyTorch, in one process (process CPU time,
-alternating the two, median of --repeats; under load the CPU time is the steadier measure).
+alternating the two, median of --repeats), and wall time. Under load, read both: CPU time is
+steadier for striate, but PyTorch's OpenMP threads spin while they wait, which counts as CPU time.
 
 Cases: GaussianBlur(23, sigma 3) of a 3x224x224 float32 image (striate's two 1-D passes vs
 torchvision's depthwise conv2d with the 2-D kernel, its code run in PyTorch); RandomErasing(p=1,
@@ -115,22 +116,29 @@ def _no_grad(fn: Callable, context: Callable) -> Callable:
     return run
 
 
-def time_case(s_fn: Callable, t_fn: Callable, shape: tuple[int, ...], repeats: int) -> tuple[float, float]:
+def _clock() -> tuple[float, float]:
+    return time.process_time(), time.perf_counter()
+
+
+def time_case(s_fn: Callable, t_fn: Callable, shape: tuple[int, ...], repeats: int) -> dict[str, float]:
+    """Medians of process CPU time and wall time, striate and PyTorch alternating."""
     import torch
 
     x = np.random.default_rng(0).random(shape, dtype=np.float32)
     xs, xt = st.tensor(x), torch.from_numpy(x)
-    s_times, t_times = [], []
+    times: dict[str, list[float]] = {"s_cpu": [], "t_cpu": [], "s_wall": [], "t_wall": []}
     for i in range(repeats + 1):  # the first round warms up (Numba compiles, caches fill)
-        start = time.process_time()
+        a = _clock()
         s_fn(xs)
-        middle = time.process_time()
+        b = _clock()
         t_fn(xt)
-        end = time.process_time()
+        c = _clock()
         if i:
-            s_times.append(middle - start)
-            t_times.append(end - middle)
-    return statistics.median(s_times), statistics.median(t_times)
+            times["s_cpu"].append(b[0] - a[0])
+            times["t_cpu"].append(c[0] - b[0])
+            times["s_wall"].append(b[1] - a[1])
+            times["t_wall"].append(c[1] - b[1])
+    return {k: 1e3 * statistics.median(v) for k, v in times.items()}
 
 
 def run(repeats: int = 5, threads: int | None = None, side: int = 224, models: tuple[str, ...] = MODELS
@@ -141,16 +149,19 @@ def run(repeats: int = 5, threads: int | None = None, side: int = 224, models: t
     torch.set_num_threads(st.config.get_num_threads())
     rows = []
     for name, (s_fn, t_fn, shape) in cases(side, models).items():
-        s, t = time_case(s_fn, t_fn, shape, repeats)
-        rows.append({"case": name, "striate_ms": 1e3 * s, "torch_ms": 1e3 * t, "ratio": s / max(t, 1e-9)})
+        ms = time_case(s_fn, t_fn, shape, repeats)
+        rows.append({"case": name, "striate_ms": ms["s_cpu"], "torch_ms": ms["t_cpu"],
+                     "ratio": ms["s_cpu"] / max(ms["t_cpu"], 1e-9), "striate_wall_ms": ms["s_wall"],
+                     "torch_wall_ms": ms["t_wall"], "wall_ratio": ms["s_wall"] / max(ms["t_wall"], 1e-9)})
     return rows
 
 
 def format_table(rows: list[dict]) -> str:
-    head = f"{'process CPU time':34s} {'striate ms':>11s} {'torch ms':>10s} {'ratio':>7s}"
+    head = (f"{'median ms':34s} {'striate CPU':>11s} {'torch CPU':>10s} {'ratio':>6s} {'striate wall':>12s} "
+            f"{'torch wall':>10s} {'ratio':>6s}")
     lines = [head, "-" * len(head)]
-    lines += [f"{r['case']:34s} {r['striate_ms']:11.1f} {r['torch_ms']:10.1f} {r['ratio']:7.2f}"
-              for r in rows]
+    lines += [f"{r['case']:34s} {r['striate_ms']:11.1f} {r['torch_ms']:10.1f} {r['ratio']:6.2f} "
+              f"{r['striate_wall_ms']:12.1f} {r['torch_wall_ms']:10.1f} {r['wall_ratio']:6.2f}" for r in rows]
     return "\n".join(lines)
 
 
