@@ -217,6 +217,8 @@ def test_convert_image_dtype_errors(photo):
         T.ConvertImageDtype(st.int64)(st.rand(1, 2, 2))
     with pytest.raises(TypeError, match="PILToTensor"):
         T.ConvertImageDtype(st.float32)(photo)
+    with pytest.raises(TypeError, match="is not a dtype"):
+        T.ConvertImageDtype("pixels")
 
 
 # ---- RandomApply / RandomChoice / RandomOrder

@@ -250,11 +250,12 @@ class RandomErasing(_RandomTransform):
 # ---------------------------------------------------------------- ConvertImageDtype
 def _numpy_dtype(dtype: Any) -> np.dtype:
     """A NumPy dtype from striate's or NumPy's dtype objects (or their names)."""
-    try:
-        return np.dtype(dtype)
-    except TypeError:
-        name = str(dtype).rpartition(".")[2]
-        return np.dtype(name)
+    for candidate in (dtype, str(dtype).rpartition(".")[2]):  # st.float32, np.uint8, "striate.float32"
+        try:
+            return np.dtype(candidate)
+        except TypeError:
+            continue
+    raise TypeError(f"ConvertImageDtype: {dtype!r} is not a dtype; use st.float32, st.uint8, st.int16, ...")
 
 
 def _max_value(dtype: np.dtype) -> float:
