@@ -106,6 +106,11 @@ def test_qmnist_subsets_and_compat(isolated):  # noqa: F811
     assert image.shape == (1, 28, 28) and row.dtype == st.int64
     np.testing.assert_array_equal(row.numpy(), nist_rows[1])
     assert full.targets.shape == (4, 8)
+    shifted = QMNIST(root, what="nist", compat=False, target_transform=lambda row: row + 1)
+    x, y = shifted.get_batch([0, 2])
+    assert x.shape == (2, 1, 28, 28) and y.shape == (2, 8)
+    np.testing.assert_array_equal(y, nist_rows[[0, 2]] + 1)
+    assert [tuple(b[1].shape) for b in DataLoader(full, batch_size=3)] == [(3, 8), (1, 8)]
     with pytest.raises(ValueError, match="Valid values are"):
         QMNIST(root, what="validation")
 

@@ -28,6 +28,7 @@ import numpy as np
 from striate.data.datasets.base import (
     ArrayDataset,
     DataFileError,
+    _as_array,
     _as_tensor,
     check_labels,
     checked_index,
@@ -35,6 +36,7 @@ from striate.data.datasets.base import (
     download_dir,
     not_found,
     search_dirs,
+    transform_batch,
 )
 from striate.data.datasets.idx import read_idx
 from striate.data.datasets.mnist import MNIST
@@ -143,6 +145,17 @@ class QMNIST(ArrayDataset):
         if self.target_transform is not None:
             target = self.target_transform(target)
         return _as_tensor(image), target
+
+    def get_batch(self, indices: Any, rng: np.random.Generator | None = None
+                  ) -> tuple[np.ndarray, np.ndarray]:
+        """As ArrayDataset's; with `compat=False` the labels are the (B, 8) rows, each row passed to
+        `target_transform` as an int64 tensor (what `ds[i]` gives it)."""
+        if self.compat or self.target_transform is None:
+            return super().get_batch(indices, rng)
+        idx = np.asarray(indices, dtype=np.int64)
+        x = transform_batch(self.transform, self._float_images(self.data[idx]), rng)
+        rows = [_as_array(self.target_transform(_as_tensor(self.targets[i].copy()))) for i in idx]
+        return x, np.stack([np.asarray(r) for r in rows])
 
     def _split_name(self) -> str | None:
         return self.what
