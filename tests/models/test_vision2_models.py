@@ -270,3 +270,35 @@ def test_striate_summary_lists_the_new_models(name, capsys):
     assert name in out or "params" in out.lower()
     total = sum(p.numel() for p in models.get_model(name, num_classes=10).parameters())
     assert f"{total:,}" in out
+
+
+def torchvision_init(model, final_conv=None):
+    """torchvision's init loops (MobileNetV2's; SqueezeNet's when `final_conv` is given), in torch."""
+    for m in model.modules():
+        if isinstance(m, tnn.Conv2d):
+            if m is final_conv:
+                tnn.init.normal_(m.weight, 0.0, 0.01)
+            elif final_conv is not None:
+                tnn.init.kaiming_uniform_(m.weight)
+            else:
+                tnn.init.kaiming_normal_(m.weight, mode="fan_out")
+            if m.bias is not None:
+                tnn.init.zeros_(m.bias)
+        elif isinstance(m, tnn.BatchNorm2d):
+            tnn.init.ones_(m.weight)
+            tnn.init.zeros_(m.bias)
+        elif isinstance(m, tnn.Linear):
+            tnn.init.normal_(m.weight, 0, 0.01)
+            tnn.init.zeros_(m.bias)
+
+
+@pytest.mark.parametrize("name", ["squeezenet1_1", "mobilenet_v2"])
+def test_initial_weights_equal_torchvisions_after_the_same_seed(name):
+    st.manual_seed(0)
+    model = models.get_model(name)
+    torch.manual_seed(0)  # torchvision builds its modules (each draws its default init), then re-initialises
+    twin = TSqueezeNet("1_1") if name == "squeezenet1_1" else TMobileNetV2()
+    torchvision_init(twin, twin.classifier[1] if name == "squeezenet1_1" else None)
+    reference = twin.state_dict()
+    for key, value in model.state_dict().items():
+        np.testing.assert_array_equal(np.array(value), reference[key].numpy(), err_msg=key)
