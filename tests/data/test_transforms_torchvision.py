@@ -40,6 +40,11 @@ PIL_CASES = [
     lambda M: M.Resize(50),
     lambda M: M.Compose([M.RandomResizedCrop(32), M.ColorJitter(0.2, 0.2, 0.2, 0.1), M.ToTensor()]),
 ]
+PIL_CASES += [  # issue 21 (i21-vision2), written without torchvision at hand (see TENSOR_CASES)
+    lambda M: M.RandomGrayscale(0.5),
+    lambda M: M.RandomPerspective(0.5, p=0.7, fill=(10, 20, 30)),
+    lambda M: M.RandomApply([M.ColorJitter(0.3, 0.3)], p=0.5),
+]
 
 
 @pytest.mark.parametrize("case", range(len(PIL_CASES)))
@@ -60,6 +65,15 @@ TENSOR_CASES = [
                               interpolation=M.InterpolationMode.BILINEAR), 1e-6),
     (lambda M: M.RandomResizedCrop(12), 1e-5),
     (lambda M: M.Grayscale(3), 0),
+]
+# issue 21 (i21-vision2); written without torchvision at hand (the replayed-code tests in
+# test_transforms_pixels.py / test_transforms_perspective.py ran instead): first run may need care
+TENSOR_CASES += [
+    (lambda M: M.RandomGrayscale(0.5), 1e-6),
+    (lambda M: M.GaussianBlur(5, (0.1, 2.0)), 1e-5),
+    (lambda M: M.RandomErasing(p=0.8, value="random"), 0),
+    (lambda M: M.RandomErasing(p=1.0, value=(0.1, 0.2, 0.3)), 0),
+    (lambda M: M.RandomPerspective(0.5, p=1.0), 1e-5),
 ]
 
 

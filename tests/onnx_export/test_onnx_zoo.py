@@ -3,8 +3,10 @@
 own output within 1e-5 (relative to the output's largest magnitude, as the parity harness).
 
 Sizes are cut to keep the suite fast; the operators are the same as at full size:
-- GoogLeNet and ResNet at 64x64, U-Net with base=8, AlexNet at 99x99 (its adaptive 6x6 pooling
-  then runs on a 2x2 map: the unequal-window MatMul form), VGG at 32x32 (AdaptiveAvgPool 1x1 -> 7x7).
+- GoogLeNet and ResNet at 64x64, MobileNetV2 and DenseNet-121 at 32x32, SqueezeNet 1.1 at 48x48
+  (squeezenet1_0, resnet101/152 and densenet161/169/201 repeat their layer types), U-Net with
+  base=8, AlexNet at 99x99 (its adaptive 6x6 pooling then runs on a 2x2 map: the unequal-window
+  MatMul form), VGG at 32x32 (AdaptiveAvgPool 1x1 -> 7x7).
 - VGG's and AlexNet's 4096-wide classifiers (400 MB of weights for VGG, 15 s of protobuf
   serialisation per model) are swapped for 64-wide ones built from the same layer types.
 - vgg13(_bn), vgg16_bn, vgg19 and resnet34 repeat blocks tested here (same layer types, other
@@ -40,6 +42,11 @@ ZOO = [
     ("unet", (1, 32, 32), {"base": 8, "depth": 3}),
     ("unet", (1, 32, 32), {"base": 8, "depth": 2, "batch_norm": True}),
 ] + [(name, (3, 32, 32), {}) for name in ("vgg11", "vgg11_bn", "vgg16", "vgg19_bn")]
+ZOO += [  # issue 21 (i21-vision2): ReLU6 as Clip, depthwise convolutions, Fire and dense concatenations
+    ("mobilenet_v2", (3, 32, 32), {"num_classes": 10}),
+    ("squeezenet1_1", (3, 48, 48), {"num_classes": 10}),
+    ("densenet121", (3, 32, 32), {"num_classes": 10}),
+]
 
 
 def _narrow_classifier(model) -> None:

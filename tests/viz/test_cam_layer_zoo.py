@@ -21,7 +21,13 @@ EXPECTED = {
     "resnet50": "layer4", "unet": "outc",
     **{name: "avgpool" for name in models.list_models() if name.startswith("vgg")},
 }
+# issue 21 (i21-vision2): SqueezeNet's last spatial map is its class map (1x1 conv to the classes + ReLU)
+EXPECTED.update({"mobilenet_v2": "features", "squeezenet1_0": "classifier.2", "squeezenet1_1": "classifier.2",
+                 "resnet101": "layer4", "resnet152": "layer4",
+                 **{f"densenet{n}": "features" for n in (121, 161, 169, 201)}})
 SMALL = {"alexnet": 67, "googlenet": 64, "resnet18": 64, "resnet34": 64, "resnet50": 64, "unet": 32}
+SMALL.update(dict.fromkeys(("mobilenet_v2", "squeezenet1_0", "squeezenet1_1", "resnet101", "resnet152",
+                             "densenet121", "densenet161", "densenet169", "densenet201"), 64))
 
 
 def test_every_zoo_model_has_an_expected_layer():

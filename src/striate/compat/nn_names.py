@@ -320,9 +320,15 @@ TORCHVISION_NAMES: dict[str, tuple[str, ...] | str | None] = {
     "torchvision.transforms.RandomErasing": ("p", "scale", "ratio", "value", "inplace"),
     "torchvision.transforms.ToPILImage": ("mode",),
     "torchvision.transforms.ConvertImageDtype": ("dtype",),
+    "torchvision.transforms.RandomApply": ("transforms", "p"),  # issue 21 (i21-vision2) from here
+    "torchvision.transforms.RandomChoice": ("transforms", "p"),
+    "torchvision.transforms.RandomOrder": ("transforms",),
+    "torchvision.transforms.RandomPerspective": ("distortion_scale", "p", "interpolation", "fill"),
     "torchvision.datasets.MNIST": ("root", "train", "transform", "target_transform", "download"),
     "torchvision.datasets.FashionMNIST": ("root", "train", "transform", "target_transform", "download"),
     "torchvision.datasets.KMNIST": ("root", "train", "transform", "target_transform", "download"),
+    "torchvision.datasets.QMNIST": ("root", "what", "compat", "train", "transform", "target_transform",
+                                    "download"),
     "torchvision.datasets.CIFAR10": ("root", "train", "transform", "target_transform", "download"),
     "torchvision.datasets.CIFAR100": ("root", "train", "transform", "target_transform", "download"),
     "torchvision.datasets.SVHN": ("root", "split", "transform", "target_transform", "download"),
@@ -343,9 +349,14 @@ TORCHVISION_NAMES: dict[str, tuple[str, ...] | str | None] = {
     "torchvision.models.resnet34": ("*", "weights", "progress"),
     "torchvision.models.resnet50": ("*", "weights", "progress"),
     "torchvision.models.resnet101": ("*", "weights", "progress"),
+    "torchvision.models.resnet152": ("*", "weights", "progress"),
     "torchvision.models.mobilenet_v2": ("*", "weights", "progress"),
     "torchvision.models.densenet121": ("*", "weights", "progress"),
+    "torchvision.models.densenet161": ("*", "weights", "progress"),
+    "torchvision.models.densenet169": ("*", "weights", "progress"),
+    "torchvision.models.densenet201": ("*", "weights", "progress"),
     "torchvision.models.squeezenet1_0": ("*", "weights", "progress"),
+    "torchvision.models.squeezenet1_1": ("*", "weights", "progress"),
 }
 
 # issue 21 (i21-nn-a): the rest of the normalisation layers, losses and activations it added

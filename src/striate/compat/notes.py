@@ -13,7 +13,8 @@ class Note(NamedTuple):
 
 _CPU_ONLY = "CPU only: raises an error naming striate's CPU-only design"
 _NO_DOWNLOAD_WEIGHTS = ("no download: `weights=` takes a local checkpoint path (torchvision's or striate's); "
-                        "`progress=` is refused (its **kwargs go to the model)")
+                        "a torchvision weights name or `pretrained=True` raises an error naming the file to "
+                        "fetch and the line that loads it")
 
 NOTES: dict[str, Note] = {
     "torch.manual_seed": Note("PyTorch's CPU stream bit for bit: rand, randn, randint, randperm, normal, "
@@ -61,3 +62,23 @@ NOTES: dict[str, Note] = {
     "torch.nn.functional.cosine_similarity": Note("PyTorch's eps rule: each norm floored at eps, the floor "
                                                   "invisible to the gradient"),
 }
+# issue 21 (i21-vision2): the models, datasets and transforms added with torchvision's numbers
+NOTES.update({f"torchvision.models.{name}": Note(_NO_DOWNLOAD_WEIGHTS, partial=True) for name in (
+    "resnet101", "resnet152", "mobilenet_v2", "densenet121", "densenet161", "densenet169", "densenet201",
+    "squeezenet1_0", "squeezenet1_1", "alexnet", "vgg11", "vgg16", "vgg16_bn", "vgg19", "googlenet")})
+NOTES.update({
+    "torchvision.datasets.KMNIST": Note("as MNIST (root/KMNIST/raw)"),
+    "torchvision.datasets.QMNIST": Note("as MNIST; `compat=False` targets are int64 tensors of the 8 label "
+                                        "columns"),
+    "torchvision.datasets.CIFAR100": Note("as CIFAR10 (binary or python version, never unpickled); "
+                                          "`target_type='coarse'` gives the 20 superclasses"),
+    "torchvision.datasets.SVHN": Note("as MNIST: float32 CxHxW items; the .mat files read by striate's own "
+                                      "MATLAB v5 reader (no SciPy)"),
+    "torchvision.datasets.FakeData": Note("torchvision's pixels and classes for each index (same generator "
+                                          "rule); items float32 CxHxW tensors, what ToTensor makes of "
+                                          "its PIL images"),
+    "torchvision.transforms.GaussianBlur": Note("torchvision's kernel, reflection and sigma draw; integer "
+                                                "images may differ by 1 where a sum lies within 1e-6 of .5"),
+    "torchvision.transforms.RandomChoice": Note("draws from Python's `random`, as torchvision"),
+    "torchvision.transforms.RandomOrder": Note("draws from Python's `random`, as torchvision"),
+})

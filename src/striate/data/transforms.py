@@ -549,3 +549,16 @@ from striate.data.transforms_vision import (  # noqa: E402
 
 __all__ += ["ColorJitter", "Grayscale", "InterpolationMode", "PILToTensor", "RandomAffine",
             "RandomResizedCrop", "RandomRotation", "ToPILImage"]
+
+# issue 21 (i21-vision2): blur, erasing, random grey, dtype conversion, perspective, random containers
+from striate.data.transforms_perspective import RandomPerspective  # noqa: E402
+from striate.data.transforms_pixels import (  # noqa: E402
+    ConvertImageDtype,
+    GaussianBlur,
+    RandomErasing,
+    RandomGrayscale,
+)
+from striate.data.transforms_random_apply import RandomApply, RandomChoice, RandomOrder  # noqa: E402
+
+__all__ += ["ConvertImageDtype", "GaussianBlur", "RandomApply", "RandomChoice", "RandomErasing",
+            "RandomGrayscale", "RandomOrder", "RandomPerspective"]

@@ -61,6 +61,13 @@ def _generator(rng: Any) -> Generator | None:
     return generator
 
 
+def area_and_aspect(area: int, scale: Any, log_ratio: Any, generator: Any) -> tuple[float, float]:
+    """One try of Inception's crop draw, torchvision's order: area x U(scale), exp(U(log ratio))."""
+    target_area = area * _uniform(scale[0], scale[1], generator)
+    log_aspect = empty(1).uniform_(float(log_ratio[0]), float(log_ratio[1]), generator=generator)
+    return target_area, float(np.exp(log_aspect.array)[0])
+
+
 class _RandomTransform:
     """Called per image, with `rng` from striate's DataLoader or Compose when there is one."""
 
@@ -363,9 +370,7 @@ class RandomResizedCrop(_RandomTransform):
         area = height * width
         log_ratio = np.log(np.asarray(ratio, np.float32))  # torch.log(torch.tensor(ratio)): float32
         for _ in range(10):
-            target_area = area * _uniform(scale[0], scale[1], generator)
-            log_aspect = empty(1).uniform_(float(log_ratio[0]), float(log_ratio[1]), generator=generator)
-            aspect_ratio = float(np.exp(log_aspect.array)[0])
+            target_area, aspect_ratio = area_and_aspect(area, scale, log_ratio, generator)
             w = int(round(math.sqrt(target_area * aspect_ratio)))
             h = int(round(math.sqrt(target_area / aspect_ratio)))
             if 0 < w <= width and 0 < h <= height:

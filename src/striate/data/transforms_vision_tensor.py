@@ -181,10 +181,20 @@ def _grid_transform(img: np.ndarray, matrix: Sequence[float], mode: str, fill: S
     if mode not in ("nearest", "bilinear"):
         raise ValueError(f"interpolation {mode!r} is not supported on tensors; use nearest or bilinear")
     _check_channels(img, range(1, 1 << 30), "a geometric transform")
+    h, w = img.shape[-2:]
+    sx, sy = _source_points(matrix, _float_dtype(img), w, h, *out_size)
+    return sample_with_fill(img, sx, sy, mode, fill)
+
+
+def sample_with_fill(img: np.ndarray, sx: np.ndarray, sy: np.ndarray, mode: str,
+                     fill: Sequence[float] | None) -> np.ndarray:
+    """Sample (..., C, H, W) at source pixel coordinates (sx, sy), blending `fill` in where the
+    source lies outside (torchvision's `_apply_grid_transform`)."""
+    if mode not in ("nearest", "bilinear"):
+        raise ValueError(f"interpolation {mode!r} is not supported on tensors; use nearest or bilinear")
     dt = _float_dtype(img)
     x = img.astype(dt, copy=False)
     h, w = img.shape[-2:]
-    sx, sy = _source_points(matrix, dt, w, h, *out_size)
     with_mask = np.concatenate([x, np.ones(x.shape[:-3] + (1, h, w), dt)], axis=-3)
     sampled = _sample(with_mask, sx, sy, mode)
     out, mask = sampled[..., :-1, :, :], sampled[..., -1:, :, :]

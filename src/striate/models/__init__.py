@@ -6,7 +6,10 @@
     st.models.alexnet()                              seed 003's single-tower AlexNet (227x227x3)
     st.models.vgg11/13/16/19(batch_norm=False)       torchvision layout and keys
     st.models.googlenet(aux_logits=False)            Inception v1, torchvision layout and keys
-    st.models.resnet18/34/50(cifar=False)            torchvision layout and keys; resnet18_cifar
+    st.models.resnet18/34/50/101/152(cifar=False)    torchvision layout and keys; resnet18_cifar
+    st.models.mobilenet_v2(width_mult=1.0)           MobileNetV2, torchvision layout and keys
+    st.models.squeezenet1_0/1_1()                    SqueezeNet, torchvision layout and keys
+    st.models.densenet121/161/169/201()              DenseNet-BC, torchvision layout and keys
     st.models.unet(in_channels=1, num_classes=2)     U-Net with padded convolutions
     st.models.convnetjs_cifar()                      ConvNetJS's CIFAR-10 demo
 
@@ -121,6 +124,37 @@ def default_input_size(name: str, **kwargs: Any) -> tuple[int, int, int]:
     _, (h, w), channels = _entry(name)
     return (int(kwargs.get("in_channels", channels)), h, w)
 
+
+# issue 21 (i21-vision2): MobileNetV2, SqueezeNet, DenseNet, ResNet-101/152 with torchvision's keys
+from striate.models import densenet as _densenet  # noqa: E402
+from striate.models.densenet import DenseNet  # noqa: E402
+from striate.models.mobilenet import MobileNetV2  # noqa: E402
+from striate.models.mobilenet import mobilenet_v2 as _mobilenet_v2  # noqa: E402
+from striate.models.resnet import resnet101 as _resnet101  # noqa: E402
+from striate.models.resnet import resnet152 as _resnet152  # noqa: E402
+from striate.models.squeezenet import SqueezeNet  # noqa: E402
+from striate.models.squeezenet import squeezenet1_0 as _squeezenet1_0  # noqa: E402
+from striate.models.squeezenet import squeezenet1_1 as _squeezenet1_1  # noqa: E402
+
+resnet101, resnet152, mobilenet_v2, squeezenet1_0, squeezenet1_1 = (
+    with_weights(f) for f in (_resnet101, _resnet152, _mobilenet_v2, _squeezenet1_0, _squeezenet1_1))
+densenet121, densenet161, densenet169, densenet201 = (
+    with_weights(f, _densenet.torchvision_key)
+    for f in (_densenet.densenet121, _densenet.densenet161, _densenet.densenet169, _densenet.densenet201))
+ResNet101_Weights, ResNet152_Weights, MobileNet_V2_Weights = (
+    WEIGHTS_ENUMS[n] for n in ("resnet101", "resnet152", "mobilenet_v2"))
+SqueezeNet1_0_Weights, SqueezeNet1_1_Weights = WEIGHTS_ENUMS["squeezenet1_0"], WEIGHTS_ENUMS["squeezenet1_1"]
+DenseNet121_Weights, DenseNet161_Weights, DenseNet169_Weights, DenseNet201_Weights = (
+    WEIGHTS_ENUMS[f"densenet{n}"] for n in (121, 161, 169, 201))
+_REGISTRY.update({name: (globals()[name], (224, 224), 3) for name in (
+    "resnet101", "resnet152", "mobilenet_v2", "squeezenet1_0", "squeezenet1_1", "densenet121", "densenet161",
+    "densenet169", "densenet201")})
+__all__ += ["DenseNet", "DenseNet121_Weights", "DenseNet161_Weights", "DenseNet169_Weights",
+            "DenseNet201_Weights", "MobileNetV2", "MobileNet_V2_Weights", "ResNet101_Weights",
+            "ResNet152_Weights",
+            "SqueezeNet", "SqueezeNet1_0_Weights", "SqueezeNet1_1_Weights", "densenet121", "densenet161",
+            "densenet169", "densenet201", "mobilenet_v2", "resnet101", "resnet152", "squeezenet1_0",
+            "squeezenet1_1"]
 
 __all__ += ["GoogLeNet_Weights", "ResNet18_Weights", "ResNet34_Weights", "ResNet50_Weights",
             "VGG11_BN_Weights", "VGG11_Weights", "VGG13_BN_Weights", "VGG13_Weights", "VGG16_BN_Weights",

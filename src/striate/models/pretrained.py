@@ -29,8 +29,20 @@ TORCHVISION_FILES = {
     "vgg19": {"IMAGENET1K_V1": "vgg19-dcbb9e9d.pth"},
     "vgg19_bn": {"IMAGENET1K_V1": "vgg19_bn-c79401a0.pth"},
     "googlenet": {"IMAGENET1K_V1": "googlenet-1378be20.pth"},
+    # issue 21 (i21-vision2)
+    "resnet101": {"IMAGENET1K_V1": "resnet101-63fe2227.pth", "IMAGENET1K_V2": "resnet101-cd907fc2.pth"},
+    "resnet152": {"IMAGENET1K_V1": "resnet152-394f9c45.pth", "IMAGENET1K_V2": "resnet152-f82ba261.pth"},
+    "mobilenet_v2": {"IMAGENET1K_V1": "mobilenet_v2-b0353104.pth",
+                     "IMAGENET1K_V2": "mobilenet_v2-7ebf99e0.pth"},
+    "squeezenet1_0": {"IMAGENET1K_V1": "squeezenet1_0-b66bff10.pth"},
+    "squeezenet1_1": {"IMAGENET1K_V1": "squeezenet1_1-b8a52dc0.pth"},
+    "densenet121": {"IMAGENET1K_V1": "densenet121-a639ec97.pth"},
+    "densenet161": {"IMAGENET1K_V1": "densenet161-8d451a50.pth"},
+    "densenet169": {"IMAGENET1K_V1": "densenet169-b2777c0a.pth"},
+    "densenet201": {"IMAGENET1K_V1": "densenet201-c1103571.pth"},
 }
-_DEFAULT = {"resnet50": "IMAGENET1K_V2"}
+_DEFAULT = {"resnet50": "IMAGENET1K_V2", "resnet101": "IMAGENET1K_V2", "resnet152": "IMAGENET1K_V2",
+            "mobilenet_v2": "IMAGENET1K_V2"}
 _WEIGHTS_NAME = re.compile(r"^(?:[A-Za-z0-9]+_Weights\.)?[A-Z][A-Z0-9_]*$")
 
 
@@ -47,9 +59,10 @@ class Weights:
 
 def _enum_name(model: str) -> str:
     """torchvision's class name of a model's weights: resnet18 -> ResNet18_Weights."""
-    base = {"googlenet": "GoogLeNet"}.get(model)
+    base = {"googlenet": "GoogLeNet", "mobilenet_v2": "MobileNet_V2"}.get(model)
     if base is None:
         base = model.replace("resnet", "ResNet").replace("vgg", "VGG").replace("_bn", "_BN")
+        base = base.replace("squeezenet", "SqueezeNet").replace("densenet", "DenseNet")
     return f"{base}_Weights"
 
 

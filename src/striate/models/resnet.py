@@ -5,6 +5,8 @@ a 150-layer network still trains. Layout, initialisation and state_dict keys are
     resnet18: BasicBlock  [2, 2, 2, 2]  11,689,512 params (1,000 classes)
     resnet34: BasicBlock  [3, 4, 6, 3]
     resnet50: Bottleneck  [3, 4, 6, 3]  25,557,032 params
+    resnet101: Bottleneck [3, 4, 23, 3] 44,549,160 params
+    resnet152: Bottleneck [3, 8, 36, 3] 60,192,808 params
     stem: 7x7 conv stride 2 pad 3 (64), BN, ReLU, 3x3 max-pool stride 2 pad 1 -> 1/4 resolution
     stages of 64, 128, 256, 512 channels; the first block of stages 2-4 halves the resolution
     (stride 2 on its 3x3 conv, "ResNet v1.5") and a 1x1 stride-2 conv + BN projects the shortcut.
@@ -19,7 +21,8 @@ import striate as st
 import striate.nn as nn
 from striate.autograd.tensor import Tensor
 
-__all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet18_cifar", "resnet34", "resnet50"]
+__all__ = ["BasicBlock", "Bottleneck", "ResNet", "resnet18", "resnet18_cifar", "resnet34", "resnet50",
+           "resnet101", "resnet152"]
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -154,6 +157,16 @@ def resnet34(num_classes: int = 1000, in_channels: int = 3, cifar: bool = False,
 def resnet50(num_classes: int = 1000, in_channels: int = 3, cifar: bool = False, **kwargs) -> ResNet:
     """ResNet-50 (Bottleneck x [3, 4, 6, 3])."""
     return ResNet(Bottleneck, [3, 4, 6, 3], num_classes, in_channels, cifar, **kwargs)
+
+
+def resnet101(num_classes: int = 1000, in_channels: int = 3, cifar: bool = False, **kwargs) -> ResNet:
+    """ResNet-101 (Bottleneck x [3, 4, 23, 3])."""
+    return ResNet(Bottleneck, [3, 4, 23, 3], num_classes, in_channels, cifar, **kwargs)
+
+
+def resnet152(num_classes: int = 1000, in_channels: int = 3, cifar: bool = False, **kwargs) -> ResNet:
+    """ResNet-152 (Bottleneck x [3, 8, 36, 3])."""
+    return ResNet(Bottleneck, [3, 8, 36, 3], num_classes, in_channels, cifar, **kwargs)
 
 
 def resnet18_cifar(num_classes: int = 10, in_channels: int = 3, **kwargs) -> ResNet:

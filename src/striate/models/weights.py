@@ -12,6 +12,7 @@ drops the entry).
 from __future__ import annotations
 
 import functools
+import inspect
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -104,8 +105,9 @@ def load_weights(model: Any, source: Source, mapping: KeyMapping = None, strict:
     return model
 
 
-def with_weights(factory: Callable[..., Any]) -> Callable[..., Any]:
-    """`factory(..., weights=None, weights_mapping=None)`: build, then load the weights if given.
+def with_weights(factory: Callable[..., Any], default_mapping: KeyMapping = None) -> Callable[..., Any]:
+    """`factory(..., weights=None, weights_mapping=None)`: build, then load the weights if given
+    (through `default_mapping` when no mapping is passed: DenseNet's old key spelling).
 
     torchvision's `pretrained=True`, `weights="IMAGENET1K_V1"` or `weights=ResNet18_Weights.DEFAULT`
     raise an error naming the file to load from disk (`models.pretrained`); `progress` is accepted."""
@@ -118,7 +120,20 @@ def with_weights(factory: Callable[..., Any]) -> Callable[..., Any]:
         check_pretrained(factory.__name__, weights, pretrained)  # issue 21: torchvision's arguments
         model = factory(*args, **kwargs)
         if weights is not None:
-            load_weights(model, weights, weights_mapping)
+            load_weights(model, weights, default_mapping if weights_mapping is None else weights_mapping)
         return model
 
+    build.__signature__ = _signature_with_weights(factory)  # help() and striate.compat show weights=
     return build
+
+
+def _signature_with_weights(factory: Callable[..., Any]) -> inspect.Signature:
+    """The factory's signature plus the keyword-only weights, weights_mapping, pretrained, progress."""
+    params = list(inspect.signature(factory).parameters.values())
+    extra = [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default)
+             for name, default in (("weights", None), ("weights_mapping", None), ("pretrained", None),
+                                   ("progress", True))]
+    tail = [p for p in params if p.kind is inspect.Parameter.VAR_KEYWORD]
+    head = [p for p in params if p.kind is not inspect.Parameter.VAR_KEYWORD and p.name not in
+            {"weights", "weights_mapping", "pretrained", "progress"}]
+    return inspect.Signature(head + extra + tail)

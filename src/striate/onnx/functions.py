@@ -58,6 +58,13 @@ def _leaky_relu(g, fn, ins, parents, out_t, out):
     g.node("LeakyRelu", ins, out, alpha=float(fn.slope))
 
 
+@converts("Hardtanh")
+def _hardtanh(g, fn, ins, parents, out_t, out):  # ReLU6, Hardtanh: Clip(x, min, max) (issue 21, MobileNetV2)
+    dt = parents[0].dtype
+    bounds = [g.const(np.asarray(fn.lo, dt), "clip_min"), g.const(np.asarray(fn.hi, dt), "clip_max")]
+    g.node("Clip", [ins[0], *bounds], out)
+
+
 @converts("ELU")
 def _elu(g, fn, ins, parents, out_t, out):
     g.node("Elu", ins, out, alpha=float(fn.alpha))

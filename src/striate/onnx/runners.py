@@ -8,6 +8,7 @@ exporter writes and the common defaults are accepted; anything else is refused b
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -15,7 +16,7 @@ import numpy as np
 
 import striate.nn.functional as F
 from striate.ops.activation import log_softmax, softmax
-from striate.ops.activation_extra import SELU_ALPHA, SELU_SCALE
+from striate.ops.activation_extra import SELU_ALPHA, SELU_SCALE, hardtanh
 from striate.ops.elementwise import abs as st_abs
 from striate.ops.elementwise import exp, log, maximum, minimum, neg, sqrt
 from striate.ops.linalg import matmul
@@ -232,6 +233,12 @@ def _unary(m, node, args):
 @runs("LeakyRelu")
 def _leaky(m, node, args):
     return F.leaky_relu(args[0], float(node.get("alpha", 0.01)))
+
+
+@runs("Clip")
+def _clip(m, node, args):  # what ReLU6 / Hardtanh export to (issue 21, MobileNetV2)
+    lo, hi = _const(m, node, 1, "Clip's min"), _const(m, node, 2, "Clip's max")
+    return hardtanh(args[0], -math.inf if lo is None else float(lo), math.inf if hi is None else float(hi))
 
 
 @runs("Elu")

@@ -75,6 +75,7 @@ class CIFAR10(ArrayDataset):
 
     name = "CIFAR10"
     folder = "cifar-10"
+    formats = FORMATS
 
     def __init__(self, root: str | os.PathLike | None = None, train: bool = True, download: bool = False,
                  transform: Callable | None = None, target_transform: Callable | None = None,
@@ -101,24 +102,24 @@ class CIFAR10(ArrayDataset):
         dirs = search_dirs(cls.folder, root)
         for d in dirs:
             for f in formats:
-                spec = FORMATS[f]
+                spec = cls.formats[f]
                 sub = d / spec["folder"]
                 if all((sub / n).is_file() for n in spec["train"] + spec["test"]):
                     return f, sub
         for d in dirs:  # an archive someone downloaded by hand: extract it once
             for f in formats:
-                archive = d / FORMATS[f]["archive"]
+                archive = d / cls.formats[f]["archive"]
                 if archive.is_file():
                     dest = d if os.access(d, os.W_OK) else download_dir(cls.folder, root)
-                    return f, extract_cifar(archive, dest, f)
+                    return f, extract_cifar(archive, dest, f, cls.formats)
         target = download_dir(cls.folder, root)
-        wanted = [f"{FORMATS[f]['folder']}/ or {FORMATS[f]['archive']}" for f in formats]
+        wanted = [f"{cls.formats[f]['folder']}/ or {cls.formats[f]['archive']}" for f in formats]
         if not allow_download:
             raise not_found(cls.name, dirs, wanted, target)
         f = formats[0]
-        spec = FORMATS[f]
+        spec = cls.formats[f]
         archive = download(spec["url"], target / spec["archive"], spec["md5"], "md5")
-        folder = extract_cifar(archive, target, f)
+        folder = extract_cifar(archive, target, f, cls.formats)
         archive.unlink()
         return f, folder
 
@@ -170,16 +171,18 @@ def _read_classes(meta: Path, fmt: str) -> list[str]:
     return names if len(names) == 10 else list(CLASSES)
 
 
-def extract_cifar(archive: str | os.PathLike, dest: str | os.PathLike, fmt: str) -> Path:
-    """Extract exactly the expected regular files of a CIFAR-10 archive into `dest/<folder>`.
+def extract_cifar(archive: str | os.PathLike, dest: str | os.PathLike, fmt: str,
+                  formats: dict[str, dict[str, Any]] = FORMATS) -> Path:
+    """Extract exactly the expected regular files of a CIFAR archive into `dest/<folder>`.
 
     Nothing else in the archive is touched (no links, no paths outside the folder); the files go
     to a temporary folder that is renamed into place, so a failure leaves nothing half-written.
     """
-    spec = FORMATS[fmt]
+    spec = formats[fmt]
     archive, dest = Path(archive), Path(dest)
     final = dest / spec["folder"]
-    wanted = spec["train"] + spec["test"] + [spec["meta"]]
+    optional = [spec["meta"], *spec.get("extra", [])]  # class-name files
+    wanted = spec["train"] + spec["test"] + optional
     if final.exists():
         missing = [n for n in spec["train"] + spec["test"] if not (final / n).is_file()]
         raise DataFileError(final, f"exists but is incomplete (missing {', '.join(missing) or 'nothing'}); "
@@ -192,7 +195,7 @@ def extract_cifar(archive: str | os.PathLike, dest: str | os.PathLike, fmt: str)
                 try:
                     member = tar.getmember(f"{spec['folder']}/{name}")
                 except KeyError:
-                    if name == spec["meta"]:
+                    if name in optional:
                         continue
                     raise DataFileError(archive, f"the archive has no {spec['folder']}/{name}") from None
                 if not member.isfile():

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import gzip
+import lzma
 import os
 import zlib
 from pathlib import Path
@@ -26,12 +27,18 @@ _IDX_TYPES = {0x08: np.dtype("u1"), 0x09: np.dtype("i1"), 0x0B: np.dtype(">i2"),
               0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 _TYPE_CODES = {np.dtype(v).newbyteorder("=").str[1:]: k for k, v in _IDX_TYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
+_XZ_MAGIC = b"\xfd7zXZ\x00"  # QMNIST's NIST files ship as .xz
 
 
 def read_bytes(path: str | os.PathLike) -> bytes:
-    """A file's bytes, gunzipped when it is gzip-compressed (detected by its magic, not its name)."""
+    """A file's bytes, gunzipped (or un-xz'd) when compressed (detected by the magic, not the name)."""
     path = Path(path)
     raw = path.read_bytes()
+    if raw[:6] == _XZ_MAGIC:
+        try:
+            return lzma.decompress(raw)
+        except lzma.LZMAError as exc:
+            raise DataFileError(path, f"the xz stream is corrupt or truncated ({exc})") from None
     if raw[:2] == _GZIP_MAGIC:
         try:
             return gzip.decompress(raw)
