@@ -35,12 +35,15 @@ def test_graph_of_seed003_has_values_and_gradients(tmp_path):
         st.viz.graph(f)
 
 
-def test_graph_of_a_small_network_shows_shapes():
+def test_graph_of_a_small_network_shows_shapes(monkeypatch):
     net = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 1))
     out = net(st.randn(2, 3)).sum()
     g = st.viz.graph(out)
-    assert any("relu" in v for v in g.labels.values())
+    # nn.Sequential fuses Linear + ReLU into one node (striate.nn.layers.fused): its label says so
+    assert any("LinearReLU" in v for v in g.labels.values())
     assert any(v[0].startswith("input = shape (2, 3)") for v in g.labels.values())
+    monkeypatch.setattr(st.tuning, "FUSE_SEQUENTIAL", False)  # unfused: ReLU is its own node
+    assert any("relu" in v for v in st.viz.graph(net(st.randn(2, 3)).sum()).labels.values())
 
 
 def test_lecture_kernels_match_a_direct_correlation():

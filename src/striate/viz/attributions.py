@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from striate import tuning
 from striate.ops.activation import ReLU
 from striate.viz._common import as_array, check_batch, frozen, leaf, target_score
 
@@ -64,13 +65,14 @@ def guided_relu() -> Iterator[None]:
     """Inside this block every ReLU (nn.ReLU modules, F.relu, in-place or not) backpropagates with
     the guided rule. The model is not edited: the rule is swapped on the autograd engine's ReLU
     node for the duration of the block and restored on exit, even after an exception. Not
-    thread-safe: do not train in another thread while the block runs."""
-    original = ReLU.backward
-    ReLU.backward = _guided_relu_backward
+    thread-safe: do not train in another thread while the block runs. `nn.Sequential`'s fusion
+    of a layer with the ReLU after it is paused too, so that every ReLU is its own node here."""
+    original, fuse = ReLU.backward, tuning.FUSE_SEQUENTIAL
+    ReLU.backward, tuning.FUSE_SEQUENTIAL = _guided_relu_backward, False
     try:
         yield
     finally:
-        ReLU.backward = original
+        ReLU.backward, tuning.FUSE_SEQUENTIAL = original, fuse
 
 
 def guided_backprop(model: Any, x: Any, target: Any = None) -> np.ndarray:
