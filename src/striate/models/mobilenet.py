@@ -18,6 +18,7 @@ import striate as st
 import striate.nn as nn
 import striate.nn.functional as F
 from striate.autograd.tensor import Tensor
+from striate.models.vgg import torchvision_init_
 
 __all__ = ["ConvBNReLU6", "InvertedResidual", "MobileNetV2", "make_divisible", "mobilenet_v2"]
 
@@ -92,17 +93,7 @@ class MobileNetV2(nn.Module):
         features.append(ConvBNReLU6(input_channel, self.last_channel, kernel_size=1))
         self.features = nn.Sequential(*features)
         self.classifier = nn.Sequential(nn.Dropout(p=dropout), nn.Linear(self.last_channel, num_classes))
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out")
-                if m.bias is not None:
-                    nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
-            elif isinstance(m, nn.Linear):
-                nn.init.normal_(m.weight, 0, 0.01)
-                nn.init.zeros_(m.bias)
+        torchvision_init_(self)  # kaiming_normal_'s default leaky_relu(a=0) gain is relu's
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)

@@ -45,6 +45,23 @@ def make_layers(config: list[int | str], batch_norm: bool = False, in_channels: 
     return nn.Sequential(*layers)
 
 
+def torchvision_init_(model: nn.Module) -> None:
+    """torchvision's initialisation of VGG and MobileNetV2, module by module in `modules()` order
+    (so the draws follow PyTorch's after the same seed): convolutions He-normal over fan-out
+    (gain sqrt(2)), zero biases; batch norm weight 1, bias 0; linear layers N(0, 0.01), zero bias."""
+    for m in model.modules():
+        if isinstance(m, nn.Conv2d):
+            nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            if m.bias is not None:
+                nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.ones_(m.weight)
+            nn.init.zeros_(m.bias)
+        elif isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0, 0.01)
+            nn.init.zeros_(m.bias)
+
+
 class VGG(nn.Module):
     """torchvision's VGG: features, AdaptiveAvgPool2d((7, 7)), classifier (4096, 4096, classes)."""
 
@@ -63,17 +80,7 @@ class VGG(nn.Module):
             nn.Linear(4096, num_classes),
         )
         if init_weights:
-            for m in self.modules():
-                if isinstance(m, nn.Conv2d):
-                    nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-                    if m.bias is not None:
-                        nn.init.zeros_(m.bias)
-                elif isinstance(m, nn.BatchNorm2d):
-                    nn.init.ones_(m.weight)
-                    nn.init.zeros_(m.bias)
-                elif isinstance(m, nn.Linear):
-                    nn.init.normal_(m.weight, 0, 0.01)
-                    nn.init.zeros_(m.bias)
+            torchvision_init_(self)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.features(x)
