@@ -53,3 +53,11 @@ DIRECT_FIRST_LAYER_MAX_OUT = 0
 # is then PyTorch's node for node). Changes speed and the node count, not values (beyond
 # float32 rounding of the folded weights).
 FUSE_SEQUENTIAL = True
+
+# --- the autograd graph's memory (striate.autograd.released) ----------------------------------
+# A node keeps a weak reference, not the tensor, to each non-leaf input of at least this many
+# bytes whose value its backward never reads (a batch norm's output feeding a ReLU, a residual
+# sum): its memory returns when the program drops it, as in PyTorch (ResNet-18 at batch 32:
+# the step's peak 407 -> see docs/notes). Smaller inputs stay referenced so `st.viz.graph`
+# shows every value of small graphs. Changes memory, never values.
+RELEASE_INPUTS_FROM_BYTES = 1 << 16

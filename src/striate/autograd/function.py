@@ -29,6 +29,7 @@ from striate.autograd.grad_mode import (  # noqa: F401  (re-exported: the old im
     set_grad_enabled,
 )
 from striate.autograd.names import torch_name
+from striate.autograd.released import graph_inputs, input_dtype
 from striate.autograd.tensor import Tensor, wrap
 from striate.autograd.version import track_view
 
@@ -68,7 +69,9 @@ class Function:
     # so an in-place change through it can rewrite the base's history (autograd.rebase).
     is_view: bool = False
     needs_input_grad: tuple[bool, ...] | None = None
-    parents: tuple[Tensor, ...] | None = None  # the input tensors, while the graph is alive
+    # the input tensors while the graph is alive (a large one backward does not read: a weak
+    # `autograd.released.ReleasedInput`, so its memory returns when the program drops it)
+    parents: tuple[Any, ...] | None = None
     # Set on the node of an in-place op (see striate.ops.inplace): `prev` is the node the
     # modified tensor had before; nodes recorded earlier (smaller `seq`) still route there.
     inplace: bool = False
@@ -108,7 +111,7 @@ class Function:
         if record:
             if INPLACE_SEEN[0]:  # before any in-place op, every node is older than all of them
                 fn.seq = _next_seq()
-            fn.parents = inputs
+            fn.parents = graph_inputs(cls, inputs)
             if cls.saves_inputs:  # versions now (None: no counter yet, version 0)
                 fn.versions = tuple([None if (b := t._vc) is None else b.value for t in inputs])
             if cls.saves_output:
@@ -364,7 +367,7 @@ def run_graph(root_grads: dict[Function, np.ndarray], retain_graph: bool = False
                     to_leaf(parent, ig, capture)
                 continue
             if ig is not None:
-                dtype = parent.array.dtype
+                dtype = input_dtype(parent)
                 if ig.dtype is not dtype and ig.dtype != dtype:
                     ig = ig.astype(dtype)
                 prev = grads.get(ctx)

@@ -254,6 +254,7 @@ def _value_info(onnx: Any, name: str, t: Tensor, first: Any, symbolic: bool) -> 
 def to_model_proto(model: Any, example_input: Any, opset: int = 17, dynamic_batch: bool = True) -> Any:
     """The ONNX ModelProto of `model` traced on `example_input` (not written anywhere)."""
     from striate.autograd.function import enable_grad
+    from striate.autograd.released import keep_graph_inputs
 
     if opset < 13:
         raise ValueError(f"st.onnx.export: opset {opset} is too old; use 13 or later (default 17)")
@@ -273,7 +274,7 @@ def to_model_proto(model: Any, example_input: Any, opset: int = 17, dynamic_batc
     was_training = [m.training for m in model.modules()]
     model.eval()
     try:
-        with enable_grad():
+        with enable_grad(), keep_graph_inputs():  # the trace walks every node's input tensors
             trace = _Trace(model, args, xs, g)
             out = trace.run()
             outs = _leaves(out)

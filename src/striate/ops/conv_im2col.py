@@ -23,7 +23,6 @@ from striate.ops.conv_chunks import (
     conv_chunk,
     in_threads,
     input_shaped,
-    pad_into,
     padded,
     sum_pairs,
 )
@@ -67,16 +66,13 @@ class Conv2dIm2col(Function):
         N, C, H, W = x.shape
         O, Cg, kh, kw = w.shape
         OH, OW = geometry.oh, geometry.ow
-        xp = np.empty((N, C, H + pads[0] + pads[1], W + pads[2] + pads[3]), x.dtype) if any(pads) else x
         G = groups
         wm = w.reshape(G, O // G, Cg * kh * kw)
         y = np.empty((N, G, O // G, OH * OW), x.dtype)
         bias = None if b is None else b.reshape(G, O // G, 1)
 
         def forward_chunk(start: int, stop: int) -> None:
-            if xp is not x:  # padded chunk by chunk
-                pad_into(xp[start:stop], x[start:stop], pads)
-            conv_chunk(xp[start:stop], wm, geometry, y[start:stop])
+            conv_chunk(padded(x[start:stop], pads), wm, geometry, y[start:stop])  # padded per chunk
             if bias is not None:
                 y[start:stop] += bias
             if self.relu:
@@ -87,19 +83,21 @@ class Conv2dIm2col(Function):
         item = C * kh * kw * OH * OW * x.itemsize
         in_threads(forward_chunk, N, item, min_items=-(-w.nbytes // max(item, 1)))
         if self.needs_input_grad is not None:
-            self.xp, self.w, self.geometry, self.pads = xp, w, geometry, pads
-            self.x_shape = x.shape
+            # the input, not its padded copy: backward pads again chunk by chunk (a copy kept
+            # until backward would double the layer's input memory)
+            self.x, self.w, self.geometry, self.pads = x, w, geometry, pads
             if self.relu:
                 self.relu_out = y
         return y.reshape(N, O, OH, OW)
 
     def backward(self, g):
-        xp, w, geometry, needs = self.xp, self.w, self.geometry, self.needs_input_grad
-        N, C = xp.shape[:2]
+        x, w, geometry, needs, pads = self.x, self.w, self.geometry, self.needs_input_grad, self.pads
+        N, C, H, W = x.shape
         O, Cg, kh, kw = w.shape
         G = C // Cg
         gm = np.ascontiguousarray(g).reshape(N, G, O // G, geometry.oh * geometry.ow)
-        input_grad, collect_gx = self._input_grad(gm, xp.shape) if needs[0] else (None, None)
+        padded_shape = (N, C, H + pads[0] + pads[1], W + pads[2] + pads[3])
+        input_grad, collect_gx = self._input_grad(gm, padded_shape) if needs[0] else (None, None)
         bias_grad = len(needs) == 3 and needs[2]
 
         def backward_chunk(start: int, stop: int):
@@ -108,7 +106,7 @@ class Conv2dIm2col(Function):
                 gc = fusion.relu_mask(gc, self.relu_out[start:stop])
             if input_grad is not None:
                 input_grad(gc, start, stop)
-            gw_part = self._weight_grad_chunk(gc, xp[start:stop]) if needs[1] else 0
+            gw_part = self._weight_grad_chunk(gc, padded(x[start:stop], pads)) if needs[1] else 0
             gb_part = gc.sum(axis=(0, 3)) if bias_grad else 0
             return gw_part, gb_part
 
@@ -120,7 +118,7 @@ class Conv2dIm2col(Function):
         zeros = (np.zeros((G, Cg * kh * kw, O // G), g.dtype), np.zeros((G, O // G), g.dtype))
         gw_t, gb_sum = sum_pairs(partials, zeros)
         gx = collect_gx() if needs[0] else None
-        return input_shaped(needs, self.x_shape, w.shape, gx, gw_t.transpose(0, 2, 1), gb_sum)
+        return input_shaped(needs, x.shape, w.shape, gx, gw_t.transpose(0, 2, 1), gb_sum)
 
     def _weight_grad_chunk(self, gc: np.ndarray, xc: np.ndarray) -> np.ndarray:
         """sum over the chunk's images of col_n @ dY[n]^T = dW^T, as (G, C/G*kh*kw, O/G).

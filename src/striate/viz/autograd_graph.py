@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from striate.autograd.function import topological_order
+from striate.autograd.released import ReleasedInput, input_tensor
 from striate.autograd.tensor import Tensor
 
 _OP_SYMBOLS = {"Add": "+", "Sub": "-", "Mul": "*", "Div": "/", "Neg": "-", "MatMul": "@", "Pow": "^",
@@ -133,7 +134,17 @@ class AutogradGraph:
         return self.svg()
 
 
-def _chain_rule(root: Tensor, order: list) -> dict[int, np.ndarray]:
+def _inputs(node, canonical: dict[int, object]) -> list:
+    """`node`'s inputs as tensors; an input the graph released (large, and not read by backward)
+    once the program dropped it is one stand-in per producing node, whichever consumer saw it."""
+    out = []
+    for p in node.parents:
+        t = input_tensor(p)
+        out.append(t if t is not None else canonical.setdefault(id(p.ctx), p))
+    return out
+
+
+def _chain_rule(root: Tensor, order: list, canonical: dict[int, object]) -> dict[int, np.ndarray]:
     """df/d(tensor) for every tensor of the graph, by the nodes' own backward rules (no .grad written)."""
     grads = {id(root): np.ones_like(root.numpy())}
     out_of = {id(root._ctx): root}
@@ -141,7 +152,7 @@ def _chain_rule(root: Tensor, order: list) -> dict[int, np.ndarray]:
         g = grads.get(id(out_of[id(node)])) if id(node) in out_of else None
         if g is None:
             continue
-        for parent, pg in zip(node.parents, node.backward(g)):
+        for parent, pg in zip(_inputs(node, canonical), node.backward(g)):
             if pg is None:
                 continue
             grads[id(parent)] = grads[id(parent)] + pg if id(parent) in grads else pg
@@ -165,10 +176,12 @@ def graph(tensor: Tensor, names: dict[str, Tensor] | None = None,
         raise RuntimeError("graph: this graph was freed by backward(); call st.viz.graph(f) before "
                            "f.backward(), or backward(retain_graph=True)")
     want = tensor.requires_grad and tensor.numel() == 1 if grads is None else grads
-    dvals = _chain_rule(tensor, order) if want and root_fn is not None else {}
+    canonical: dict[int, object] = {}
+    dvals = _chain_rule(tensor, order, canonical) if want and root_fn is not None else {}
     tensors: dict[int, Tensor] = {id(tensor): tensor}
+    inputs_of = {id(node): _inputs(node, canonical) for node in order}
     for node in order:
-        for p in node.parents:
+        for p in inputs_of[id(node)]:
             tensors[id(p)] = p
     out_of = {}
     for t in tensors.values():
@@ -176,8 +189,12 @@ def graph(tensor: Tensor, names: dict[str, Tensor] | None = None,
             out_of[id(t._ctx)] = t
     for tid, t in tensors.items():
         name = label_of.get(tid, "output" if t is tensor else ("input" if t._ctx is None else ""))
-        lines = [(name + " = " if name else "") + _fmt(t.numpy())]
-        g = dvals.get(tid, t.grad.numpy() if t.grad is not None else None)
+        if isinstance(t, ReleasedInput):  # its memory went back when the program dropped it
+            lines = [(name + " = " if name else "") + f"{list(t.shape)} (released)"]
+            g = dvals.get(tid)
+        else:
+            lines = [(name + " = " if name else "") + _fmt(t.numpy())]
+            g = dvals.get(tid, t.grad.numpy() if t.grad is not None else None)
         if g is not None:
             lines.append(f"grad {_fmt(g)}")
         result.labels[("t", tid)], result.kinds[("t", tid)] = lines, "t"
@@ -185,7 +202,7 @@ def graph(tensor: Tensor, names: dict[str, Tensor] | None = None,
         name = type(node).__name__
         result.labels[("f", id(node))] = [_OP_SYMBOLS.get(name, name)]
         result.kinds[("f", id(node))] = "f"
-        for p in node.parents:
+        for p in inputs_of[id(node)]:
             result.edges.append((("t", id(p)), ("f", id(node))))
         result.edges.append((("f", id(node)), ("t", id(out_of[id(node)]))))
     return result
